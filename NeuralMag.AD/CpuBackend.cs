@@ -1,0 +1,425 @@
+using System.Runtime.CompilerServices;
+
+namespace NeuralMag.AD;
+
+/// <summary>
+/// The host device's primitives: plain C# loops over arrays, parallel over fixed chunks for large tensors (fixed
+/// chunking keeps reductions bit-reproducible run to run). The per-element arithmetic lives in <see cref="ElementOps"/>.
+/// </summary>
+public sealed class CpuBackend : IBackend
+{
+    /// <summary>Below this many elements a loop runs on the calling thread.</summary>
+    public const int ParallelThreshold = 1 << 15;
+
+    /// <summary>Runs body(start, end) over [0, n) in fixed chunks, in parallel when n is large.</summary>
+    public static void For(int n, Action<int, int> body, int grain = ParallelThreshold)
+    {
+        if (n <= grain || Environment.ProcessorCount == 1)
+        {
+            body(0, n);
+            return;
+        }
+        int chunks = Math.Min((n + grain - 1) / grain, Environment.ProcessorCount * 4);
+        Parallel.For(0, chunks, c =>
+        {
+            long start = (long)n * c / chunks, end = (long)n * (c + 1) / chunks;
+            body((int)start, (int)end);
+        });
+    }
+
+    private static CpuStorage Cpu(Storage s) => s as CpuStorage
+        ?? throw new InvalidOperationException($"The CPU backend was given a tensor on device '{s.Device}'. Move it to the CPU first (NTensor.To(Device.Cpu)).");
+
+    public Storage Full(DType dtype, int length, double value)
+    {
+        if (dtype == DType.Float64)
+        {
+            var a = GC.AllocateUninitializedArray<double>(length);
+            a.AsSpan().Fill(value);
+            return new CpuStorage(a);
+        }
+        var f = GC.AllocateUninitializedArray<float>(length);
+        f.AsSpan().Fill((float)value);
+        return new CpuStorage(f);
+    }
+
+    public Storage FromHost(ReadOnlySpan<double> data, DType dtype)
+    {
+        if (dtype == DType.Float64) return new CpuStorage(data.ToArray());
+        var f = new float[data.Length];
+        for (int i = 0; i < f.Length; i++) f[i] = (float)data[i];
+        return new CpuStorage(f);
+    }
+
+    public Storage FromHost(ReadOnlySpan<float> data, DType dtype)
+    {
+        if (dtype == DType.Float32) return new CpuStorage(data.ToArray());
+        var d = new double[data.Length];
+        for (int i = 0; i < d.Length; i++) d[i] = data[i];
+        return new CpuStorage(d);
+    }
+
+    public void ToHost(Storage source, Span<double> destination)
+    {
+        var s = Cpu(source);
+        if (s.F64 != null) s.F64.AsSpan().CopyTo(destination);
+        else for (int i = 0; i < s.F32!.Length; i++) destination[i] = s.F32[i];
+    }
+
+    public Storage Cast(Storage x, DType dtype)
+    {
+        var s = Cpu(x);
+        if (s.DType == dtype) return s;
+        return s.F64 != null ? FromHost(s.F64, dtype) : FromHost(s.F32!, dtype);
+    }
+
+    // ---------------------------------------------------------------- elementwise
+
+    public Storage Unary(UnaryOp op, Storage x, double scalar) => op switch
+    {
+        UnaryOp.Neg => Unary<ElementOps.Neg>(x, scalar),
+        UnaryOp.Abs => Unary<ElementOps.Abs>(x, scalar),
+        UnaryOp.Sqrt => Unary<ElementOps.Sqrt>(x, scalar),
+        UnaryOp.Exp => Unary<ElementOps.Exp>(x, scalar),
+        UnaryOp.Log => Unary<ElementOps.Log>(x, scalar),
+        UnaryOp.Sin => Unary<ElementOps.Sin>(x, scalar),
+        UnaryOp.Cos => Unary<ElementOps.Cos>(x, scalar),
+        UnaryOp.Tan => Unary<ElementOps.Tan>(x, scalar),
+        UnaryOp.Tanh => Unary<ElementOps.Tanh>(x, scalar),
+        UnaryOp.Sign => Unary<ElementOps.Sign>(x, scalar),
+        UnaryOp.Square => Unary<ElementOps.Square>(x, scalar),
+        UnaryOp.Reciprocal => Unary<ElementOps.Reciprocal>(x, scalar),
+        UnaryOp.PowScalar => Unary<ElementOps.PowScalar>(x, scalar),
+        UnaryOp.AddScalar => Unary<ElementOps.AddScalar>(x, scalar),
+        UnaryOp.MulScalar => Unary<ElementOps.MulScalar>(x, scalar),
+        UnaryOp.RSubScalar => Unary<ElementOps.RSubScalar>(x, scalar),
+        UnaryOp.RDivScalar => Unary<ElementOps.RDivScalar>(x, scalar),
+        UnaryOp.MaxScalar => Unary<ElementOps.MaxScalar>(x, scalar),
+        UnaryOp.MinScalar => Unary<ElementOps.MinScalar>(x, scalar),
+        UnaryOp.GtScalar => Unary<ElementOps.GtScalar>(x, scalar),
+        UnaryOp.LtScalar => Unary<ElementOps.LtScalar>(x, scalar),
+        _ => throw new NotSupportedException(op.ToString()),
+    };
+
+    private static Storage Unary<TOp>(Storage x, double s) where TOp : struct, IUnary<double>, IUnary<float>
+    {
+        var c = Cpu(x);
+        if (c.F64 != null) return new CpuStorage(UnaryLoop<double, TOp>(c.F64, s));
+        return new CpuStorage(UnaryLoop<float, TOp>(c.F32!, (float)s));
+    }
+
+    private static T[] UnaryLoop<T, TOp>(T[] x, T s) where TOp : struct, IUnary<T>
+    {
+        var o = GC.AllocateUninitializedArray<T>(x.Length);
+        For(x.Length, (a, b) =>
+        {
+            var op = default(TOp);
+            for (int i = a; i < b; i++) o[i] = op.Apply(x[i], s);
+        });
+        return o;
+    }
+
+    public Storage Binary(BinaryOp op, Storage a, Storage b, BroadcastPlan plan) => op switch
+    {
+        BinaryOp.Add => Binary<ElementOps.Add>(a, b, plan),
+        BinaryOp.Sub => Binary<ElementOps.Sub>(a, b, plan),
+        BinaryOp.Mul => Binary<ElementOps.Mul>(a, b, plan),
+        BinaryOp.Div => Binary<ElementOps.Div>(a, b, plan),
+        BinaryOp.Pow => Binary<ElementOps.Pow>(a, b, plan),
+        BinaryOp.Max => Binary<ElementOps.Max>(a, b, plan),
+        BinaryOp.Min => Binary<ElementOps.Min>(a, b, plan),
+        BinaryOp.Gt => Binary<ElementOps.Gt>(a, b, plan),
+        BinaryOp.Ge => Binary<ElementOps.Ge>(a, b, plan),
+        BinaryOp.Lt => Binary<ElementOps.Lt>(a, b, plan),
+        BinaryOp.Le => Binary<ElementOps.Le>(a, b, plan),
+        BinaryOp.Eq => Binary<ElementOps.Eq>(a, b, plan),
+        _ => throw new NotSupportedException(op.ToString()),
+    };
+
+    private static Storage Binary<TOp>(Storage a, Storage b, BroadcastPlan plan) where TOp : struct, IBinary<double>, IBinary<float>
+    {
+        var ca = Cpu(a);
+        var cb = Cpu(b);
+        if (ca.F64 != null) return new CpuStorage(BinaryLoop<double, TOp>(ca.F64, cb.F64!, plan));
+        return new CpuStorage(BinaryLoop<float, TOp>(ca.F32!, cb.F32!, plan));
+    }
+
+    private static bool IsContiguous(int[] strides, int[] shape)
+    {
+        int s = 1;
+        for (int i = shape.Length - 1; i >= 0; i--)
+        {
+            if (shape[i] != 1 && strides[i] != s) return false;
+            s *= shape[i];
+        }
+        return true;
+    }
+
+    private static bool IsZero(int[] strides) => Array.TrueForAll(strides, s => s == 0);
+
+    private static T[] BinaryLoop<T, TOp>(T[] a, T[] b, BroadcastPlan plan) where TOp : struct, IBinary<T>
+    {
+        int n = plan.Length;
+        var o = GC.AllocateUninitializedArray<T>(n);
+        int[] sa = plan.Strides[0], sb = plan.Strides[1], shape = plan.OutShape;
+        bool ca = IsContiguous(sa, shape), cb = IsContiguous(sb, shape);
+        if (ca && cb)
+        {
+            For(n, (lo, hi) =>
+            {
+                var op = default(TOp);
+                for (int i = lo; i < hi; i++) o[i] = op.Apply(a[i], b[i]);
+            });
+        }
+        else if (ca && IsZero(sb))
+        {
+            T s = b[0];
+            For(n, (lo, hi) =>
+            {
+                var op = default(TOp);
+                for (int i = lo; i < hi; i++) o[i] = op.Apply(a[i], s);
+            });
+        }
+        else if (cb && IsZero(sa))
+        {
+            T s = a[0];
+            For(n, (lo, hi) =>
+            {
+                var op = default(TOp);
+                for (int i = lo; i < hi; i++) o[i] = op.Apply(s, b[i]);
+            });
+        }
+        else
+        {
+            StridedRows(shape, (row, off) =>
+            {
+                var op = default(TOp);
+                int inner = shape.Length == 0 ? 1 : shape[^1];
+                int ia = Offset(row, shape, sa), ib = Offset(row, shape, sb);
+                int da = shape.Length == 0 ? 0 : sa[^1], db = shape.Length == 0 ? 0 : sb[^1];
+                for (int j = 0; j < inner; j++) o[off + j] = op.Apply(a[ia + j * da], b[ib + j * db]);
+            });
+        }
+        return o;
+    }
+
+    /// <summary>Runs body(rowIndex, outputOffset) for each row (all axes but the last) of a shape.</summary>
+    private static void StridedRows(int[] shape, Action<int, int> body)
+    {
+        int inner = shape.Length == 0 ? 1 : shape[^1];
+        int rows = inner == 0 ? 0 : Shapes.Product(shape) / inner;
+        For(rows, (lo, hi) =>
+        {
+            for (int r = lo; r < hi; r++) body(r, r * inner);
+        }, Math.Max(1, ParallelThreshold / Math.Max(inner, 1)));
+    }
+
+    /// <summary>Offset of the first element of row r (row-major over all axes but the last) for the given strides.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Offset(int row, int[] shape, int[] strides)
+    {
+        int off = 0;
+        for (int k = shape.Length - 2; k >= 0; k--)
+        {
+            int ik = row % shape[k];
+            row /= shape[k];
+            off += ik * strides[k];
+        }
+        return off;
+    }
+
+    public Storage Where(Storage cond, Storage a, Storage b, BroadcastPlan plan)
+    {
+        var cc = Cpu(cond);
+        var ca = Cpu(a);
+        var cb = Cpu(b);
+        if (ca.F64 != null) return new CpuStorage(WhereLoop(AsF64(cc), ca.F64, cb.F64!, plan));
+        return new CpuStorage(WhereLoop(AsF32(cc), ca.F32!, cb.F32!, plan));
+    }
+
+    private static double[] AsF64(CpuStorage s) => s.F64 ?? Array.ConvertAll(s.F32!, v => (double)v);
+    private static float[] AsF32(CpuStorage s) => s.F32 ?? Array.ConvertAll(s.F64!, v => (float)v);
+
+    private static T[] WhereLoop<T>(T[] c, T[] a, T[] b, BroadcastPlan plan) where T : struct, IEquatable<T>
+    {
+        var o = GC.AllocateUninitializedArray<T>(plan.Length);
+        int[] shape = plan.OutShape, sc = plan.Strides[0], sa = plan.Strides[1], sb = plan.Strides[2];
+        StridedRows(shape, (row, off) =>
+        {
+            int inner = shape.Length == 0 ? 1 : shape[^1];
+            int ic = Offset(row, shape, sc), ia = Offset(row, shape, sa), ib = Offset(row, shape, sb);
+            int dc = shape.Length == 0 ? 0 : sc[^1], da = shape.Length == 0 ? 0 : sa[^1], db = shape.Length == 0 ? 0 : sb[^1];
+            for (int j = 0; j < inner; j++)
+                o[off + j] = !c[ic + j * dc].Equals(default) ? a[ia + j * da] : b[ib + j * db];
+        });
+        return o;
+    }
+
+    // ---------------------------------------------------------------- reductions
+
+    public Storage Reduce(ReduceOp op, Storage x, int outer, int axis, int inner)
+    {
+        var c = Cpu(x);
+        if (c.F64 != null) return new CpuStorage(ReduceLoop(op, c.F64, outer, axis, inner, v => v, v => v));
+        return new CpuStorage(ReduceLoop(op, c.F32!, outer, axis, inner, v => v, v => (float)v));
+    }
+
+    private static T[] ReduceLoop<T>(ReduceOp op, T[] x, int outer, int axis, int inner, Func<T, double> toD, Func<double, T> fromD)
+    {
+        var o = new T[outer * inner];
+        if (inner == 1 && outer == 1)
+        {
+            // Full reduction: fixed chunks combined in order, so the result does not depend on thread timing.
+            int n = x.Length;
+            int chunks = Math.Max(1, Math.Min(64, n / ParallelThreshold));
+            var partial = new double[chunks];
+            Parallel.For(0, chunks, ch =>
+            {
+                long lo = (long)n * ch / chunks, hi = (long)n * (ch + 1) / chunks;
+                partial[ch] = ReduceRange(op, x, (int)lo, (int)hi, 1, toD);
+            });
+            double acc = partial[0];
+            for (int ch = 1; ch < chunks; ch++) acc = Combine(op, acc, partial[ch]);
+            o[0] = fromD(n == 0 ? (op == ReduceOp.Sum ? 0 : double.NaN) : acc);
+            return o;
+        }
+        For(outer * inner, (lo, hi) =>
+        {
+            for (int t = lo; t < hi; t++)
+            {
+                int oi = t / inner, ii = t % inner;
+                o[t] = fromD(ReduceRange(op, x, oi * axis * inner + ii, oi * axis * inner + ii + axis * inner, inner, toD));
+            }
+        }, Math.Max(1, ParallelThreshold / Math.Max(axis, 1)));
+        return o;
+    }
+
+    private static double ReduceRange<T>(ReduceOp op, T[] x, int lo, int hi, int step, Func<T, double> toD)
+    {
+        if (lo >= hi) return op == ReduceOp.Sum ? 0 : double.NaN;
+        double acc = toD(x[lo]);
+        for (int i = lo + step; i < hi; i += step) acc = Combine(op, acc, toD(x[i]));
+        return acc;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double Combine(ReduceOp op, double a, double b) => op switch
+    {
+        ReduceOp.Sum => a + b,
+        ReduceOp.Max => a >= b || double.IsNaN(a) ? a : b,
+        _ => a <= b || double.IsNaN(a) ? a : b,
+    };
+
+    // ---------------------------------------------------------------- data movement
+
+    public Storage Gather(Storage x, int offset, int[] strides, int[] outShape)
+    {
+        var c = Cpu(x);
+        if (c.F64 != null) return new CpuStorage(GatherLoop(c.F64, offset, strides, outShape));
+        return new CpuStorage(GatherLoop(c.F32!, offset, strides, outShape));
+    }
+
+    private static T[] GatherLoop<T>(T[] x, int offset, int[] strides, int[] shape)
+    {
+        var o = GC.AllocateUninitializedArray<T>(Shapes.Product(shape));
+        if (o.Length == 0) return o;
+        StridedRows(shape, (row, off) =>
+        {
+            int inner = shape.Length == 0 ? 1 : shape[^1];
+            int ix = offset + Offset(row, shape, strides);
+            int d = shape.Length == 0 ? 0 : strides[^1];
+            if (d == 1) Array.Copy(x, ix, o, off, inner);
+            else for (int j = 0; j < inner; j++) o[off + j] = x[ix + j * d];
+        });
+        return o;
+    }
+
+    public Storage ScatterAdd(Storage src, int[] srcShape, int targetLength, int offset, int[] strides)
+    {
+        var c = Cpu(src);
+        if (c.F64 != null) return new CpuStorage(ScatterLoop(c.F64, srcShape, targetLength, offset, strides, (p, q) => p + q));
+        return new CpuStorage(ScatterLoop(c.F32!, srcShape, targetLength, offset, strides, (p, q) => p + q));
+    }
+
+    private static T[] ScatterLoop<T>(T[] src, int[] shape, int targetLength, int offset, int[] strides, Func<T, T, T> add)
+    {
+        var o = new T[targetLength];
+        int inner = shape.Length == 0 ? 1 : shape[^1];
+        int rows = inner == 0 ? 0 : src.Length / inner;
+        int d = shape.Length == 0 ? 0 : strides[^1];
+        // Rows never overlap unless a stride is zero; then run serially so that additions do not race.
+        bool serial = Array.Exists(strides, s => s == 0);
+        Action<int, int> body = (lo, hi) =>
+        {
+            for (int r = lo; r < hi; r++)
+            {
+                int ix = offset + Offset(r, shape, strides);
+                for (int j = 0; j < inner; j++) o[ix + j * d] = add(o[ix + j * d], src[r * inner + j]);
+            }
+        };
+        if (serial) body(0, rows);
+        else For(rows, body, Math.Max(1, ParallelThreshold / Math.Max(inner, 1)));
+        return o;
+    }
+
+    public Storage DotLast(Storage a, Storage b, int outer, int inner)
+    {
+        var ca = Cpu(a);
+        var cb = Cpu(b);
+        if (ca.F64 != null)
+        {
+            double[] x = ca.F64, y = cb.F64!;
+            var o = GC.AllocateUninitializedArray<double>(outer);
+            For(outer, (lo, hi) =>
+            {
+                for (int i = lo; i < hi; i++)
+                {
+                    double s = 0;
+                    for (int j = 0; j < inner; j++) s += x[i * inner + j] * y[i * inner + j];
+                    o[i] = s;
+                }
+            });
+            return new CpuStorage(o);
+        }
+        else
+        {
+            float[] x = ca.F32!, y = cb.F32!;
+            var o = GC.AllocateUninitializedArray<float>(outer);
+            For(outer, (lo, hi) =>
+            {
+                for (int i = lo; i < hi; i++)
+                {
+                    float s = 0;
+                    for (int j = 0; j < inner; j++) s += x[i * inner + j] * y[i * inner + j];
+                    o[i] = s;
+                }
+            });
+            return new CpuStorage(o);
+        }
+    }
+
+    public Storage CrossLast(Storage a, Storage b, int count)
+    {
+        var ca = Cpu(a);
+        var cb = Cpu(b);
+        if (ca.F64 != null) return new CpuStorage(CrossLoop(ca.F64, cb.F64!, count));
+        return new CpuStorage(CrossLoop(ca.F32!, cb.F32!, count));
+    }
+
+    private static T[] CrossLoop<T>(T[] x, T[] y, int count) where T : System.Numerics.INumber<T>
+    {
+        var o = GC.AllocateUninitializedArray<T>(3 * count);
+        For(count, (lo, hi) =>
+        {
+            for (int i = lo; i < hi; i++)
+            {
+                int k = 3 * i;
+                T x0 = x[k], x1 = x[k + 1], x2 = x[k + 2], y0 = y[k], y1 = y[k + 1], y2 = y[k + 2];
+                o[k] = x1 * y2 - x2 * y1;
+                o[k + 1] = x2 * y0 - x0 * y2;
+                o[k + 2] = x0 * y1 - x1 * y0;
+            }
+        });
+        return o;
+    }
+}

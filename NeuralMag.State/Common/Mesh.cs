@@ -1,0 +1,103 @@
+using System.Globalization;
+
+namespace NeuralMag;
+
+/// <summary>
+/// Boundary condition along one axis: open, pseudo-periodic with N image copies per side (the field of the copies is
+/// added by the demag kernel; nodes are periodic), or truly periodic. As upstream: false/0 = open, a positive integer
+/// = pseudo-PBC, true/infinity = true PBC.
+/// </summary>
+public readonly record struct Pbc(double Value)
+{
+    public static Pbc Open => new(0);
+    public static Pbc True => new(double.PositiveInfinity);
+    /// <summary>Pseudo-PBC with <paramref name="count"/> image copies on each side.</summary>
+    public static Pbc Images(int count) => count > 0 ? new(count) : throw new ArgumentException($"Pseudo-PBC image count must be positive, got {count}.");
+
+    public bool IsOpen => Value == 0;
+    public bool IsPeriodic => Value != 0;
+    public bool IsTrue => double.IsPositiveInfinity(Value);
+    public bool IsPseudo => IsPeriodic && !IsTrue;
+    /// <summary>Image copies per side for pseudo-PBC (0 when open or truly periodic).</summary>
+    public int ImageCount => IsPseudo ? (int)Value : 0;
+
+    public static implicit operator Pbc(bool periodic) => periodic ? True : Open;
+    public static implicit operator Pbc(int images) => images == 0 ? Open : Images(images);
+
+    public override string ToString() => IsOpen ? "open" : IsTrue ? "true" : ImageCount.ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>
+/// Regular cuboid mesh for nodal finite differences (upstream's <c>Mesh</c>). n cells per axis (1, 2 or 3 axes); the
+/// cell size dx always has three entries, the unused ones giving the cross-section of 1D and 2D meshes. Along an
+/// open axis there are n + 1 nodes, along a periodic one n.
+/// </summary>
+public sealed class Mesh
+{
+    /// <param name="n">Cells per axis (1 to 3 entries, each positive).</param>
+    /// <param name="dx">Cell size in m (3 positive entries).</param>
+    /// <param name="origin">Coordinate of the lower corner in m (default 0).</param>
+    /// <param name="pbc">Boundary condition per axis (1 entry for all axes, or one per axis; default open).</param>
+    public Mesh(int[] n, double[] dx, double[]? origin = null, Pbc[]? pbc = null)
+    {
+        ArgumentNullException.ThrowIfNull(n);
+        ArgumentNullException.ThrowIfNull(dx);
+        if (n.Length is < 1 or > 3) throw new ArgumentException($"Mesh needs 1 to 3 cell counts, got {n.Length}: ({string.Join(", ", n)}).", nameof(n));
+        for (int i = 0; i < n.Length; i++)
+            if (n[i] <= 0) throw new ArgumentException($"Cell count n[{i}] = {n[i]} must be positive.", nameof(n));
+        if (dx.Length != 3) throw new ArgumentException($"dx needs 3 entries (the unused ones set the cross-section of 1D/2D meshes), got {dx.Length}.", nameof(dx));
+        for (int i = 0; i < 3; i++)
+            if (!(dx[i] > 0) || double.IsInfinity(dx[i])) throw new ArgumentException($"Cell size dx[{i}] = {dx[i]} must be positive and finite.", nameof(dx));
+        origin ??= new double[3];
+        if (origin.Length != 3) throw new ArgumentException($"origin needs 3 entries, got {origin.Length}.", nameof(origin));
+        pbc ??= new[] { NeuralMag.Pbc.Open };
+        if (pbc.Length == 1) pbc = Enumerable.Repeat(pbc[0], 3).ToArray();
+        if (pbc.Length != 3 && pbc.Length != n.Length)
+            throw new ArgumentException($"pbc needs 1, {n.Length} or 3 entries, got {pbc.Length}.", nameof(pbc));
+        if (pbc.Length < 3) pbc = pbc.Concat(Enumerable.Repeat(NeuralMag.Pbc.Open, 3 - pbc.Length)).ToArray();
+        foreach (var p in pbc)
+            if (p.Value < 0 || (p.IsPseudo && p.Value != Math.Floor(p.Value)))
+                throw new ArgumentException($"pbc entry {p.Value} is invalid: use open (0/false), a positive image count, or true.", nameof(pbc));
+        N = (int[])n.Clone();
+        Dx = (double[])dx.Clone();
+        Origin = (double[])origin.Clone();
+        Pbc = pbc;
+    }
+
+    /// <summary>Convenience: one boundary condition for every axis.</summary>
+    public Mesh(int[] n, double[] dx, Pbc pbc, double[]? origin = null) : this(n, dx, origin, new[] { pbc }) { }
+
+    /// <summary>Cells per axis.</summary>
+    public int[] N { get; }
+
+    /// <summary>Cell size in m (3 entries).</summary>
+    public double[] Dx { get; }
+
+    /// <summary>Lower corner in m.</summary>
+    public double[] Origin { get; }
+
+    /// <summary>Boundary condition per axis (3 entries; axes beyond <see cref="Dim"/> are open).</summary>
+    public Pbc[] Pbc { get; }
+
+    /// <summary>1, 2 or 3.</summary>
+    public int Dim => N.Length;
+
+    /// <summary>Cell volume in m^3 (dx·dy·dz, also for 1D/2D meshes).</summary>
+    public double CellVolume => Dx[0] * Dx[1] * Dx[2];
+
+    public int NumCells => N.Aggregate(1, (a, b) => a * b);
+
+    /// <summary>Total volume in m^3.</summary>
+    public double Volume => NumCells * CellVolume;
+
+    /// <summary>Nodes per axis: n + 1 along open axes, n along periodic ones.</summary>
+    public int[] NodeCounts => Enumerable.Range(0, Dim).Select(i => Pbc[i].IsPeriodic ? N[i] : N[i] + 1).ToArray();
+
+    public int NumNodes => NodeCounts.Aggregate(1, (a, b) => a * b);
+
+    /// <summary>True when some axis is periodic (pseudo or true).</summary>
+    public bool AnyPeriodic => Pbc.Take(Dim).Any(p => p.IsPeriodic);
+
+    public override string ToString() =>
+        string.Join("x", N) + "_" + string.Join("x", Dx.Select(d => d.ToString("g", CultureInfo.InvariantCulture)));
+}

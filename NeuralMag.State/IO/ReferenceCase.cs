@@ -1,0 +1,198 @@
+using System.Text.Json;
+
+namespace NeuralMag.IO;
+
+/// <summary>Thrown for a reference file that is missing, unparsable or of the wrong layout; the message names the file and key.</summary>
+public sealed class ReferenceDataException(string message) : Exception(message);
+
+/// <summary>
+/// One case folder of upstream-computed reference numbers (layout documented in shared/reference-data/README.md):
+/// <c>inputs.json</c> plus one <c>&lt;term&gt;.json</c> per field term and optional gradient files. Arrays are
+/// flattened row-major with their shapes kept.
+/// </summary>
+public sealed class ReferenceCase
+{
+    private static readonly HashSet<string> InputKeys = new() { "n", "dx", "pbc", "fic", "params", "domains", "m", "terms" };
+
+    public required string Name { get; init; }
+    public required string Directory { get; init; }
+    public required int[] N { get; init; }
+    public required double[] Dx { get; init; }
+    /// <summary>Per axis (3 entries): open, image count or true.</summary>
+    public required Pbc[] Pbc { get; init; }
+    public bool Fic { get; init; }
+    /// <summary>Material parameters: each a number or an array of numbers (e.g. Ku_axis, h_ext, Ms_by_domain).</summary>
+    public required IReadOnlyDictionary<string, double[]> Params { get; init; }
+    /// <summary>Domain id per cell (shape <see cref="N"/>), or null.</summary>
+    public int[]? Domains { get; init; }
+    /// <summary>Magnetization, flattened, with shape <see cref="MShape"/> (nodes or, with FIC, cells, then 3).</summary>
+    public required double[] M { get; init; }
+    public required int[] MShape { get; init; }
+    /// <summary>Term files the case lists (without .json).</summary>
+    public required string[] Terms { get; init; }
+
+    public Mesh CreateMesh() => new(N, Dx, null, Pbc);
+
+    /// <summary>The scalar value of a parameter, throwing with the file and key if absent or not a scalar.</summary>
+    public double Scalar(string key) =>
+        Params.TryGetValue(key, out var v) && v.Length == 1 ? v[0]
+        : throw new ReferenceDataException($"{Path.Combine(Directory, "inputs.json")}: params.{key} {(Params.ContainsKey(key) ? "is not a single number" : "is missing")}.");
+
+    public double[] Vector(string key) =>
+        Params.TryGetValue(key, out var v) ? v
+        : throw new ReferenceDataException($"{Path.Combine(Directory, "inputs.json")}: params.{key} is missing.");
+
+    /// <summary>Every case folder under the given paths: a folder holding inputs.json, or its subfolders (recursively) that do.</summary>
+    public static IEnumerable<string> FindCaseFolders(string root)
+    {
+        if (File.Exists(Path.Combine(root, "inputs.json"))) { yield return Path.GetFullPath(root); yield break; }
+        if (!System.IO.Directory.Exists(root)) yield break;
+        foreach (var sub in System.IO.Directory.GetDirectories(root).OrderBy(d => d, StringComparer.Ordinal))
+            foreach (var c in FindCaseFolders(sub)) yield return c;
+    }
+
+    /// <summary>
+    /// The shared reference-data folder: $NM_REFERENCE_DATA if set, else the first "shared/reference-data" found
+    /// beside or above the working directory or the application folder. Null when none exists.
+    /// </summary>
+    public static string? DefaultRoot()
+    {
+        var env = Environment.GetEnvironmentVariable("NM_REFERENCE_DATA");
+        if (!string.IsNullOrEmpty(env)) return env;
+        foreach (var start in new[] { System.IO.Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var d = new DirectoryInfo(start); d != null; d = d.Parent)
+            {
+                var candidate = Path.Combine(d.FullName, "shared", "reference-data");
+                if (System.IO.Directory.Exists(candidate)) return candidate;
+            }
+        }
+        return null;
+    }
+
+    public static ReferenceCase Load(string directory)
+    {
+        var file = Path.Combine(directory, "inputs.json");
+        using var doc = Parse(file);
+        var root = doc.RootElement;
+        foreach (var p in root.EnumerateObject())
+            if (!InputKeys.Contains(p.Name))
+                throw new ReferenceDataException($"{file}: unknown key '{p.Name}' (known: {string.Join(", ", InputKeys)}).");
+        var n = Ints(Flatten(Get(root, "n", file), file, "n", out var nShape));
+        if (nShape.Length != 1 || n.Length is < 1 or > 3) throw new ReferenceDataException($"{file}: key 'n' must list 1 to 3 cell counts.");
+        var dx = Flatten(Get(root, "dx", file), file, "dx", out _);
+        if (dx.Length != 3) throw new ReferenceDataException($"{file}: key 'dx' must have 3 entries, found {dx.Length}.");
+        var pbc = new[] { NeuralMag.Pbc.Open, NeuralMag.Pbc.Open, NeuralMag.Pbc.Open };
+        if (root.TryGetProperty("pbc", out var pe))
+        {
+            var items = pe.ValueKind == JsonValueKind.Array ? pe.EnumerateArray().ToArray() : new[] { pe, pe, pe };
+            if (items.Length != 3 && items.Length != n.Length) throw new ReferenceDataException($"{file}: key 'pbc' needs 1, {n.Length} or 3 entries, found {items.Length}.");
+            for (int i = 0; i < items.Length; i++) pbc[i] = ParsePbc(items[i], file);
+        }
+        bool fic = root.TryGetProperty("fic", out var fe) && fe.ValueKind == JsonValueKind.True;
+        var prm = new Dictionary<string, double[]>();
+        foreach (var p in Get(root, "params", file).EnumerateObject())
+            prm[p.Name] = p.Value.ValueKind == JsonValueKind.Number ? new[] { p.Value.GetDouble() } : Flatten(p.Value, file, "params." + p.Name, out _);
+        int[]? domains = null;
+        if (root.TryGetProperty("domains", out var de))
+        {
+            domains = Ints(Flatten(de, file, "domains", out var dShape));
+            if (!dShape.SequenceEqual(n)) throw new ReferenceDataException($"{file}: key 'domains' has shape ({string.Join(", ", dShape)}), expected ({string.Join(", ", n)}).");
+        }
+        var m = Flatten(Get(root, "m", file), file, "m", out var mShape);
+        var mesh = new Mesh(n, dx, null, pbc);
+        var expectedM = (fic ? n : mesh.NodeCounts).Append(3).ToArray();
+        if (!mShape.SequenceEqual(expectedM))
+            throw new ReferenceDataException($"{file}: key 'm' has shape ({string.Join(", ", mShape)}), expected ({string.Join(", ", expectedM)}).");
+        var terms = Get(root, "terms", file).EnumerateArray().Select(t => t.GetString()!).ToArray();
+        return new ReferenceCase
+        {
+            Name = Path.GetFileName(Path.TrimEndingDirectorySeparator(directory)),
+            Directory = directory, N = n, Dx = dx, Pbc = pbc, Fic = fic, Params = prm, Domains = domains, M = m, MShape = mShape, Terms = terms,
+        };
+    }
+
+    /// <summary>A term file: field h (flattened, with shape) and energy E; <c>total.json</c> also lists its terms.</summary>
+    public sealed record TermReference(string File, double[] H, int[] HShape, double E, string[]? Terms);
+
+    public TermReference LoadTerm(string term)
+    {
+        var file = Path.Combine(Directory, term + ".json");
+        using var doc = Parse(file);
+        var r = doc.RootElement;
+        var h = Flatten(Get(r, "h", file), file, "h", out var hShape);
+        var e = Get(r, "E", file);
+        if (e.ValueKind != JsonValueKind.Number) throw new ReferenceDataException($"{file}: key 'E' is not a number.");
+        string[]? terms = r.TryGetProperty("terms", out var t) ? t.EnumerateArray().Select(x => x.GetString()!).ToArray() : null;
+        return new TermReference(file, h, hShape, e.GetDouble(), terms);
+    }
+
+    /// <summary>A gradient file: d(value)/d(param) per cell, with the state attribute name of the parameter.</summary>
+    public sealed record GradientReference(string File, string Param, double Value, double[] Grad, int[] GradShape);
+
+    /// <summary>Gradient files of this case (grad_*.json).</summary>
+    public IEnumerable<string> GradientFiles() =>
+        System.IO.Directory.GetFiles(Directory, "grad_*.json").OrderBy(f => f, StringComparer.Ordinal);
+
+    public static GradientReference LoadGradient(string file)
+    {
+        using var doc = Parse(file);
+        var r = doc.RootElement;
+        var param = Get(r, "param", file).GetString() ?? throw new ReferenceDataException($"{file}: key 'param' is not a string.");
+        var grad = Flatten(Get(r, "grad", file), file, "grad", out var shape);
+        return new GradientReference(file, param, Get(r, "value", file).GetDouble(), grad, shape);
+    }
+
+    // ---------------------------------------------------------------- JSON helpers
+
+    private static JsonDocument Parse(string file)
+    {
+        if (!File.Exists(file)) throw new ReferenceDataException($"{file}: file not found.");
+        try { return JsonDocument.Parse(File.ReadAllBytes(file)); }
+        catch (JsonException e) { throw new ReferenceDataException($"{file}: not valid JSON ({e.Message})."); }
+    }
+
+    private static JsonElement Get(JsonElement obj, string key, string file) =>
+        obj.TryGetProperty(key, out var v) ? v : throw new ReferenceDataException($"{file}: key '{key}' is missing.");
+
+    private static Pbc ParsePbc(JsonElement e, string file) => e.ValueKind switch
+    {
+        JsonValueKind.True => NeuralMag.Pbc.True,
+        JsonValueKind.False => NeuralMag.Pbc.Open,
+        JsonValueKind.Number when e.GetDouble() == 0 => NeuralMag.Pbc.Open,
+        JsonValueKind.Number when e.GetDouble() > 0 && e.GetDouble() == Math.Floor(e.GetDouble()) => NeuralMag.Pbc.Images((int)e.GetDouble()),
+        _ => throw new ReferenceDataException($"{file}: key 'pbc' entry {e} is not false, 0, a positive integer or true."),
+    };
+
+    /// <summary>Flattens a nested rectangular list of numbers row-major, returning its shape.</summary>
+    public static double[] Flatten(JsonElement e, string file, string key, out int[] shape)
+    {
+        var dims = new List<int>();
+        var cur = e;
+        while (cur.ValueKind == JsonValueKind.Array)
+        {
+            dims.Add(cur.GetArrayLength());
+            if (cur.GetArrayLength() == 0) break;
+            cur = cur[0];
+        }
+        shape = dims.ToArray();
+        var result = new List<double>();
+        var s = shape;
+        void Walk(JsonElement x, int depth)
+        {
+            if (depth == s.Length)
+            {
+                if (x.ValueKind != JsonValueKind.Number) throw new ReferenceDataException($"{file}: key '{key}' holds a non-number ({x.ValueKind}).");
+                result.Add(x.GetDouble());
+                return;
+            }
+            if (x.ValueKind != JsonValueKind.Array || x.GetArrayLength() != s[depth])
+                throw new ReferenceDataException($"{file}: key '{key}' is not a rectangular array of shape ({string.Join(", ", s)}).");
+            foreach (var c in x.EnumerateArray()) Walk(c, depth + 1);
+        }
+        Walk(e, 0);
+        return result.ToArray();
+    }
+
+    private static int[] Ints(double[] v) => v.Select(x => (int)x).ToArray();
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env pwsh
+# Build script for NeuralMag for .NET. Run with `dotnet pwsh ./build.ps1 <target>` (after `dotnet tool restore`),
+# or with pwsh directly where it is installed.
+#
+# Targets:
+#   build        Release build of the whole solution
+#   test         all MSTest projects; ends with the line "N passed, N failed, N skipped"
+#   demo [args]  NeuralMag.Demos with the given arguments (default: the main demo, standard-problem-4)
+#   verify [args] the cross-code verification command (default: ../shared/reference-data)
+#   bench [args] the benchmark harness (markdown report)
+#   publish      self-contained linux-x64 builds of the demos and the benchmark into ./publish
+#   publish-gpu  publish, then a compressed archive publish/neuralmag-gpu.tar.gz for a GPU machine without .NET
+param(
+    [Parameter(Position = 0)][string]$Target = "build",
+    [Parameter(Position = 1, ValueFromRemainingArguments = $true)][string[]]$Rest = @()
+)
+$ErrorActionPreference = "Stop"
+Set-Location $PSScriptRoot
+$Configuration = "Release"
+
+function Invoke-Checked([string]$Exe, [string[]]$Arguments) {
+    & $Exe @Arguments
+    if ($LASTEXITCODE -ne 0) { throw "$Exe $($Arguments -join ' ') failed with exit code $LASTEXITCODE" }
+}
+
+function Invoke-Build { Invoke-Checked dotnet @("build", "NeuralMag.sln", "-c", $Configuration, "-nologo", "-v", "minimal") }
+
+function Invoke-Test {
+    Invoke-Build
+    $results = Join-Path $PSScriptRoot "TestResults"
+    if (Test-Path $results) { Remove-Item -Recurse -Force $results }
+    $projects = Get-ChildItem -Path tests -Recurse -Include *.csproj, *.fsproj
+    $failedRun = $false
+    foreach ($p in $projects) {
+        & dotnet test $p.FullName -c $Configuration --no-build --nologo --logger "trx" --logger "console;verbosity=normal" --results-directory $results @Rest
+        if ($LASTEXITCODE -ne 0) { $failedRun = $true }
+    }
+    $passed = 0; $failed = 0; $skipped = 0
+    foreach ($trx in Get-ChildItem -Path $results -Filter *.trx -ErrorAction SilentlyContinue) {
+        [xml]$x = Get-Content $trx.FullName
+        $c = $x.TestRun.ResultSummary.Counters
+        $passed += [int]$c.passed
+        $failed += [int]$c.failed + [int]$c.error + [int]$c.timeout + [int]$c.aborted
+        $skipped += [int]$c.notExecuted + [int]$c.inconclusive
+    }
+    if ($failedRun -and $failed -eq 0) { $failed = 1; Write-Host "A test project failed to run (see above)." }
+    Write-Host ""
+    Write-Host "$passed passed, $failed failed, $skipped skipped"
+    if ($failed -gt 0) { exit 1 }
+}
+
+function Invoke-Publish {
+    $out = Join-Path $PSScriptRoot "publish"
+    foreach ($p in @("NeuralMag.Demos/NeuralMag.Demos.csproj", "bench/NeuralMag.Bench/NeuralMag.Bench.csproj")) {
+        $name = [IO.Path]::GetFileNameWithoutExtension($p)
+        Invoke-Checked dotnet @("publish", $p, "-c", $Configuration, "-r", "linux-x64", "--self-contained", "true",
+            "-p:PublishSingleFile=false", "-p:InvariantGlobalization=true", "-o", (Join-Path $out $name), "-nologo", "-v", "minimal")
+    }
+    return $out
+}
+
+switch ($Target) {
+    "build" { Invoke-Build }
+    "test" { Invoke-Test }
+    "demo" {
+        $demoArgs = if ($Rest.Count -gt 0) { $Rest } else { @("standard-problem-4") }
+        Invoke-Checked dotnet (@("run", "--project", "NeuralMag.Demos", "-c", $Configuration, "--") + $demoArgs)
+    }
+    "verify" {
+        $verifyArgs = if ($Rest.Count -gt 0) { $Rest } else { @("../shared/reference-data") }
+        Invoke-Checked dotnet (@("run", "--project", "NeuralMag.Demos", "-c", $Configuration, "--", "verify") + $verifyArgs)
+    }
+    "bench" { Invoke-Checked dotnet (@("run", "--project", "bench/NeuralMag.Bench", "-c", $Configuration, "--") + $Rest) }
+    "publish" { Invoke-Publish | Out-Null }
+    "publish-gpu" {
+        $out = Invoke-Publish
+        $archive = Join-Path $out "neuralmag-gpu.tar.gz"
+        Invoke-Checked tar @("-czf", $archive, "-C", $out, "NeuralMag.Demos", "NeuralMag.Bench")
+        Write-Host "Wrote $archive ($([math]::Round((Get-Item $archive).Length / 1MB, 1)) MiB)"
+    }
+    default { throw "Unknown target '$Target'. Targets: build, test, demo, verify, bench, publish, publish-gpu." }
+}
