@@ -453,11 +453,11 @@ public sealed class CpuBackend : IBackend
     public Storage ScatterAdd(Storage src, int[] srcShape, int targetLength, int offset, int[] strides)
     {
         var c = Cpu(src);
-        if (c.F64 != null) return new CpuStorage(ScatterLoop(c.F64, srcShape, targetLength, offset, strides, (p, q) => p + q));
-        return new CpuStorage(ScatterLoop(c.F32!, srcShape, targetLength, offset, strides, (p, q) => p + q));
+        if (c.F64 != null) return new CpuStorage(ScatterLoop(c.F64, srcShape, targetLength, offset, strides));
+        return new CpuStorage(ScatterLoop(c.F32!, srcShape, targetLength, offset, strides));
     }
 
-    private static T[] ScatterLoop<T>(T[] src, int[] shape, int targetLength, int offset, int[] strides, Func<T, T, T> add)
+    private static T[] ScatterLoop<T>(T[] src, int[] shape, int targetLength, int offset, int[] strides) where T : System.Numerics.INumber<T>
     {
         var o = new T[targetLength];
         int inner = shape.Length == 0 ? 1 : shape[^1];
@@ -470,7 +470,7 @@ public sealed class CpuBackend : IBackend
             for (int r = lo; r < hi; r++)
             {
                 int ix = offset + Offset(r, shape, strides);
-                for (int j = 0; j < inner; j++) o[ix + j * d] = add(o[ix + j * d], src[r * inner + j]);
+                for (int j = 0; j < inner; j++) o[ix + j * d] += src[r * inner + j];
             }
         };
         if (serial) body(0, rows);
