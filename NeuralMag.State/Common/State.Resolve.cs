@@ -20,9 +20,11 @@ public sealed partial class State
     {
         ArgumentNullException.ThrowIfNull(func);
         string owner = "the function";
+        string rootName = "<function>";
         if (func is string attrName)
         {
             attrName = Normalize(attrName);
+            rootName = attrName;
             owner = $"'{attrName}'";
             func = RawValue(attrName, null, null);
         }
@@ -71,7 +73,7 @@ public sealed partial class State
             }
         }
 
-        stack.Add(func is string ? owner : "<function>");
+        stack.Add(rootName);
         Walk(root, owner);
 
         if (args != null)
