@@ -66,6 +66,8 @@ public sealed class ElementAssembler
         MGradient,
         /// <summary>E and dE/dp for every component of every cell parameter.</summary>
         ParamGradient,
+        /// <summary>E and dE/d(nodal field) for every nodal field of the density.</summary>
+        NodalGradient,
     }
 
     public sealed class Result
@@ -77,6 +79,8 @@ public sealed class ElementAssembler
         public double[]? EN;
         /// <summary>dE/dp per parameter: cells x width (ParamGradient).</summary>
         public double[][]? DEdp;
+        /// <summary>dE/d(nodal field), nodes x 3 per field (NodalGradient).</summary>
+        public double[][]? DEdNodal;
         /// <summary>Energy of each cell, rho included (every mode).</summary>
         public double[] CellEnergy = Array.Empty<double>();
     }
@@ -113,6 +117,11 @@ public sealed class ElementAssembler
         }
         if (mode == Mode.ParamGradient)
             result.DEdp = prm.Select(p => new double[nCells * p.Width]).ToArray();
+        if (mode == Mode.NodalGradient)
+        {
+            if (3 * nNodal > Dual.Width) throw new NotSupportedException($"At most {Dual.Width / 3} nodal fields can be differentiated at once.");
+            result.DEdNodal = nodal.Select(_ => new double[nNodes * 3]).ToArray();
+        }
 
         var cellEnergy = result.CellEnergy = new double[nCells];
         foreach (var group in _colors)
@@ -123,7 +132,7 @@ public sealed class ElementAssembler
                 Span<Dual> mq = stackalloc Dual[3];
                 Span<Dual> gq = stackalloc Dual[9];
                 Span<Dual> pq = stackalloc Dual[Math.Max(width, 1)];
-                Span<double> nq = stackalloc double[Math.Max(3 * nNodal, 1)];
+                Span<Dual> nq = stackalloc Dual[Math.Max(3 * nNodal, 1)];
                 Span<double> mloc = stackalloc double[24];
                 for (int gi = lo; gi < hi; gi++)
                 {
@@ -175,7 +184,7 @@ public sealed class ElementAssembler
                             {
                                 double v = 0;
                                 for (int a = 0; a < corners; a++) v += _shape[sq + a] * nodal[f][nodes[a] * 3 + i];
-                                nq[3 * f + i] = v;
+                                nq[3 * f + i] = mode == Mode.NodalGradient ? Dual.Seed(v, 3 * f + i) : new Dual(v);
                             }
                         var point = new QuadPoint { MValues = mq, GradValues = gq, ParamValues = pq, ParamOffsets = offsets, NodalValues = nq };
                         var e = density.Evaluate(point);
@@ -197,6 +206,16 @@ public sealed class ElementAssembler
                                     int b = 3 + i * 3;
                                     dEdm[node * 3 + i] += w * (e.D[i] * na + e.D[b] * dx + e.D[b + 1] * dy + e.D[b + 2] * dz);
                                 }
+                            }
+                        }
+                        else if (mode == Mode.NodalGradient)
+                        {
+                            for (int a = 0; a < corners; a++)
+                            {
+                                double na = w * _shape[sq + a];
+                                int node = nodes[a];
+                                for (int f = 0; f < nNodal; f++)
+                                    for (int i = 0; i < 3; i++) result.DEdNodal![f][node * 3 + i] += na * e.D[3 * f + i];
                             }
                         }
                         else if (mode == Mode.ParamGradient)

@@ -33,7 +33,7 @@ public ref struct QuadPoint
     internal ReadOnlySpan<Dual> GradValues;   // 9: [i * 3 + k] = d m_i / d x_k
     internal ReadOnlySpan<Dual> ParamValues;  // concatenated cell parameters
     internal ReadOnlySpan<int> ParamOffsets;
-    internal ReadOnlySpan<double> NodalValues; // 3 per nodal field
+    internal ReadOnlySpan<Dual> NodalValues;  // 3 per nodal field
 
     /// <summary>Magnetization (unit vector interpolated from the nodes).</summary>
     public Vec3 M => new(MValues[0], MValues[1], MValues[2]);

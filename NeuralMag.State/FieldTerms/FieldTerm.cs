@@ -146,6 +146,11 @@ internal sealed class FieldTermOperator
                     grads[1 + i] = Make(Scale(gp[i], gs), w == 1 ? Geo.Cells : Geo.Cells.Append(w).ToArray());
                 }
             }
+            if (_nNodal > 0)
+            {
+                var gn = _asm.Assemble(_density, m, p, n, rho, ElementAssembler.Mode.NodalGradient).DEdNodal!;
+                for (int i = 0; i < _nNodal; i++) grads[1 + _nParams + i] = Make(Scale(gn[i], gs), Geo.Nodes.Append(3).ToArray());
+            }
             var gr = new double[rho.Length];
             for (int c = 0; c < gr.Length; c++) gr[c] = gs * cellEnergy[c] / rho[c];
             grads[^1] = Make(gr, Geo.Cells);

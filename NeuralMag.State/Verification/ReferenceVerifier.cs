@@ -19,6 +19,7 @@ public sealed class ReferenceVerifier
         ["bdmi"] = _ => new BulkDMIField(),
         ["idmi"] = _ => new InterfaceDMIField(),
         ["external"] = c => new ExternalField(c.Vector("h_ext")),
+        ["demag"] = _ => new DemagField(),
     };
 
     public ReferenceVerifier(Device device, DType dtype, double? rtol = null)
