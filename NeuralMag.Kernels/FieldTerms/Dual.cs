@@ -31,7 +31,8 @@ public struct Dual
     /// <summary>The input number <paramref name="index"/> with value v (derivative 1 with respect to itself).</summary>
     public static Dual Seed(double v, int index)
     {
-        var d = new Dual(v);
+        Dual d = default;
+        d.V = v;
         d.D[index] = 1;
         return d;
     }
@@ -39,19 +40,21 @@ public struct Dual
     public static implicit operator Dual(double v) => new(v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Dual operator +(Dual a, Dual b)
+    public static Dual operator +(in Dual a, in Dual b)
     {
-        a.V += b.V;
-        for (int i = 0; i < Width; i++) a.D[i] += b.D[i];
-        return a;
+        Unsafe.SkipInit(out Dual r);
+        r.V = a.V + b.V;
+        for (int i = 0; i < Width; i++) r.D[i] = a.D[i] + b.D[i];
+        return r;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Dual operator -(Dual a, Dual b)
+    public static Dual operator -(in Dual a, in Dual b)
     {
-        a.V -= b.V;
-        for (int i = 0; i < Width; i++) a.D[i] -= b.D[i];
-        return a;
+        Unsafe.SkipInit(out Dual r);
+        r.V = a.V - b.V;
+        for (int i = 0; i < Width; i++) r.D[i] = a.D[i] - b.D[i];
+        return r;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -63,26 +66,30 @@ public struct Dual
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Dual operator *(Dual a, Dual b)
+    public static Dual operator *(in Dual a, in Dual b)
     {
-        var r = new Dual(a.V * b.V);
+        Unsafe.SkipInit(out Dual r);
+        r.V = a.V * b.V;
         for (int i = 0; i < Width; i++) r.D[i] = a.D[i] * b.V + a.V * b.D[i];
         return r;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Dual operator *(Dual a, double s)
+    public static Dual operator *(in Dual a, double s)
     {
-        a.V *= s;
-        for (int i = 0; i < Width; i++) a.D[i] *= s;
-        return a;
+        Unsafe.SkipInit(out Dual r);
+        r.V = a.V * s;
+        for (int i = 0; i < Width; i++) r.D[i] = a.D[i] * s;
+        return r;
     }
 
-    public static Dual operator *(double s, Dual a) => a * s;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Dual operator *(double s, in Dual a) => a * s;
 
-    public static Dual operator /(Dual a, double s) => a * (1.0 / s);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Dual operator /(in Dual a, double s) => a * (1.0 / s);
 
-    public static Dual operator /(Dual a, Dual b)
+    public static Dual operator /(in Dual a, in Dual b)
     {
         double inv = 1.0 / b.V;
         var r = new Dual(a.V * inv);
@@ -90,7 +97,8 @@ public struct Dual
         return r;
     }
 
-    public Dual Square() => this * this;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly Dual Square() => this * this;
 
     public override string ToString() => $"Dual({V})";
 }
@@ -109,6 +117,7 @@ public struct Vec3
 
     public Dual this[int i] => i == 0 ? X : i == 1 ? Y : Z;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Dual Dot(in Vec3 a, in Vec3 b) => a.X * b.X + a.Y * b.Y + a.Z * b.Z;
 
     public static Vec3 Cross(in Vec3 a, in Vec3 b) =>
