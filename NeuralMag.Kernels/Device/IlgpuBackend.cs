@@ -33,7 +33,10 @@ public sealed class IlgpuBackend : IBackend
 
     // ---------------------------------------------------------------- kernel cache
 
-    private TDelegate K<TDelegate>(TDelegate method) where TDelegate : Delegate
+    private TDelegate K<TDelegate>(TDelegate method) where TDelegate : Delegate => Kernel(method);
+
+    /// <summary>The compiled, cached stream kernel of a static method Action    private TDelegate K<TDelegate>(TDelegate method) where TDelegate : Delegatelt;Index1D, ...    private TDelegate K<TDelegate>(TDelegate method) where TDelegate : Delegategt; on this accelerator.</summary>
+    public TDelegate Kernel<TDelegate>(TDelegate method) where TDelegate : Delegate
     {
         var mi = method.Method;
         return (TDelegate)_kernels.GetOrAdd(mi, m => LoadKernel(m, typeof(TDelegate)));
