@@ -39,9 +39,12 @@ function Invoke-Test {
     foreach ($trx in Get-ChildItem -Path $results -Filter *.trx -ErrorAction SilentlyContinue) {
         [xml]$x = Get-Content $trx.FullName
         $c = $x.TestRun.ResultSummary.Counters
-        $passed += [int]$c.passed
-        $failed += [int]$c.failed + [int]$c.error + [int]$c.timeout + [int]$c.aborted
-        $skipped += [int]$c.notExecuted + [int]$c.inconclusive
+        $p = [int]$c.passed
+        $f = [int]$c.failed + [int]$c.error + [int]$c.timeout + [int]$c.aborted
+        $passed += $p
+        $failed += $f
+        # Inconclusive and not-run tests (e.g. a reference feature not built yet) count as skipped.
+        $skipped += [math]::Max(0, [int]$c.total - $p - $f)
     }
     if ($failedRun -and $failed -eq 0) { $failed = 1; Write-Host "A test project failed to run (see above)." }
     Write-Host ""
