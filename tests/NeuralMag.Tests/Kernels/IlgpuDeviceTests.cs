@@ -150,6 +150,26 @@ public sealed class IlgpuDeviceTests
         Assert.ThrowsExactly<ObjectDisposedException>(() => t.ToArray());
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference DropTensor() => new(NTensor.Ones(new[] { 5 }, DType.Float32, Gpu).Storage);
+
+    [TestMethod]
+    public void CollectedStorageQueuesItsBufferForRelease()
+    {
+        var backend = (IlgpuBackend)Gpu.Backend;
+        backend.ReleasePending();
+        var w = DropTensor();
+        for (int k = 0; k < 3 && w.IsAlive; k++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        Assert.IsFalse(w.IsAlive, "the storage should have been collected");
+        Assert.IsGreaterThanOrEqualTo(1, backend.PendingRelease.Count);
+        backend.ReleasePending();
+        Assert.AreEqual(0, backend.PendingRelease.Count);
+    }
+
     [TestMethod]
     public void MissingCudaNamesTheDevice()
     {
