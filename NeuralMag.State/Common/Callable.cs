@@ -4,48 +4,69 @@ using NeuralMag.AD;
 namespace NeuralMag;
 
 /// <summary>
-/// Uniform view of the function-like values a state accepts: a <see cref="NamedFunction"/> or a C# delegate whose
-/// parameters (all <see cref="NTensor"/>) name state attributes. Converting a delegate reads its parameter names once
-/// and builds a typed invoker, so calls avoid reflection for up to six parameters.
+/// A function-valued attribute in normalized form: its parameter names (state attribute names) and a fast invoker.
+/// Built from a C# delegate (parameter names read by reflection) or a <see cref="NamedFunction"/>.
 /// </summary>
-internal static class Callable
+internal sealed class Callable
 {
-    /// <summary>True for values the state treats as dynamic (function-valued) attributes.</summary>
-    public static bool IsCallable(object? value) => value is NamedFunction || value is Delegate;
-
-    /// <summary>Wraps a NamedFunction or delegate as a NamedFunction (identity for NamedFunction).</summary>
-    public static NamedFunction ToNamed(object value, string? attribute = null)
+    private Callable(string[] parameters, Func<NTensor[], NTensor> invoke, object source)
     {
-        if (value is NamedFunction nf) return nf;
-        if (value is not Delegate d)
-            throw new ArgumentException($"Value of type {value?.GetType().Name ?? "null"} is not a function.");
+        Parameters = parameters;
+        Invoke = invoke;
+        Source = source;
+    }
+
+    public string[] Parameters { get; }
+    public Func<NTensor[], NTensor> Invoke { get; }
+    public object Source { get; }
+
+    public static bool IsCallable(object? value) => value is Delegate or NamedFunction || value is Function { Func: not null };
+
+    public static Callable From(object value, string what)
+    {
+        switch (value)
+        {
+            case NamedFunction nf:
+                return new Callable(nf.Parameters.Select(State.NormalizeName).ToArray(), nf.Invoke, nf);
+            case Function { Func: { } f }:
+                return From(f, what);
+            case Delegate d:
+                return FromDelegate(d, what);
+            default:
+                throw new ArgumentException($"{what} is not a function (got {value.GetType().Name}).");
+        }
+    }
+
+    private static Callable FromDelegate(Delegate d, string what)
+    {
         var ps = d.Method.GetParameters();
-        foreach (var p in ps)
-            if (p.ParameterType != typeof(NTensor))
-                throw new ArgumentException(
-                    $"Parameter '{p.Name}' of the function{(attribute is null ? "" : $" for '{attribute}'")} has type " +
-                    $"{p.ParameterType.Name}; function parameters must be NTensor (they receive state attributes as tensors).");
-        if (d.Method.ReturnType != typeof(NTensor))
-            throw new ArgumentException(
-                $"The function{(attribute is null ? "" : $" for '{attribute}'")} returns {d.Method.ReturnType.Name}; it must return NTensor.");
-        var names = ps.Select(p => State.Normalize(p.Name ?? throw new ArgumentException("Function parameter without a name."))).ToArray();
-        Func<NTensor[], NTensor> body = d switch
+        // Closed static lambdas can carry a hidden first parameter: Invoke's signature is the one that counts.
+        var invokeParams = d.GetType().GetMethod("Invoke")!.GetParameters();
+        var names = new string[invokeParams.Length];
+        int skip = ps.Length - invokeParams.Length;
+        for (int i = 0; i < invokeParams.Length; i++)
+        {
+            names[i] = State.NormalizeName(ps[i + skip].Name ?? invokeParams[i].Name
+                ?? throw new ArgumentException($"{what}: parameter {i} has no name."));
+            if (invokeParams[i].ParameterType != typeof(NTensor))
+                throw new ArgumentException($"{what}: parameter '{names[i]}' has type {invokeParams[i].ParameterType.Name}; function attributes take NTensor parameters.");
+        }
+        var ret = d.GetType().GetMethod("Invoke")!.ReturnType;
+        if (ret != typeof(NTensor))
+            throw new ArgumentException($"{what}: returns {ret.Name}; function attributes return NTensor.");
+        Func<NTensor[], NTensor> invoke = d switch
         {
             Func<NTensor> f0 => _ => f0(),
             Func<NTensor, NTensor> f1 => a => f1(a[0]),
             Func<NTensor, NTensor, NTensor> f2 => a => f2(a[0], a[1]),
             Func<NTensor, NTensor, NTensor, NTensor> f3 => a => f3(a[0], a[1], a[2]),
             Func<NTensor, NTensor, NTensor, NTensor, NTensor> f4 => a => f4(a[0], a[1], a[2], a[3]),
-            Func<NTensor, NTensor, NTensor, NTensor, NTensor, NTensor> f5 => a => f5(a[0], a[1], a[2], a[3], a[4]),
-            Func<NTensor, NTensor, NTensor, NTensor, NTensor, NTensor, NTensor> f6 => a => f6(a[0], a[1], a[2], a[3], a[4], a[5]),
-            _ => a => Unwrap(d, a),
+            _ => a =>
+            {
+                try { return (NTensor)d.DynamicInvoke(a.Cast<object>().ToArray())!; }
+                catch (TargetInvocationException e) when (e.InnerException != null) { throw e.InnerException; }
+            },
         };
-        return new NamedFunction(names, body);
-    }
-
-    private static NTensor Unwrap(Delegate d, NTensor[] args)
-    {
-        try { return (NTensor)d.DynamicInvoke(args.Cast<object>().ToArray())!; }
-        catch (TargetInvocationException e) when (e.InnerException is not null) { throw e.InnerException; }
+        return new Callable(names, invoke, d);
     }
 }

@@ -1,310 +1,376 @@
-using System.Collections;
 using NeuralMag.AD;
 
 namespace NeuralMag;
 
 /// <summary>
-/// Everything a simulation knows: the mesh, the magnetization, material parameters, time and any derived quantity.
-/// Attributes live in three stores: raw values (tensors, Functions, functions of other attributes, anything else),
-/// attribute types (spaces/shape for attributes that read back wrapped as a <see cref="Function"/>), and a cache of
-/// resolved functions (cleared by every assignment). A function-valued attribute is evaluated on every read with its
-/// arguments fetched from the state by parameter name. Names may use "." for namespaces ("material.Ms" is stored as
-/// "material__Ms").
+/// The simulation state (upstream's <c>State</c>): mesh, device, dtype and a store of named attributes. Any attribute
+/// may be a function of other attributes, matched by parameter name; reading it evaluates the function with the
+/// current values. <see cref="Resolve(object, IReadOnlyList{string}?, IReadOnlyDictionary{string, string}?, IReadOnlyDictionary{string, object}?)"/>
+/// turns such a dependency graph into a plain function of chosen arguments that runs on the tape.
 /// </summary>
-public sealed partial class State
+/// <remarks>
+/// Three stores as upstream: raw values; attribute types (spaces and value shape for attributes that read back as a
+/// <see cref="Function"/>, e.g. the fields registered by field terms); and a cache of resolved functions, cleared on
+/// every assignment. Material parameters live in the same store under "material__X" (<see cref="Material"/>).
+/// </remarks>
+public sealed class State
 {
-    private readonly Dictionary<string, object> _values = new();
+    private readonly Dictionary<string, object?> _values = new();
     private readonly Dictionary<string, (string Spaces, int[] Shape)> _types = new();
-    private readonly Dictionary<string, NamedFunction> _funcs = new();
+    private readonly Dictionary<string, NamedFunction> _resolved = new();
 
+    /// <param name="mesh">The mesh.</param>
+    /// <param name="device">Device of all tensors (default <see cref="Config.Device"/>).</param>
+    /// <param name="dtype">Precision of all tensors (default <see cref="Config.DType"/>).</param>
     public State(Mesh mesh, Device? device = null, DType? dtype = null)
     {
         Mesh = mesh ?? throw new ArgumentNullException(nameof(mesh));
         Device = device ?? Config.Device;
         DType = dtype ?? Config.DType;
         Material = new MaterialNamespace(this);
-        this["dx"] = Tensor(mesh.Dx);
         this["t"] = 0.0;
-        _values["eps"] = NTensor.Scalar(Eps, DType, Device);
-        InitDomains();
+        this["eps"] = DType.Eps();
+        // Domains as upstream: id per cell (1 everywhere by default), rho = 1 inside the magnet and eps outside.
+        this["domains"] = new CellFunction(this, name: "domains").Fill(1);
+        this["domain"] = (Func<NTensor, NTensor>)(domains => domains.Gt(0.0));
+        this["rho"] = new CellFunction(this, tensor: (Func<NTensor, NTensor, NTensor>)((domain, eps) => NTensor.Where(domain, NTensor.OnesLike(eps), eps)), name: "rho");
     }
 
     public Mesh Mesh { get; }
     public Device Device { get; }
     public DType DType { get; }
 
-    /// <summary>Machine epsilon of the state's dtype (density outside the magnetic domain).</summary>
+    /// <summary>Machine epsilon of the state's dtype.</summary>
     public double Eps => DType.Eps();
 
-    /// <summary>Material namespace: <c>state.Material["Ms"]</c> is the attribute "material__Ms".</summary>
+    /// <summary>The material namespace: <c>state.Material["Ms"]</c> is the attribute "material__Ms".</summary>
     public MaterialNamespace Material { get; }
 
-    /// <summary>Simulation time t [s].</summary>
-    public NTensor Time { get => Tensor("t"); set => this["t"] = value; }
-
-    /// <summary>The magnetization m (a vector Function on nodes, once set).</summary>
-    public Function M { get => GetFunction("m"); set => this["m"] = value; }
-
-    /// <summary>Converts "material.Ms" to the stored name "material__Ms".</summary>
-    public static string Normalize(string name)
+    /// <summary>Simulation time in s (attribute "t").</summary>
+    public double T
     {
-        ArgumentException.ThrowIfNullOrEmpty(name);
-        return name.Contains('.') ? name.Replace(".", "__") : name;
+        get => Tensor("t").Item();
+        set => this["t"] = value;
     }
 
-    /// <summary>Reads (evaluating function-valued attributes) or assigns an attribute.</summary>
-    public object this[string name]
+    /// <summary>The magnetization (attribute "m"), a nodal vector function (or a cell one with FIC).</summary>
+    public Function M
+    {
+        get => GetFunction("m");
+        set => this["m"] = value;
+    }
+
+    /// <summary>"material.Ms" → "material__Ms"; other names unchanged.</summary>
+    public static string NormalizeName(string name) => name.Replace(".", "__");
+
+    /// <summary>Names of all attributes.</summary>
+    public IEnumerable<string> AttributeNames => _values.Keys;
+
+    public bool Has(string name) => _values.ContainsKey(NormalizeName(name));
+
+    /// <summary>
+    /// Reads or assigns an attribute. Assignment converts numbers to 0-d tensors and double arrays to tensors, stores
+    /// functions (lambdas, <see cref="NamedFunction"/>) as they are, and clears the resolved-function cache. Reading a
+    /// function-valued attribute evaluates it with its arguments fetched from the state by parameter name; a typed
+    /// attribute reads back as a <see cref="Function"/>.
+    /// </summary>
+    public object? this[string name]
     {
         get => Get(name);
         set => Set(name, value);
     }
 
-    /// <summary>True when an attribute of that name exists.</summary>
-    public bool Has(string name) => _values.ContainsKey(Normalize(name));
-
-    /// <summary>Names of all attributes.</summary>
-    public IEnumerable<string> AttributeNames => _values.Keys;
-
-    /// <summary>Assigns an attribute following the conversion rules (numbers and arrays become tensors).</summary>
-    public void Set(string name, object value)
+    private void Set(string name, object? value)
     {
-        name = Normalize(name);
-        ArgumentNullException.ThrowIfNull(value, name);
-        value = Convert(value, name);
-        _funcs.Clear();
-        _values[name] = value;
-    }
-
-    /// <summary>Assigns an attribute that always reads back as a Function of the given spaces and shape.</summary>
-    public void SetTyped(string name, object value, string spaces, int[]? shape = null)
-    {
-        name = Normalize(name);
-        Function.CheckSpaces(this, spaces);
-        Set(name, value);
-        _types[name] = (spaces, shape ?? Array.Empty<int>());
-    }
-
-    /// <summary>
-    /// Registers a function-valued attribute (field terms: h_X, E_X, ...). Reading it evaluates <paramref name="f"/>
-    /// with arguments fetched by parameter name and wraps the result as a Function of the given spaces/shape.
-    /// </summary>
-    public void RegisterFunctionAttribute(string name, NamedFunction f, string spaces, int[]? shape = null) =>
-        SetTyped(name, f, spaces, shape);
-
-    /// <summary>Removes an attribute (and its type).</summary>
-    public void Remove(string name)
-    {
-        name = Normalize(name);
-        _values.Remove(name);
-        _types.Remove(name);
-        _funcs.Clear();
-    }
-
-    /// <summary>Reads an attribute: tensors/Functions as stored; function-valued ones evaluated now.</summary>
-    public object Get(string name)
-    {
-        name = Normalize(name);
-        var raw = RawValue(name, null, null);
-        object value = raw;
-        if (Callable.IsCallable(raw))
+        name = NormalizeName(name);
+        value = value switch
         {
-            if (!_funcs.TryGetValue(name, out var f))
-            {
-                f = Resolve(name);
-                _funcs[name] = f;
-            }
-            var args = new NTensor[f.Parameters.Count];
-            for (int i = 0; i < args.Length; i++) args[i] = ArgumentTensor(f.Parameters[i], $"'{name}'");
-            value = f.Invoke(args);
-        }
-        if (_types.TryGetValue(name, out var type) && value is NTensor t)
-            return new Function(this, type.Spaces, type.Shape, t, name);
+            double d => Scalar(d),
+            float f => Scalar(f),
+            int i => Scalar(i),
+            double[] a => Tensor(a),
+            Array a when a.Rank > 1 || a is double[][] => NTensor.From(a, DType, Device),
+            _ => value,
+        };
+        if (value is NTensor t && (t.DType != DType || t.Device != Device)) value = t.Cast(DType).To(Device);
+        _values[name] = value;
+        _resolved.Clear();
+    }
+
+    private object? Get(string name)
+    {
+        name = NormalizeName(name);
+        if (!_values.TryGetValue(name, out var raw)) throw MissingAttribute(name, null);
+        object? value = raw;
+        if (raw is Delegate or NamedFunction) value = Call(raw, name);
+        if (_types.TryGetValue(name, out var type) && value is NTensor tensor)
+            return new Function(this, type.Spaces, type.Shape, tensor, name);
         return value;
     }
 
-    /// <summary>Reads an attribute as a typed value.</summary>
-    public T Get<T>(string name)
+    /// <summary>Removes an attribute.</summary>
+    public void Remove(string name)
     {
-        var v = Get(name);
-        if (v is T t) return t;
-        if (typeof(T) == typeof(NTensor) && v is Function f) return (T)(object)f.Tensor;
-        throw new InvalidCastException($"Attribute '{Normalize(name)}' is a {v.GetType().Name}, not a {typeof(T).Name}.");
+        name = NormalizeName(name);
+        _values.Remove(name);
+        _types.Remove(name);
+        _resolved.Clear();
     }
 
-    /// <summary>The attribute's value as a tensor (a Function gives its tensor).</summary>
-    public NTensor Tensor(string name) => AsTensor(Get(name), Normalize(name));
-
-    /// <summary>The attribute as a Function (a function-valued attribute of registered type is wrapped).</summary>
-    public Function GetFunction(string name) => Get(name) switch
+    /// <summary>
+    /// Assigns an attribute that always reads back as a <see cref="Function"/> of the given spaces and value shape
+    /// (upstream's typed attributes; field terms register h_X this way).
+    /// </summary>
+    public void SetTyped(string name, object value, string spaces, int[] shape)
     {
-        Function f => f,
-        var v => throw new InvalidCastException($"Attribute '{Normalize(name)}' is a {v.GetType().Name}, not a Function."),
+        Set(name, value);
+        _types[NormalizeName(name)] = (spaces, shape);
+    }
+
+    /// <summary>The tensor value of an attribute (a Function's tensor, a function's result, or the tensor itself).</summary>
+    public NTensor Tensor(string name) => Get(name) switch
+    {
+        NTensor t => t,
+        Function f => f.Tensor,
+        var other => throw new InvalidOperationException($"Attribute '{name}' holds {other?.GetType().Name ?? "null"}, not a tensor."),
     };
 
-    /// <summary>The raw stored value (no evaluation), e.g. the lambda itself.</summary>
-    public object Raw(string name) => RawValue(Normalize(name), null, null);
+    /// <summary>The attribute as a <see cref="Function"/>.</summary>
+    public Function GetFunction(string name) => Get(name) as Function
+        ?? throw new InvalidOperationException($"Attribute '{name}' is not a Function.");
 
-    /// <summary>The registered (spaces, shape) of a typed attribute, or null.</summary>
-    public (string Spaces, int[] Shape)? TypeOf(string name) =>
-        _types.TryGetValue(Normalize(name), out var t) ? t : null;
+    /// <summary>The attribute cast to T.</summary>
+    public TValue Get<TValue>(string name) => Get(name) is TValue v ? v
+        : throw new InvalidOperationException($"Attribute '{name}' is not a {typeof(TValue).Name}.");
 
-    // ---- tensor helpers (state dtype/device) ----
+    /// <summary>The raw stored value (a function stays a function).</summary>
+    public object? Raw(string name) => _values.TryGetValue(NormalizeName(name), out var v) ? v : throw MissingAttribute(NormalizeName(name), null);
 
-    public NTensor Tensor(double value) => NTensor.Scalar(value, DType, Device);
-    public NTensor Tensor(double[] values) => NTensor.FromArray(values, new[] { values.Length }, DType, Device);
-    public NTensor Tensor(Array values) => ArrayToTensor(values);
-    public NTensor Tensor(NTensor value) => value.DType == DType && value.Device == Device ? value : value.Cast(DType).To(Device);
-    public NTensor Zeros(params int[] shape) => NTensor.Zeros(shape, DType, Device);
+    // ---------------------------------------------------------------- tensors of this state's dtype/device
 
-    /// <summary>Coordinates x, y, z (one tensor per mesh dimension) of nodes ('n') or cell centres ('c') per axis.</summary>
+    public NTensor Scalar(double value) => NTensor.Scalar(value, DType, Device);
+    public NTensor Tensor(double[] values, int[]? shape = null) => NTensor.FromArray(values, shape, DType, Device);
+    public NTensor Zeros(int[] shape) => NTensor.Zeros(shape, DType, Device);
+    public NTensor Full(int[] shape, double value) => NTensor.Full(shape, value, DType, Device);
+
+    /// <summary>
+    /// Coordinates (x, y, z, ...) of the nodes ('n') or cell centres ('c') per axis, each of the full grid shape, in m.
+    /// </summary>
     public NTensor[] Coordinates(string? spaces = null)
     {
         spaces ??= new string('c', Mesh.Dim);
         var axes = new NTensor[spaces.Length];
         for (int i = 0; i < spaces.Length; i++)
         {
-            double o = Mesh.Origin[i], d = Mesh.Dx[i];
+            double o = Mesh.Origin[i], h = Mesh.Dx[i];
             int n = Mesh.N[i];
             axes[i] = spaces[i] switch
             {
-                'c' => NTensor.Linspace(o + d / 2, o + d / 2 + d * (n - 1), n, DType, Device),
-                'n' => NTensor.Linspace(o, o + d * n, n + 1, DType, Device),
-                _ => throw new ArgumentException($"Unknown function space '{spaces[i]}' in '{spaces}'; use 'c' or 'n'."),
+                'c' => NTensor.Linspace(o + h / 2, o + h / 2 + h * (n - 1), n, DType, Device),
+                'n' => Mesh.Pbc[i].IsPeriodic ? NTensor.Linspace(o, o + h * (n - 1), n, DType, Device) : NTensor.Linspace(o, o + h * n, n + 1, DType, Device),
+                _ => throw new ArgumentException($"Unknown function space '{spaces[i]}'."),
             };
         }
         return NTensor.Meshgrid(axes);
     }
 
-    // ---- internals ----
-
-    private object Convert(object value, string name) => value switch
+    /// <summary>Marks the cells where <paramref name="condition"/> (0/1 per cell) is set as domain <paramref name="id"/>.</summary>
+    public void AddDomain(int id, NTensor condition)
     {
-        NTensor or Function or NamedFunction or string => value,
-        Delegate d => CheckDelegate(d, name),
-        double x => Tensor(x),
-        float x => Tensor(x),
-        int x => Tensor(x),
-        long x => Tensor(x),
-        double[] a => Tensor(a),
-        Array a when IsNumeric(a) => ArrayToTensor(a),
-        _ => value,
-    };
-
-    private static Delegate CheckDelegate(Delegate d, string name)
-    {
-        Callable.ToNamed(d, name); // validates parameter and return types
-        return d;
+        var domains = GetFunction("domains");
+        var current = domains.Tensor;
+        if (current.Eq(Scalar(1)).Min().Item() == 1) current = NTensor.ZerosLike(current);
+        domains.Tensor = NTensor.Where(condition, Full(current.GetShape(), id), current);
     }
 
-    private static bool IsNumeric(Array a)
-    {
-        var t = a.GetType().GetElementType();
-        while (t is { IsArray: true }) t = t.GetElementType();
-        return t == typeof(double) || t == typeof(float) || t == typeof(int) || t == typeof(long);
-    }
+    // ---------------------------------------------------------------- evaluation and resolve
 
-    private NTensor ArrayToTensor(Array a)
+    /// <summary>Calls a function with its arguments read from the state by parameter name (resolved once, cached).</summary>
+    internal NTensor Call(object func, string what)
     {
-        if (a.GetType().GetElementType() is { IsArray: true })
+        NamedFunction resolved;
+        if (what.Length > 0 && _values.TryGetValue(what, out var stored) && ReferenceEquals(stored, func))
         {
-            var parts = a.Cast<Array>().Select(ArrayToTensor).ToArray();
-            if (parts.Length == 0) throw new ArgumentException("Cannot convert an empty nested array to a tensor.");
-            var shape = parts[0].Shape;
-            foreach (var p in parts)
-                if (!p.Shape.SequenceEqual(shape))
-                    throw new ArgumentException("Nested array is ragged; all rows must have the same shape.");
-            return NTensor.Stack(0, parts);
+            if (!_resolved.TryGetValue(what, out resolved!))
+                _resolved[what] = resolved = ResolveCore(func, null, null, null, what);
         }
-        return NTensor.From(a, DType, Device);
+        else resolved = ResolveCore(func, null, null, null, null);
+        var args = new NTensor[resolved.Parameters.Count];
+        for (int i = 0; i < args.Length; i++) args[i] = ArgumentValue(resolved.Parameters[i], what);
+        return resolved.Invoke(args);
     }
 
-    internal object RawValue(string name, string? parameter, string? neededBy)
+    /// <summary>The tensor passed for a parameter name: a Function's tensor, or the tensor itself.</summary>
+    private NTensor ArgumentValue(string name, string requiredBy)
     {
-        if (_values.TryGetValue(name, out var v)) return v;
-        var msg = parameter is null
-            ? $"State has no attribute '{name}'."
-            : $"Parameter '{parameter}' of {neededBy} needs the state attribute '{name}', which does not exist.";
-        throw new KeyNotFoundException(msg + Suggest(name));
+        if (!_values.ContainsKey(name)) throw MissingAttribute(name, requiredBy);
+        return Get(name) switch
+        {
+            NTensor t => t,
+            Function f => f.Tensor,
+            var other => throw new InvalidOperationException($"Attribute '{name}' (needed by {requiredBy}) holds {other?.GetType().Name ?? "null"}, which cannot be passed to a function."),
+        };
     }
 
-    /// <summary>The tensor passed for argument <paramref name="name"/> when calling a function of the state.</summary>
-    internal NTensor ArgumentTensor(string name, string neededBy)
+    /// <summary>Resolves an attribute by name (see the other overload).</summary>
+    public NamedFunction Resolve(string attribute, IReadOnlyList<string>? funcArgs = null,
+        IReadOnlyDictionary<string, string>? remap = null, IReadOnlyDictionary<string, object>? inject = null)
     {
-        if (!_values.ContainsKey(name)) RawValue(name, name, neededBy);
-        return AsTensor(Get(name), name);
+        var name = NormalizeName(attribute);
+        var raw = Raw(name);
+        if (raw is Function { Func: { } f }) raw = f;
+        if (!Callable.IsCallable(raw)) throw new ArgumentException($"Attribute '{attribute}' is not a function of other attributes; nothing to resolve.");
+        return ResolveCore(raw!, funcArgs, remap, inject, name);
     }
 
-    private NTensor ToTensorValue(object v, string name) => AsTensor(Convert(v, name), name);
+    /// <summary>
+    /// Turns a function of state attributes into a plain function of <paramref name="funcArgs"/> (upstream's
+    /// <c>state.resolve</c>): every parameter that is itself a function-valued attribute is evaluated from its own
+    /// dependencies, everything not in <paramref name="funcArgs"/> is bound to its current value, <paramref name="remap"/>
+    /// renames parameters in the whole graph and <paramref name="inject"/> replaces named dependencies by other
+    /// functions. Without funcArgs the result takes all static dependencies (in order of first use). The dependency walk
+    /// happens here, once; calling the result only runs the functions, on the tape when one records.
+    /// </summary>
+    public NamedFunction Resolve(object func, IReadOnlyList<string>? funcArgs = null,
+        IReadOnlyDictionary<string, string>? remap = null, IReadOnlyDictionary<string, object>? inject = null) =>
+        ResolveCore(func, funcArgs, remap, inject, null);
 
-    private static NTensor AsTensor(object v, string name) => v switch
+    /// <param name="targetName">The attribute the function is stored under, if any (for messages and cycle detection).</param>
+    private NamedFunction ResolveCore(object func, IReadOnlyList<string>? funcArgs, IReadOnlyDictionary<string, string>? remap,
+        IReadOnlyDictionary<string, object>? inject, string? targetName)
     {
-        NTensor t => t,
-        Function f => f.Tensor,
-        _ => throw new InvalidCastException($"Attribute '{name}' is a {v.GetType().Name}, not a tensor or Function."),
-    };
+        var target = Callable.From(func, targetName == null ? "resolve target" : $"attribute '{targetName}'");
+        var targetLabel = targetName == null ? "the resolved function" : $"'{targetName}'";
+        remap ??= new Dictionary<string, string>();
+        var inj = (inject ?? new Dictionary<string, object>()).ToDictionary(kv => NormalizeName(kv.Key), kv => kv.Value);
+        var exposed = funcArgs?.Select(NormalizeName).ToList();
+        string Map(string p) => remap.TryGetValue(p, out var r) ? NormalizeName(r) : p;
 
-    private static readonly Dictionary<string, string> Aliases = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["temperature"] = "T", ["time"] = "t", ["magnetization"] = "m", ["magnetisation"] = "m",
-        ["density"] = "rho", ["saturation_magnetization"] = "material__Ms", ["exchange"] = "material__A",
-    };
+        var slots = new Dictionary<string, int>();
+        var constants = new List<(int Slot, string Name)>();
+        var steps = new List<(int Slot, Callable Fn, int[] Args)>();
+        var freeArgs = new List<string>();
+        if (exposed != null)
+            foreach (var a in exposed) slots[a] = slots.Count;
 
-    /// <summary>" Did you mean 'X'?" for a close attribute name, or "".</summary>
-    internal string Suggest(string name)
+        var visiting = new List<string>();
+        if (targetName != null) visiting.Add(targetName);
+        int SlotOf(string name, string requiredBy)
+        {
+            if (slots.TryGetValue(name, out var s)) return s;
+            if (visiting.Contains(name))
+                throw new InvalidOperationException($"Cycle in the dependency graph: {string.Join(" -> ", visiting.SkipWhile(v => v != name).Append(name))}.");
+            object? source = inj.TryGetValue(name, out var injected) ? injected
+                : _values.TryGetValue(name, out var v) ? v : throw MissingAttribute(name, requiredBy);
+            if (source is Function { Func: { } ff }) source = ff;
+            if (Callable.IsCallable(source))
+            {
+                visiting.Add(name);
+                var fn = Callable.From(source!, $"attribute '{name}'");
+                var args = fn.Parameters.Select(p => SlotOf(Map(p), $"'{name}'")).ToArray();
+                visiting.Remove(name);
+                int slot = slots.Count;
+                slots[name] = slot;
+                steps.Add((slot, fn, args));
+                return slot;
+            }
+            int cs = slots.Count;
+            slots[name] = cs;
+            if (exposed == null) freeArgs.Add(name);
+            else constants.Add((cs, name));
+            return cs;
+        }
+
+        var targetArgs = target.Parameters.Select(p => SlotOf(Map(p), targetLabel)).ToArray();
+        if (exposed != null)
+        {
+            foreach (var a in exposed)
+                if (!_values.ContainsKey(a) && !inj.ContainsKey(a) && !IsUsedAsParameter(a, steps, target, Map))
+                    throw new ArgumentException($"funcArgs names '{a}', which is neither a state attribute nor a parameter of the resolved graph.{Suggest(a)}");
+        }
+        var parameters = exposed ?? freeArgs;
+        // Free (exposed) arguments occupy the first slots when funcArgs is given; otherwise map each by name.
+        var paramSlots = parameters.Select(p => slots[p]).ToArray();
+        var bound = constants.Select(c => (c.Slot, Value: ArgumentValue(c.Name, "the resolved function"))).ToArray();
+        int slotCount = slots.Count;
+        var stepArray = steps.ToArray();
+        var targetInvoke = target.Invoke;
+        return new NamedFunction(parameters, args =>
+        {
+            var env = new NTensor[slotCount];
+            for (int i = 0; i < paramSlots.Length; i++) env[paramSlots[i]] = args[i];
+            foreach (var (slot, value) in bound) env[slot] = value;
+            foreach (var (slot, fn, argSlots) in stepArray)
+            {
+                var a = new NTensor[argSlots.Length];
+                for (int i = 0; i < a.Length; i++) a[i] = env[argSlots[i]];
+                env[slot] = fn.Invoke(a);
+            }
+            var ta = new NTensor[targetArgs.Length];
+            for (int i = 0; i < ta.Length; i++) ta[i] = env[targetArgs[i]];
+            return targetInvoke(ta);
+        });
+    }
+
+    private static bool IsUsedAsParameter(string name, List<(int, Callable Fn, int[])> steps, Callable target, Func<string, string> map) =>
+        target.Parameters.Select(map).Contains(name) || steps.Any(s => s.Fn.Parameters.Select(map).Contains(name));
+
+    /// <summary>
+    /// Renames a function's parameters (upstream's <c>state.remap</c>): the result takes mapping[p] where f took p.
+    /// </summary>
+    public static NamedFunction Remap(object func, IReadOnlyDictionary<string, string> mapping)
     {
-        var names = _values.Keys.Where(k => !k.StartsWith("function__", StringComparison.Ordinal)).ToList();
+        var c = Callable.From(func, "remap target");
+        return new NamedFunction(c.Parameters.Select(p => mapping.TryGetValue(p, out var r) ? NormalizeName(r) : p).ToArray(), c.Invoke);
+    }
+
+    private Exception MissingAttribute(string name, string? requiredBy)
+    {
+        var msg = requiredBy == null
+            ? $"State has no attribute '{name}'.{Suggest(name)}"
+            : $"Parameter '{name}' of {requiredBy} names no state attribute; {requiredBy} needs an attribute called '{name}'.{Suggest(name)}";
+        return new KeyNotFoundException(msg);
+    }
+
+    /// <summary>" Did you mean 'T'?" for a close existing name (edit distance, prefix or material namespace).</summary>
+    private string Suggest(string name)
+    {
         string? best = null;
-        if (Aliases.TryGetValue(name, out var alias) && names.Contains(alias)) best = alias;
-        best ??= names.FirstOrDefault(k => k == "material__" + name || "material__" + k == name);
-        best ??= names.FirstOrDefault(k => string.Equals(k, name, StringComparison.OrdinalIgnoreCase));
-        if (best is null)
+        int bestScore = int.MaxValue;
+        foreach (var k in _values.Keys)
         {
-            int bestD = int.MaxValue;
-            foreach (var k in names)
-            {
-                int d = Levenshtein(k, name);
-                if (d < bestD && d <= Math.Max(1, Math.Min(k.Length, name.Length) / 3)) { bestD = d; best = k; }
-            }
+            int d = Distance(name.ToLowerInvariant(), k.ToLowerInvariant());
+            if (name.StartsWith(k, StringComparison.OrdinalIgnoreCase) || k.StartsWith(name, StringComparison.OrdinalIgnoreCase)) d = Math.Min(d, 1);
+            if ("material__" + name == k) d = 0;
+            if (k is "t" or "eps" or "domains" or "domain" or "rho") d++; // prefer the user's own attributes
+            if (d < bestScore) { bestScore = d; best = k; }
         }
-        best ??= names.FirstOrDefault(k => k.Length <= 2 && name.Length > 2 && char.ToLowerInvariant(k[0]) == char.ToLowerInvariant(name[0])
-            && names.Count(q => q.Length <= 2 && char.ToLowerInvariant(q[0]) == char.ToLowerInvariant(name[0])) == 1);
-        return best is null ? "" : $" Did you mean '{best}'?";
+        return best != null && bestScore <= Math.Max(2, name.Length / 3) ? $" Did you mean '{best}'?" : "";
     }
 
-    private static int Levenshtein(string a, string b)
+    private static int Distance(string a, string b)
     {
-        var d = new int[b.Length + 1];
-        for (int j = 0; j <= b.Length; j++) d[j] = j;
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
         for (int i = 1; i <= a.Length; i++)
-        {
-            int prev = d[0];
-            d[0] = i;
             for (int j = 1; j <= b.Length; j++)
-            {
-                int tmp = d[j];
-                d[j] = Math.Min(Math.Min(d[j] + 1, d[j - 1] + 1), prev + (a[i - 1] == b[j - 1] ? 0 : 1));
-                prev = tmp;
-            }
-        }
-        return d[b.Length];
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+        return d[a.Length, b.Length];
     }
 }
 
-/// <summary>Proxy for the "material" namespace: <c>Material["Ms"]</c> is the state attribute "material__Ms".</summary>
+/// <summary>The material namespace: <c>Material["Ms"]</c> is the state attribute "material__Ms" (one store).</summary>
 public sealed class MaterialNamespace
 {
     private readonly State _state;
     internal MaterialNamespace(State state) => _state = state;
 
-    public object this[string name]
+    public object? this[string name]
     {
-        get => _state[Full(name)];
-        set => _state[Full(name)] = value;
+        get => _state["material__" + name];
+        set => _state["material__" + name] = value;
     }
 
-    public NTensor Tensor(string name) => _state.Tensor(Full(name));
-    public Function GetFunction(string name) => _state.GetFunction(Full(name));
-    public bool Has(string name) => _state.Has(Full(name));
-
-    private static string Full(string name) => "material__" + State.Normalize(name);
+    public NTensor Tensor(string name) => _state.Tensor("material__" + name);
 }

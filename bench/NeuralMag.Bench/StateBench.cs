@@ -22,7 +22,7 @@ public sealed class StateBench : IBenchSuite
         state.Material["Ms"] = ms;
         state["E"] = energy;
         var resolved = state.Resolve("E", new[] { "T" });
-        var T = state.Tensor(200.0);
+        var T = state.Scalar(200.0);
 
         double direct = BenchTimer.Median(() => { for (int i = 0; i < calls; i++) energy(ms(T)); }) / calls;
         double viaResolve = BenchTimer.Median(() => { for (int i = 0; i < calls; i++) resolved.Invoke(T); }) / calls;
