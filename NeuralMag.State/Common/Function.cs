@@ -7,7 +7,7 @@ namespace NeuralMag;
 /// ('c'); the value shape is scalar (empty) or a vector ([3]). The tensor is a fixed <see cref="NTensor"/> or a
 /// function of state attributes (a lambda or <see cref="NamedFunction"/>) evaluated from the state on each read.
 /// </summary>
-public class Function
+public partial class Function
 {
     private NTensor? _tensor;
 

@@ -13,7 +13,7 @@ namespace NeuralMag;
 /// <see cref="Function"/>, e.g. the fields registered by field terms); and a cache of resolved functions, cleared on
 /// every assignment. Material parameters live in the same store under "material__X" (<see cref="Material"/>).
 /// </remarks>
-public sealed class State
+public sealed partial class State
 {
     private readonly Dictionary<string, object?> _values = new();
     private readonly Dictionary<string, (string Spaces, int[] Shape)> _types = new();
@@ -34,6 +34,7 @@ public sealed class State
         this["domains"] = new CellFunction(this, name: "domains").Fill(1);
         this["domain"] = (Func<NTensor, NTensor>)(domains => domains.Gt(0.0));
         this["rho"] = new CellFunction(this, tensor: (Func<NTensor, NTensor, NTensor>)((domain, eps) => NTensor.Where(domain, NTensor.OnesLike(eps), eps)), name: "rho");
+        InitDomainExtras();
     }
 
     public Mesh Mesh { get; }
@@ -89,7 +90,8 @@ public sealed class State
             float f => Scalar(f),
             int i => Scalar(i),
             double[] a => Tensor(a),
-            Array a when a.Rank > 1 || a is double[][] => NTensor.From(a, DType, Device),
+            Array a when a.GetType().GetElementType() is { IsArray: true } => Tensor(a),
+            Array a when a.Rank > 1 => NTensor.From(a, DType, Device),
             _ => value,
         };
         if (value is NTensor t && (t.DType != DType || t.Device != Device)) value = t.Cast(DType).To(Device);
@@ -373,4 +375,8 @@ public sealed class MaterialNamespace
     }
 
     public NTensor Tensor(string name) => _state.Tensor("material__" + name);
+
+    public Function GetFunction(string name) => _state.GetFunction("material__" + name);
+
+    public bool Has(string name) => _state.Has("material__" + name);
 }
