@@ -62,6 +62,8 @@ public partial class Function
 
     private void SetTensorOrFunc(object? value)
     {
+        // functions that depend on this one were resolved through its defining function: re-resolve them
+        if (Func != null || value is Delegate or NamedFunction) State.InvalidateResolved();
         switch (value)
         {
             case null:

@@ -18,6 +18,8 @@ public sealed partial class State
     private readonly Dictionary<string, object?> _values = new();
     private readonly Dictionary<string, (string Spaces, int[] Shape)> _types = new();
     private readonly Dictionary<string, NamedFunction> _resolved = new();
+    // Resolved functions of Functions defined by a lambda (rho, ...), by reference; cleared with _resolved.
+    private readonly Dictionary<object, NamedFunction> _resolvedByFunc = new(ReferenceEqualityComparer.Instance);
 
     /// <param name="mesh">The mesh.</param>
     /// <param name="device">Device of all tensors (default <see cref="Config.Device"/>).</param>
@@ -97,6 +99,7 @@ public sealed partial class State
         if (value is NTensor t && (t.DType != DType || t.Device != Device)) value = t.Cast(DType).To(Device);
         _values[name] = value;
         _resolved.Clear();
+        _resolvedByFunc.Clear();
     }
 
     private object? Get(string name)
@@ -110,6 +113,13 @@ public sealed partial class State
         return value;
     }
 
+    /// <summary>Drops all cached resolutions (a Function switched between a fixed tensor and a defining function).</summary>
+    internal void InvalidateResolved()
+    {
+        _resolved.Clear();
+        _resolvedByFunc.Clear();
+    }
+
     /// <summary>Removes an attribute.</summary>
     public void Remove(string name)
     {
@@ -117,6 +127,7 @@ public sealed partial class State
         _values.Remove(name);
         _types.Remove(name);
         _resolved.Clear();
+        _resolvedByFunc.Clear();
     }
 
     /// <summary>
@@ -196,7 +207,8 @@ public sealed partial class State
             if (!_resolved.TryGetValue(what, out resolved!))
                 _resolved[what] = resolved = ResolveCore(func, null, null, null, what);
         }
-        else resolved = ResolveCore(func, null, null, null, null);
+        else if (!_resolvedByFunc.TryGetValue(func, out resolved!))
+            _resolvedByFunc[func] = resolved = ResolveCore(func, null, null, null, null);
         var args = new NTensor[resolved.Parameters.Count];
         for (int i = 0; i < args.Length; i++) args[i] = ArgumentValue(resolved.Parameters[i], what);
         return resolved.Invoke(args);
