@@ -61,6 +61,18 @@ public static class DeviceRegistry
     /// <summary>Hook run before a non-CPU lookup so that the assembly providing GPU devices can register itself.</summary>
     public static Action? EnsureProviders { get; set; }
 
+    /// <summary>
+    /// Default provider hook: loads NeuralMag.Kernels by name (this assembly cannot reference it) and calls
+    /// NeuralMag.Kernels.Devices.Register(), so NM_DEVICE=cuda works in any app that ships NeuralMag.Kernels.
+    /// </summary>
+    private static void LoadKernelsAssembly()
+    {
+        Type? t;
+        try { t = Type.GetType("NeuralMag.Kernels.Devices, NeuralMag.Kernels", throwOnError: false); }
+        catch (Exception) { t = null; }
+        t?.GetMethod("Register", Type.EmptyTypes)?.Invoke(null, null);
+    }
+
     /// <summary>Returns the device of that name ("cpu", "cuda", "opencl", ...), creating it on first use.</summary>
     /// <exception cref="NotSupportedException">The name is unknown or the device is not present on this machine.</exception>
     public static Device Get(string name)
@@ -68,7 +80,7 @@ public static class DeviceRegistry
         var key = name.Trim();
         if (key.Equals("cpu", StringComparison.OrdinalIgnoreCase)) return Device.Cpu;
         var baseName = key.Split(':')[0];
-        if (!Factories.ContainsKey(baseName)) EnsureProviders?.Invoke();
+        if (!Factories.ContainsKey(baseName)) (EnsureProviders ?? LoadKernelsAssembly)();
         lock (Gate)
         {
             if (Created.TryGetValue(key, out var d)) return d;

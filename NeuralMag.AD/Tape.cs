@@ -181,15 +181,15 @@ public static class Autodiff
     /// <summary>Value and gradient of a scalar-valued f.</summary>
     public static Func<NTensor, (NTensor Value, NTensor Grad)> ValueAndGrad(Func<NTensor, NTensor> f) => x =>
     {
-        var (v, g) = ValueAndGrad((Func<NTensor[], NTensor>)(a => f(a[0])))(new[] { x });
+        var (v, g) = ValueAndGrads(a => f(a[0]))(new[] { x });
         return (v, g[0]);
     };
 
     /// <summary>Gradients of a scalar-valued f of several tensors, with respect to all of them.</summary>
-    public static Func<NTensor[], NTensor[]> Grad(Func<NTensor[], NTensor> f) => xs => ValueAndGrad(f)(xs).Grads;
+    public static Func<NTensor[], NTensor[]> Grads(Func<NTensor[], NTensor> f) => xs => ValueAndGrads(f)(xs).Grads;
 
     /// <summary>Value and gradients of a scalar-valued f of several tensors.</summary>
-    public static Func<NTensor[], (NTensor Value, NTensor[] Grads)> ValueAndGrad(Func<NTensor[], NTensor> f) => xs =>
+    public static Func<NTensor[], (NTensor Value, NTensor[] Grads)> ValueAndGrads(Func<NTensor[], NTensor> f) => xs =>
     {
         using var tape = new Tape();
         var w = Array.ConvertAll(xs, tape.Watch);

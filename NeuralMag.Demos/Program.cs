@@ -55,7 +55,7 @@ namespace NeuralMag.Demos
                 return 0;
             }
             var demos = All();
-            var name = list.Count > 0 ? list[0] : demos.Any(d => d.Name == MainDemo) ? MainDemo : "gradient-chain";
+            var name = list.Count > 0 ? list[0] : MainDemo;
             var demo = demos.FirstOrDefault(d => d.Name == name);
             if (demo == null)
             {

@@ -1,0 +1,87 @@
+using System.Numerics;
+
+namespace NeuralMag.Kernels.Demag;
+
+/// <summary>
+/// The six independent components of the demagnetization tensor on the FFT grid, transformed to Fourier space
+/// (real, since the tensor is even in space). Open axes are zero-padded to 2n; pseudo-periodic axes keep n points and
+/// sum the tensor over the image copies; axes of one cell are not transformed. Built once per grid, in float64.
+/// </summary>
+public sealed class DemagKernel
+{
+    /// <summary>Component order of <see cref="Spectrum"/>: xx, xy, xz, yy, yz, zz.</summary>
+    public static readonly (int I, int J)[] Components = { (0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2) };
+
+    /// <param name="cells">Cells per axis (3 entries; 1 for the missing axes of 1D/2D meshes).</param>
+    /// <param name="dx">Cell size in m (3 entries).</param>
+    /// <param name="images">Image copies per side per axis (0 = open).</param>
+    /// <param name="p">Distance in cell diagonals beyond which the dipole approximation is used (upstream default 20).</param>
+    public DemagKernel(int[] cells, double[] dx, int[] images, double p = 20)
+    {
+        Cells = (int[])cells.Clone();
+        FftShape = new int[3];
+        for (int k = 0; k < 3; k++) FftShape[k] = cells[k] == 1 ? 1 : images[k] > 0 ? cells[k] : 2 * cells[k];
+        Axes = Enumerable.Range(0, 3).Where(k => cells[k] > 1).ToArray();
+        int size = FftShape[0] * FftShape[1] * FftShape[2];
+        // Lengths in units of the smallest cell size (as upstream: keeps single-precision kernels finite).
+        double min = dx.Min();
+        var d = dx.Select(v => v / min).ToArray();
+        Spectrum = new double[6][];
+        var perms = new[] { new[] { 0, 1, 2 }, new[] { 0, 1, 2 }, new[] { 0, 2, 1 }, new[] { 1, 2, 0 }, new[] { 1, 2, 0 }, new[] { 2, 0, 1 } };
+        var diagonal = new[] { true, false, false, true, false, true };
+        for (int c = 0; c < 6; c++)
+        {
+            var perm = perms[c];
+            bool diag = diagonal[c];
+            var real = new double[size];
+            NeuralMag.AD.CpuBackend.For(size, (lo, hi) =>
+            {
+                Span<double> pos = stackalloc double[3];
+                for (int flat = lo; flat < hi; flat++)
+                {
+                    int r = flat;
+                    int i2 = r % FftShape[2]; r /= FftShape[2];
+                    int i1 = r % FftShape[1]; int i0 = r / FftShape[1];
+                    pos[0] = Freq(i0, FftShape[0]) * d[0];
+                    pos[1] = Freq(i1, FftShape[1]) * d[1];
+                    pos[2] = Freq(i2, FftShape[2]) * d[2];
+                    double x = pos[perm[0]], y = pos[perm[1]], z = pos[perm[2]];
+                    double lx = cells[perm[0]] * d[perm[0]], ly = cells[perm[1]] * d[perm[1]], lz = cells[perm[2]] * d[perm[2]];
+                    double ddx = d[perm[0]], ddy = d[perm[1]], ddz = d[perm[2]];
+                    int ix = images[perm[0]], iy = images[perm[1]], iz = images[perm[2]];
+                    double sum = 0;
+                    for (int a = -ix; a <= ix; a++)
+                        for (int b = -iy; b <= iy; b++)
+                            for (int e = -iz; e <= iz; e++)
+                            {
+                                double xx = x + a * lx, yy = y + b * ly, zz = z + e * lz;
+                                sum += diag ? Newell.Nxx(xx, yy, zz, ddx, ddy, ddz, p) : Newell.Nxy(xx, yy, zz, ddx, ddy, ddz, p);
+                            }
+                    real[flat] = sum;
+                }
+            }, 1024);
+            if (Axes.Length > 0)
+            {
+                var cpx = new Complex[size];
+                for (int i = 0; i < size; i++) cpx[i] = real[i];
+                Fft.Transform(cpx, FftShape, Axes, inverse: false);
+                for (int i = 0; i < size; i++) real[i] = cpx[i].Real;
+            }
+            Spectrum[c] = real;
+        }
+    }
+
+    public int[] Cells { get; }
+    /// <summary>Grid of the convolution per axis.</summary>
+    public int[] FftShape { get; }
+    /// <summary>Axes that are transformed (more than one cell).</summary>
+    public int[] Axes { get; }
+    /// <summary>Fourier transforms of N_xx, N_xy, N_xz, N_yy, N_yz, N_zz on <see cref="FftShape"/>.</summary>
+    public double[][] Spectrum { get; }
+
+    /// <summary>Memory held by the kernel in bytes.</summary>
+    public long Bytes => Spectrum.Sum(s => (long)s.Length * sizeof(double));
+
+    /// <summary>numpy.fft.fftfreq(n, 1/n): 0, 1, ..., then the negative offsets.</summary>
+    private static int Freq(int i, int n) => i <= (n - 1) / 2 ? i : i - n;
+}

@@ -1,0 +1,365 @@
+using System.Collections.Concurrent;
+using ILGPU;
+using ILGPU.Runtime;
+using NeuralMag.AD;
+using E = NeuralMag.AD.ElementOps;
+
+namespace NeuralMag.Kernels;
+
+/// <summary>
+/// The primitives of <see cref="IBackend"/> as ILGPU kernels on one accelerator (CUDA, OpenCL or ILGPU's CPU
+/// accelerator). Every kernel is compiled on first use per (kernel, element type, op struct) and cached. Launches go to
+/// the accelerator's default stream; results are complete when a host copy (<see cref="ToHost"/>) returns.
+/// </summary>
+public sealed class IlgpuBackend : IBackend
+{
+    private readonly ConcurrentDictionary<System.Reflection.MethodInfo, Delegate> _kernels = new();
+
+    internal IlgpuBackend(Accelerator accelerator) => Accelerator = accelerator;
+
+    public Accelerator Accelerator { get; }
+
+    /// <summary>The device this backend serves (set once by <see cref="Devices"/> right after construction).</summary>
+    public AD.Device Device { get; internal set; } = null!;
+
+    /// <summary>Buffers of storages collected without Dispose; freed on the next allocation (see <see cref="IlgpuStorage"/>).</summary>
+    internal ConcurrentQueue<MemoryBuffer> PendingRelease { get; } = new();
+
+    /// <summary>Frees the buffers of storages the GC has finalized. Called before every allocation.</summary>
+    public void ReleasePending()
+    {
+        while (PendingRelease.TryDequeue(out var b)) b.Dispose();
+    }
+
+    // ---------------------------------------------------------------- kernel cache
+
+    private TDelegate K<TDelegate>(TDelegate method) where TDelegate : Delegate => Kernel(method);
+
+    /// <summary>The compiled, cached stream kernel of a static method Action    private TDelegate K<TDelegate>(TDelegate method) where TDelegate : Delegatelt;Index1D, ...    private TDelegate K<TDelegate>(TDelegate method) where TDelegate : Delegategt; on this accelerator.</summary>
+    public TDelegate Kernel<TDelegate>(TDelegate method) where TDelegate : Delegate
+    {
+        var mi = method.Method;
+        return (TDelegate)_kernels.GetOrAdd(mi, m => LoadKernel(m, typeof(TDelegate)));
+    }
+
+    private Delegate LoadKernel(System.Reflection.MethodInfo m, Type delegateType)
+    {
+        // Action<Index1D, T1, ..., Tn> → Accelerator.LoadAutoGroupedStreamKernel<Index1D, T1, ..., Tn>(Action<...>)
+        var args = delegateType.GetGenericArguments();
+        var loader = typeof(KernelLoaders).GetMethods()
+            .Single(x => x.Name == nameof(KernelLoaders.LoadAutoGroupedStreamKernel) && x.GetGenericArguments().Length == args.Length && x.GetParameters().Length == 2)
+            .MakeGenericMethod(args);
+        var action = Delegate.CreateDelegate(delegateType, m);
+        return (Delegate)loader.Invoke(null, new object[] { Accelerator, action })!;
+    }
+
+    // ---------------------------------------------------------------- memory
+
+    private IlgpuStorage Alloc(DType dtype, int length)
+    {
+        ReleasePending();
+        long n = Math.Max(1, length);
+        return dtype == DType.Float64
+            ? new IlgpuStorage(this, Accelerator.Allocate1D<double>(n), length)
+            : new IlgpuStorage(this, Accelerator.Allocate1D<float>(n), length);
+    }
+
+    private IlgpuStorage Dev(Storage s)
+    {
+        if (s is IlgpuStorage g && ReferenceEquals(g.Backend, this))
+        {
+            g.ThrowIfDisposed();
+            return g;
+        }
+        throw new InvalidOperationException(
+            $"The {Device?.Name ?? "ILGPU"} backend was given a tensor on device '{s.Device}'. Move it first (NTensor.To(device)).");
+    }
+
+    public Storage Full(DType dtype, int length, double value)
+    {
+        var o = Alloc(dtype, length);
+        if (length == 0) return o;
+        if (dtype == DType.Float64) K<Action<Index1D, ArrayView<double>, double>>(IlgpuKernels.Fill)(length, o.F64, value);
+        else K<Action<Index1D, ArrayView<float>, float>>(IlgpuKernels.Fill)(length, o.F32, (float)value);
+        return o;
+    }
+
+    public Storage FromHost(ReadOnlySpan<double> data, DType dtype)
+    {
+        var o = Alloc(dtype, data.Length);
+        if (data.Length == 0) return o;
+        if (dtype == DType.Float64) o.F64Buffer!.View.SubView(0, data.Length).CopyFromCPU(data.ToArray());
+        else
+        {
+            var f = new float[data.Length];
+            for (int i = 0; i < f.Length; i++) f[i] = (float)data[i];
+            o.F32Buffer!.View.SubView(0, f.Length).CopyFromCPU(f);
+        }
+        return o;
+    }
+
+    public Storage FromHost(ReadOnlySpan<float> data, DType dtype)
+    {
+        var o = Alloc(dtype, data.Length);
+        if (data.Length == 0) return o;
+        if (dtype == DType.Float32) o.F32Buffer!.View.SubView(0, data.Length).CopyFromCPU(data.ToArray());
+        else
+        {
+            var d = new double[data.Length];
+            for (int i = 0; i < d.Length; i++) d[i] = data[i];
+            o.F64Buffer!.View.SubView(0, d.Length).CopyFromCPU(d);
+        }
+        return o;
+    }
+
+    public void ToHost(Storage source, Span<double> destination)
+    {
+        var s = Dev(source);
+        int n = s.Length;
+        if (n == 0) return;
+        Accelerator.Synchronize();
+        if (s.DType == DType.Float64)
+        {
+            var a = new double[n];
+            s.F64.SubView(0, n).CopyToCPU(a);
+            a.AsSpan().CopyTo(destination);
+        }
+        else
+        {
+            var a = new float[n];
+            s.F32.SubView(0, n).CopyToCPU(a);
+            for (int i = 0; i < n; i++) destination[i] = a[i];
+        }
+    }
+
+    public Storage Cast(Storage x, DType dtype)
+    {
+        var s = Dev(x);
+        if (s.DType == dtype) return s;
+        var o = Alloc(dtype, s.Length);
+        if (s.Length == 0) return o;
+        if (dtype == DType.Float32) K<Action<Index1D, ArrayView<double>, ArrayView<float>>>(IlgpuKernels.CastToF32)(s.Length, s.F64, o.F32);
+        else K<Action<Index1D, ArrayView<float>, ArrayView<double>>>(IlgpuKernels.CastToF64)(s.Length, s.F32, o.F64);
+        return o;
+    }
+
+    // ---------------------------------------------------------------- elementwise
+
+    public Storage Unary(UnaryOp op, Storage x, double scalar) => op switch
+    {
+        UnaryOp.Neg => Unary<E.Neg>(x, scalar),
+        UnaryOp.Abs => Unary<E.Abs>(x, scalar),
+        UnaryOp.Sqrt => Unary<E.Sqrt>(x, scalar),
+        UnaryOp.Exp => Unary<E.Exp>(x, scalar),
+        UnaryOp.Log => Unary<E.Log>(x, scalar),
+        UnaryOp.Sin => Unary<E.Sin>(x, scalar),
+        UnaryOp.Cos => Unary<E.Cos>(x, scalar),
+        UnaryOp.Tan => Unary<E.Tan>(x, scalar),
+        UnaryOp.Tanh => Unary<E.Tanh>(x, scalar),
+        UnaryOp.Sign => Unary<E.Sign>(x, scalar),
+        UnaryOp.Square => Unary<E.Square>(x, scalar),
+        UnaryOp.Reciprocal => Unary<E.Reciprocal>(x, scalar),
+        UnaryOp.PowScalar => Unary<E.PowScalar>(x, scalar),
+        UnaryOp.AddScalar => Unary<E.AddScalar>(x, scalar),
+        UnaryOp.MulScalar => Unary<E.MulScalar>(x, scalar),
+        UnaryOp.RSubScalar => Unary<E.RSubScalar>(x, scalar),
+        UnaryOp.RDivScalar => Unary<E.RDivScalar>(x, scalar),
+        UnaryOp.MaxScalar => Unary<E.MaxScalar>(x, scalar),
+        UnaryOp.MinScalar => Unary<E.MinScalar>(x, scalar),
+        UnaryOp.GtScalar => Unary<E.GtScalar>(x, scalar),
+        UnaryOp.LtScalar => Unary<E.LtScalar>(x, scalar),
+        _ => throw new NotSupportedException($"Unary op {op} has no ILGPU kernel."),
+    };
+
+    private Storage Unary<TOp>(Storage x, double s) where TOp : struct, IUnary<double>, IUnary<float>
+    {
+        var d = Dev(x);
+        var o = Alloc(d.DType, d.Length);
+        if (d.Length == 0) return o;
+        if (d.DType == DType.Float64)
+            K<Action<Index1D, ArrayView<double>, ArrayView<double>, double>>(IlgpuKernels.Unary<double, TOp>)(d.Length, d.F64, o.F64, s);
+        else
+            K<Action<Index1D, ArrayView<float>, ArrayView<float>, float>>(IlgpuKernels.Unary<float, TOp>)(d.Length, d.F32, o.F32, (float)s);
+        return o;
+    }
+
+    public Storage Binary(BinaryOp op, Storage a, Storage b, BroadcastPlan plan) => op switch
+    {
+        BinaryOp.Add => Binary<E.Add>(a, b, plan),
+        BinaryOp.Sub => Binary<E.Sub>(a, b, plan),
+        BinaryOp.Mul => Binary<E.Mul>(a, b, plan),
+        BinaryOp.Div => Binary<E.Div>(a, b, plan),
+        BinaryOp.Pow => Binary<E.Pow>(a, b, plan),
+        BinaryOp.Max => Binary<E.Max>(a, b, plan),
+        BinaryOp.Min => Binary<E.Min>(a, b, plan),
+        BinaryOp.Gt => Binary<E.Gt>(a, b, plan),
+        BinaryOp.Ge => Binary<E.Ge>(a, b, plan),
+        BinaryOp.Lt => Binary<E.Lt>(a, b, plan),
+        BinaryOp.Le => Binary<E.Le>(a, b, plan),
+        BinaryOp.Eq => Binary<E.Eq>(a, b, plan),
+        _ => throw new NotSupportedException($"Binary op {op} has no ILGPU kernel."),
+    };
+
+    private static bool IsContiguous(int[] strides, int[] shape)
+    {
+        int s = 1;
+        for (int i = shape.Length - 1; i >= 0; i--)
+        {
+            if (shape[i] != 1 && strides[i] != s) return false;
+            s *= shape[i];
+        }
+        return true;
+    }
+
+    private Storage Binary<TOp>(Storage a, Storage b, BroadcastPlan plan) where TOp : struct, IBinary<double>, IBinary<float>
+    {
+        var da = Dev(a);
+        var db = Dev(b);
+        var o = Alloc(da.DType, plan.Length);
+        if (plan.Length == 0) return o;
+        bool contiguous = IsContiguous(plan.Strides[0], plan.OutShape) && IsContiguous(plan.Strides[1], plan.OutShape);
+        if (da.DType == DType.Float64)
+        {
+            if (contiguous)
+                K<Action<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>>>(IlgpuKernels.BinaryContiguous<double, TOp>)(plan.Length, da.F64, db.F64, o.F64);
+            else
+                K<Action<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>, StridePack>>(IlgpuKernels.BinaryStrided<double, TOp>)(
+                    plan.Length, da.F64, db.F64, o.F64, StridePack.Create(plan.OutShape, plan.Strides[0], plan.Strides[1]));
+        }
+        else
+        {
+            if (contiguous)
+                K<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>>(IlgpuKernels.BinaryContiguous<float, TOp>)(plan.Length, da.F32, db.F32, o.F32);
+            else
+                K<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridePack>>(IlgpuKernels.BinaryStrided<float, TOp>)(
+                    plan.Length, da.F32, db.F32, o.F32, StridePack.Create(plan.OutShape, plan.Strides[0], plan.Strides[1]));
+        }
+        return o;
+    }
+
+    public Storage Where(Storage cond, Storage a, Storage b, BroadcastPlan plan)
+    {
+        var da = Dev(a);
+        var db = Dev(b);
+        var dcOwn = Dev(cond);
+        var dc = dcOwn.DType == da.DType ? dcOwn : (IlgpuStorage)Cast(dcOwn, da.DType);
+        var o = Alloc(da.DType, plan.Length);
+        if (plan.Length > 0)
+        {
+            var p = StridePack.Create(plan.OutShape, plan.Strides[0], plan.Strides[1], plan.Strides[2]);
+            if (da.DType == DType.Float64)
+                K<Action<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, StridePack>>(IlgpuKernels.WhereF64)(
+                    plan.Length, dc.F64, da.F64, db.F64, o.F64, p);
+            else
+                K<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridePack>>(IlgpuKernels.WhereF32)(
+                    plan.Length, dc.F32, da.F32, db.F32, o.F32, p);
+        }
+        if (!ReferenceEquals(dc, dcOwn))
+        {
+            Accelerator.Synchronize();
+            dc.Dispose();
+        }
+        return o;
+    }
+
+    // ---------------------------------------------------------------- reductions
+
+    public Storage Reduce(ReduceOp op, Storage x, int outer, int axis, int inner)
+    {
+        var d = Dev(x);
+        int code = (int)op;
+        var o = Alloc(d.DType, outer * inner);
+        if (outer * inner == 0) return o;
+        if (outer == 1 && inner == 1)
+        {
+            // Same fixed chunks as CpuBackend, so the summation order (and result) is the same.
+            int n = d.Length;
+            int chunks = Math.Max(1, Math.Min(64, n / CpuBackend.ParallelThreshold));
+            using var partial = Accelerator.Allocate1D<double>(chunks);
+            if (d.DType == DType.Float64)
+            {
+                K<Action<Index1D, ArrayView<double>, ArrayView<double>, int, int, int>>(IlgpuKernels.ReduceChunksF64)(chunks, d.F64, partial.View, code, n, chunks);
+                K<Action<Index1D, ArrayView<double>, ArrayView<double>, int, int>>(IlgpuKernels.CombineChunksF64)(1, partial.View, o.F64, code, chunks);
+            }
+            else
+            {
+                K<Action<Index1D, ArrayView<float>, ArrayView<double>, int, int, int>>(IlgpuKernels.ReduceChunksF32)(chunks, d.F32, partial.View, code, n, chunks);
+                K<Action<Index1D, ArrayView<double>, ArrayView<float>, int, int>>(IlgpuKernels.CombineChunksF32)(1, partial.View, o.F32, code, chunks);
+            }
+            Accelerator.Synchronize();
+            return o;
+        }
+        if (d.DType == DType.Float64)
+            K<Action<Index1D, ArrayView<double>, ArrayView<double>, int, int, int>>(IlgpuKernels.ReduceAxisF64)(outer * inner, d.F64, o.F64, code, axis, inner);
+        else
+            K<Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>>(IlgpuKernels.ReduceAxisF32)(outer * inner, d.F32, o.F32, code, axis, inner);
+        return o;
+    }
+
+    // ---------------------------------------------------------------- data movement
+
+    public Storage Gather(Storage x, int offset, int[] strides, int[] outShape)
+    {
+        var d = Dev(x);
+        int n = Shapes.Product(outShape);
+        var o = Alloc(d.DType, n);
+        if (n == 0) return o;
+        var p = StridePack.Create(outShape, strides);
+        if (d.DType == DType.Float64)
+            K<Action<Index1D, ArrayView<double>, ArrayView<double>, int, StridePack>>(IlgpuKernels.Gather)(n, d.F64, o.F64, offset, p);
+        else
+            K<Action<Index1D, ArrayView<float>, ArrayView<float>, int, StridePack>>(IlgpuKernels.Gather)(n, d.F32, o.F32, offset, p);
+        return o;
+    }
+
+    public Storage ScatterAdd(Storage src, int[] srcShape, int targetLength, int offset, int[] strides)
+    {
+        var d = Dev(src);
+        var o = (IlgpuStorage)Full(d.DType, targetLength, 0);
+        int n = d.Length;
+        if (n == 0) return o;
+        var p = StridePack.Create(srcShape, strides);
+        bool overlapping = Array.Exists(strides, s => s == 0);
+        if (d.DType == DType.Float64)
+        {
+            if (overlapping)
+                K<Action<Index1D, ArrayView<double>, ArrayView<double>, int, StridePack, int>>(IlgpuKernels.ScatterSerial<double, E.Add>)(1, d.F64, o.F64, offset, p, n);
+            else
+                K<Action<Index1D, ArrayView<double>, ArrayView<double>, int, StridePack>>(IlgpuKernels.ScatterDisjoint<double, E.Add>)(n, d.F64, o.F64, offset, p);
+        }
+        else
+        {
+            if (overlapping)
+                K<Action<Index1D, ArrayView<float>, ArrayView<float>, int, StridePack, int>>(IlgpuKernels.ScatterSerial<float, E.Add>)(1, d.F32, o.F32, offset, p, n);
+            else
+                K<Action<Index1D, ArrayView<float>, ArrayView<float>, int, StridePack>>(IlgpuKernels.ScatterDisjoint<float, E.Add>)(n, d.F32, o.F32, offset, p);
+        }
+        return o;
+    }
+
+    public Storage DotLast(Storage a, Storage b, int outer, int inner)
+    {
+        var da = Dev(a);
+        var db = Dev(b);
+        var o = Alloc(da.DType, outer);
+        if (outer == 0) return o;
+        if (da.DType == DType.Float64)
+            K<Action<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>, int>>(IlgpuKernels.DotLast<double, E.Add, E.Mul>)(outer, da.F64, db.F64, o.F64, inner);
+        else
+            K<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>>(IlgpuKernels.DotLast<float, E.Add, E.Mul>)(outer, da.F32, db.F32, o.F32, inner);
+        return o;
+    }
+
+    public Storage CrossLast(Storage a, Storage b, int count)
+    {
+        var da = Dev(a);
+        var db = Dev(b);
+        var o = Alloc(da.DType, 3 * count);
+        if (count == 0) return o;
+        if (da.DType == DType.Float64)
+            K<Action<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>>>(IlgpuKernels.CrossLast<double, E.Sub, E.Mul>)(count, da.F64, db.F64, o.F64);
+        else
+            K<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>>(IlgpuKernels.CrossLast<float, E.Sub, E.Mul>)(count, da.F32, db.F32, o.F32);
+        return o;
+    }
+}

@@ -1,0 +1,142 @@
+using NeuralMag.AD;
+
+namespace NeuralMag;
+
+/// <summary>
+/// A discretized field on the mesh of a state (upstream's <c>Function</c>). Each axis lives on nodes ('n') or cells
+/// ('c'); the value shape is scalar (empty) or a vector ([3]). The tensor is a fixed <see cref="NTensor"/> or a
+/// function of state attributes (a lambda or <see cref="NamedFunction"/>) evaluated from the state on each read.
+/// </summary>
+public partial class Function
+{
+    private NTensor? _tensor;
+
+    /// <param name="state">The state whose mesh, device and dtype the function uses.</param>
+    /// <param name="spaces">Per-axis spaces, e.g. "nnn" (default: nodes on every axis) or "ccc".</param>
+    /// <param name="shape">Value shape: empty for scalars, [3] for vectors.</param>
+    /// <param name="tensor">An NTensor, a lambda/NamedFunction of state attributes, or null (zeros on first read).</param>
+    /// <param name="name">Optional name (used by loggers and files).</param>
+    public Function(State state, string? spaces = null, int[]? shape = null, object? tensor = null, string? name = null)
+    {
+        State = state ?? throw new ArgumentNullException(nameof(state));
+        Spaces = spaces ?? new string('n', state.Mesh.Dim);
+        if (Spaces.Length != state.Mesh.Dim)
+            throw new ArgumentException($"Function spaces '{Spaces}' need one letter per mesh axis ({state.Mesh.Dim}).", nameof(spaces));
+        Shape = shape ?? Array.Empty<int>();
+        Name = name ?? "f";
+        var ts = new List<int>();
+        for (int i = 0; i < Spaces.Length; i++)
+        {
+            ts.Add(Spaces[i] switch
+            {
+                'c' => state.Mesh.N[i],
+                'n' => state.Mesh.Pbc[i].IsPeriodic ? state.Mesh.N[i] : state.Mesh.N[i] + 1,
+                _ => throw new ArgumentException($"Function space '{Spaces[i]}' is not supported (use 'n' or 'c').", nameof(spaces)),
+            });
+        }
+        TensorShape = ts.Concat(Shape).ToArray();
+        SetTensorOrFunc(tensor);
+    }
+
+    public State State { get; }
+    public string Spaces { get; }
+    /// <summary>Value shape per point: empty (scalar) or [3] (vector).</summary>
+    public int[] Shape { get; }
+    public string Name { get; }
+    /// <summary>Shape of the tensor: points per axis, then <see cref="Shape"/>.</summary>
+    public int[] TensorShape { get; }
+
+    /// <summary>The function of state attributes that produces the tensor, or null when the tensor is fixed.</summary>
+    public object? Func { get; private set; }
+
+    /// <summary>The values: the fixed tensor, or the function evaluated from the state now.</summary>
+    public NTensor Tensor
+    {
+        get
+        {
+            if (Func != null) return State.Call(Func, $"tensor of function '{Name}'");
+            return _tensor ??= State.Zeros(TensorShape);
+        }
+        set => SetTensorOrFunc(value);
+    }
+
+    private void SetTensorOrFunc(object? value)
+    {
+        // functions that depend on this one were resolved through its defining function: re-resolve them
+        if (Func != null || value is Delegate or NamedFunction) State.InvalidateResolved();
+        switch (value)
+        {
+            case null:
+                _tensor = null;
+                Func = null;
+                break;
+            case NTensor t:
+                if (!Shapes.Equal(t.GetShape(), TensorShape) && t.Size != 1)
+                    throw new ArgumentException($"Tensor of shape {Shapes.Format(t.GetShape())} does not fit function '{Name}' of shape {Shapes.Format(TensorShape)} (spaces '{Spaces}').");
+                _tensor = t.Size == 1 && TensorShape.Length > 0 ? t.Reshape().Expand(TensorShape) : t;
+                Func = null;
+                break;
+            case Delegate or NamedFunction:
+                _tensor = null;
+                Func = value;
+                break;
+            default:
+                throw new ArgumentException($"A function's tensor must be an NTensor or a function of state attributes, not {value.GetType().Name}.");
+        }
+    }
+
+    /// <summary>Sets every value to a constant (scalar functions) and returns this function.</summary>
+    public Function Fill(double value, bool expand = false)
+    {
+        Tensor = State.Full(TensorShape, value);
+        return this;
+    }
+
+    /// <summary>Sets every point to the same vector (vector functions) and returns this function.</summary>
+    public Function Fill(double[] vector, bool expand = false)
+    {
+        if (Shape.Length != 1 || Shape[0] != vector.Length)
+            throw new ArgumentException($"Fill with a vector of length {vector.Length} needs a function of value shape ({vector.Length},), this one has {Shapes.Format(Shape)}.");
+        Tensor = State.Tensor(vector).Expand(TensorShape);
+        return this;
+    }
+
+    /// <summary>Sets the value in each cell from a per-domain table (cell functions), as upstream's fill_by_domain.</summary>
+    public Function FillByDomain(double[] values)
+    {
+        if (Spaces.Any(s => s != 'c')) throw new InvalidOperationException($"FillByDomain needs a cell function; '{Name}' has spaces '{Spaces}'.");
+        var domains = State.Tensor("domains").ToArray();
+        var data = new double[domains.Length];
+        for (int i = 0; i < data.Length; i++)
+        {
+            int id = (int)domains[i];
+            if (id < 0 || id >= values.Length)
+                throw new ArgumentException($"Domain id {id} has no value: FillByDomain got {values.Length} values (ids 0..{values.Length - 1}).");
+            data[i] = values[id];
+        }
+        Tensor = State.Tensor(data).Reshape(TensorShape);
+        return this;
+    }
+
+    /// <summary>Spatial average (per component for vectors).</summary>
+    public NTensor Average()
+    {
+        var t = Tensor;
+        for (int i = 0; i < Spaces.Length; i++) t = t.Mean(0);
+        return t;
+    }
+
+    public override string ToString() => $"Function '{Name}' spaces '{Spaces}' shape {Shapes.Format(TensorShape)}";
+}
+
+/// <summary>A scalar field on cells (material parameters).</summary>
+public sealed class CellFunction(State state, int[]? shape = null, object? tensor = null, string? name = null)
+    : Function(state, new string('c', state.Mesh.Dim), shape, tensor, name);
+
+/// <summary>A vector field on nodes (magnetization, effective fields).</summary>
+public sealed class VectorFunction(State state, object? tensor = null, string? name = null)
+    : Function(state, null, new[] { 3 }, tensor, name);
+
+/// <summary>A vector field on cells (e.g. anisotropy axes).</summary>
+public sealed class VectorCellFunction(State state, object? tensor = null, string? name = null)
+    : Function(state, new string('c', state.Mesh.Dim), new[] { 3 }, tensor, name);

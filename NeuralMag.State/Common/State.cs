@@ -1,0 +1,394 @@
+using NeuralMag.AD;
+
+namespace NeuralMag;
+
+/// <summary>
+/// The simulation state (upstream's <c>State</c>): mesh, device, dtype and a store of named attributes. Any attribute
+/// may be a function of other attributes, matched by parameter name; reading it evaluates the function with the
+/// current values. <see cref="Resolve(object, IReadOnlyList{string}?, IReadOnlyDictionary{string, string}?, IReadOnlyDictionary{string, object}?)"/>
+/// turns such a dependency graph into a plain function of chosen arguments that runs on the tape.
+/// </summary>
+/// <remarks>
+/// Three stores as upstream: raw values; attribute types (spaces and value shape for attributes that read back as a
+/// <see cref="Function"/>, e.g. the fields registered by field terms); and a cache of resolved functions, cleared on
+/// every assignment. Material parameters live in the same store under "material__X" (<see cref="Material"/>).
+/// </remarks>
+public sealed partial class State
+{
+    private readonly Dictionary<string, object?> _values = new();
+    private readonly Dictionary<string, (string Spaces, int[] Shape)> _types = new();
+    private readonly Dictionary<string, NamedFunction> _resolved = new();
+    // Resolved functions of Functions defined by a lambda (rho, ...), by reference; cleared with _resolved.
+    private readonly Dictionary<object, NamedFunction> _resolvedByFunc = new(ReferenceEqualityComparer.Instance);
+
+    /// <param name="mesh">The mesh.</param>
+    /// <param name="device">Device of all tensors (default <see cref="Config.Device"/>).</param>
+    /// <param name="dtype">Precision of all tensors (default <see cref="Config.DType"/>).</param>
+    public State(Mesh mesh, Device? device = null, DType? dtype = null)
+    {
+        Mesh = mesh ?? throw new ArgumentNullException(nameof(mesh));
+        Device = device ?? Config.Device;
+        DType = dtype ?? Config.DType;
+        Material = new MaterialNamespace(this);
+        this["t"] = 0.0;
+        this["eps"] = DType.Eps();
+        // Domains as upstream: id per cell (1 everywhere by default), rho = 1 inside the magnet and eps outside.
+        this["domains"] = new CellFunction(this, name: "domains").Fill(1);
+        this["domain"] = (Func<NTensor, NTensor>)(domains => domains.Gt(0.0));
+        this["rho"] = new CellFunction(this, tensor: (Func<NTensor, NTensor, NTensor>)((domain, eps) => NTensor.Where(domain, NTensor.OnesLike(eps), eps)), name: "rho");
+        InitDomainExtras();
+    }
+
+    public Mesh Mesh { get; }
+    public Device Device { get; }
+    public DType DType { get; }
+
+    /// <summary>Machine epsilon of the state's dtype.</summary>
+    public double Eps => DType.Eps();
+
+    /// <summary>The material namespace: <c>state.Material["Ms"]</c> is the attribute "material__Ms".</summary>
+    public MaterialNamespace Material { get; }
+
+    /// <summary>Simulation time in s (attribute "t").</summary>
+    public double T
+    {
+        get => Tensor("t").Item();
+        set => this["t"] = value;
+    }
+
+    /// <summary>The magnetization (attribute "m"), a nodal vector function (or a cell one with FIC).</summary>
+    public Function M
+    {
+        get => GetFunction("m");
+        set => this["m"] = value;
+    }
+
+    /// <summary>"material.Ms" → "material__Ms"; other names unchanged.</summary>
+    public static string NormalizeName(string name) => name.Replace(".", "__");
+
+    /// <summary>Names of all attributes.</summary>
+    public IEnumerable<string> AttributeNames => _values.Keys;
+
+    public bool Has(string name) => _values.ContainsKey(NormalizeName(name));
+
+    /// <summary>
+    /// Reads or assigns an attribute. Assignment converts numbers to 0-d tensors and double arrays to tensors, stores
+    /// functions (lambdas, <see cref="NamedFunction"/>) as they are, and clears the resolved-function cache. Reading a
+    /// function-valued attribute evaluates it with its arguments fetched from the state by parameter name; a typed
+    /// attribute reads back as a <see cref="Function"/>.
+    /// </summary>
+    public object? this[string name]
+    {
+        get => Get(name);
+        set => Set(name, value);
+    }
+
+    private void Set(string name, object? value)
+    {
+        name = NormalizeName(name);
+        value = value switch
+        {
+            double d => Scalar(d),
+            float f => Scalar(f),
+            int i => Scalar(i),
+            double[] a => Tensor(a),
+            Array a when a.GetType().GetElementType() is { IsArray: true } => Tensor(a),
+            Array a when a.Rank > 1 => NTensor.From(a, DType, Device),
+            _ => value,
+        };
+        if (value is NTensor t && (t.DType != DType || t.Device != Device)) value = t.Cast(DType).To(Device);
+        _values[name] = value;
+        _resolved.Clear();
+        _resolvedByFunc.Clear();
+    }
+
+    private object? Get(string name)
+    {
+        name = NormalizeName(name);
+        if (!_values.TryGetValue(name, out var raw)) throw MissingAttribute(name, null);
+        object? value = raw;
+        if (raw is Delegate or NamedFunction) value = Call(raw, name);
+        if (_types.TryGetValue(name, out var type) && value is NTensor tensor)
+            return new Function(this, type.Spaces, type.Shape, tensor, name);
+        return value;
+    }
+
+    /// <summary>Drops all cached resolutions (a Function switched between a fixed tensor and a defining function).</summary>
+    internal void InvalidateResolved()
+    {
+        _resolved.Clear();
+        _resolvedByFunc.Clear();
+    }
+
+    /// <summary>Removes an attribute.</summary>
+    public void Remove(string name)
+    {
+        name = NormalizeName(name);
+        _values.Remove(name);
+        _types.Remove(name);
+        _resolved.Clear();
+        _resolvedByFunc.Clear();
+    }
+
+    /// <summary>
+    /// Assigns an attribute that always reads back as a <see cref="Function"/> of the given spaces and value shape
+    /// (upstream's typed attributes; field terms register h_X this way).
+    /// </summary>
+    public void SetTyped(string name, object value, string spaces, int[] shape)
+    {
+        Set(name, value);
+        _types[NormalizeName(name)] = (spaces, shape);
+    }
+
+    /// <summary>The tensor value of an attribute (a Function's tensor, a function's result, or the tensor itself).</summary>
+    public NTensor Tensor(string name) => Get(name) switch
+    {
+        NTensor t => t,
+        Function f => f.Tensor,
+        var other => throw new InvalidOperationException($"Attribute '{name}' holds {other?.GetType().Name ?? "null"}, not a tensor."),
+    };
+
+    /// <summary>The attribute as a <see cref="Function"/>.</summary>
+    public Function GetFunction(string name) => Get(name) as Function
+        ?? throw new InvalidOperationException($"Attribute '{name}' is not a Function.");
+
+    /// <summary>The attribute cast to T.</summary>
+    public TValue Get<TValue>(string name) => Get(name) is TValue v ? v
+        : throw new InvalidOperationException($"Attribute '{name}' is not a {typeof(TValue).Name}.");
+
+    /// <summary>The raw stored value (a function stays a function).</summary>
+    public object? Raw(string name) => _values.TryGetValue(NormalizeName(name), out var v) ? v : throw MissingAttribute(NormalizeName(name), null);
+
+    // ---------------------------------------------------------------- tensors of this state's dtype/device
+
+    public NTensor Scalar(double value) => NTensor.Scalar(value, DType, Device);
+    public NTensor Tensor(double[] values, int[]? shape = null) => NTensor.FromArray(values, shape, DType, Device);
+    public NTensor Zeros(int[] shape) => NTensor.Zeros(shape, DType, Device);
+    public NTensor Full(int[] shape, double value) => NTensor.Full(shape, value, DType, Device);
+
+    /// <summary>
+    /// Coordinates (x, y, z, ...) of the nodes ('n') or cell centres ('c') per axis, each of the full grid shape, in m.
+    /// </summary>
+    public NTensor[] Coordinates(string? spaces = null)
+    {
+        spaces ??= new string('c', Mesh.Dim);
+        var axes = new NTensor[spaces.Length];
+        for (int i = 0; i < spaces.Length; i++)
+        {
+            double o = Mesh.Origin[i], h = Mesh.Dx[i];
+            int n = Mesh.N[i];
+            axes[i] = spaces[i] switch
+            {
+                'c' => NTensor.Linspace(o + h / 2, o + h / 2 + h * (n - 1), n, DType, Device),
+                'n' => Mesh.Pbc[i].IsPeriodic ? NTensor.Linspace(o, o + h * (n - 1), n, DType, Device) : NTensor.Linspace(o, o + h * n, n + 1, DType, Device),
+                _ => throw new ArgumentException($"Unknown function space '{spaces[i]}'."),
+            };
+        }
+        return NTensor.Meshgrid(axes);
+    }
+
+    /// <summary>Marks the cells where <paramref name="condition"/> (0/1 per cell) is set as domain <paramref name="id"/>.</summary>
+    public void AddDomain(int id, NTensor condition)
+    {
+        var domains = GetFunction("domains");
+        var current = domains.Tensor;
+        if (current.Eq(Scalar(1)).Min().Item() == 1) current = NTensor.ZerosLike(current);
+        domains.Tensor = NTensor.Where(condition, Full(current.GetShape(), id), current);
+    }
+
+    // ---------------------------------------------------------------- evaluation and resolve
+
+    /// <summary>Calls a function with its arguments read from the state by parameter name (resolved once, cached).</summary>
+    internal NTensor Call(object func, string what)
+    {
+        NamedFunction resolved;
+        if (what.Length > 0 && _values.TryGetValue(what, out var stored) && ReferenceEquals(stored, func))
+        {
+            if (!_resolved.TryGetValue(what, out resolved!))
+                _resolved[what] = resolved = ResolveCore(func, null, null, null, what);
+        }
+        else if (!_resolvedByFunc.TryGetValue(func, out resolved!))
+            _resolvedByFunc[func] = resolved = ResolveCore(func, null, null, null, null);
+        var args = new NTensor[resolved.Parameters.Count];
+        for (int i = 0; i < args.Length; i++) args[i] = ArgumentValue(resolved.Parameters[i], what);
+        return resolved.Invoke(args);
+    }
+
+    /// <summary>The tensor passed for a parameter name: a Function's tensor, or the tensor itself.</summary>
+    private NTensor ArgumentValue(string name, string requiredBy)
+    {
+        if (!_values.ContainsKey(name)) throw MissingAttribute(name, requiredBy);
+        return Get(name) switch
+        {
+            NTensor t => t,
+            Function f => f.Tensor,
+            var other => throw new InvalidOperationException($"Attribute '{name}' (needed by {requiredBy}) holds {other?.GetType().Name ?? "null"}, which cannot be passed to a function."),
+        };
+    }
+
+    /// <summary>Resolves an attribute by name (see the other overload).</summary>
+    public NamedFunction Resolve(string attribute, IReadOnlyList<string>? funcArgs = null,
+        IReadOnlyDictionary<string, string>? remap = null, IReadOnlyDictionary<string, object>? inject = null)
+    {
+        var name = NormalizeName(attribute);
+        var raw = Raw(name);
+        if (raw is Function { Func: { } f }) raw = f;
+        if (!Callable.IsCallable(raw)) throw new ArgumentException($"Attribute '{attribute}' is not a function of other attributes; nothing to resolve.");
+        return ResolveCore(raw!, funcArgs, remap, inject, name);
+    }
+
+    /// <summary>
+    /// Turns a function of state attributes into a plain function of <paramref name="funcArgs"/> (upstream's
+    /// <c>state.resolve</c>): every parameter that is itself a function-valued attribute is evaluated from its own
+    /// dependencies, everything not in <paramref name="funcArgs"/> is bound to its current value, <paramref name="remap"/>
+    /// renames parameters in the whole graph and <paramref name="inject"/> replaces named dependencies by other
+    /// functions. Without funcArgs the result takes all static dependencies (in order of first use). The dependency walk
+    /// happens here, once; calling the result only runs the functions, on the tape when one records.
+    /// </summary>
+    public NamedFunction Resolve(object func, IReadOnlyList<string>? funcArgs = null,
+        IReadOnlyDictionary<string, string>? remap = null, IReadOnlyDictionary<string, object>? inject = null) =>
+        ResolveCore(func, funcArgs, remap, inject, null);
+
+    /// <param name="targetName">The attribute the function is stored under, if any (for messages and cycle detection).</param>
+    private NamedFunction ResolveCore(object func, IReadOnlyList<string>? funcArgs, IReadOnlyDictionary<string, string>? remap,
+        IReadOnlyDictionary<string, object>? inject, string? targetName)
+    {
+        var target = Callable.From(func, targetName == null ? "resolve target" : $"attribute '{targetName}'");
+        var targetLabel = targetName == null ? "the resolved function" : $"'{targetName}'";
+        remap ??= new Dictionary<string, string>();
+        var inj = (inject ?? new Dictionary<string, object>()).ToDictionary(kv => NormalizeName(kv.Key), kv => kv.Value);
+        var exposed = funcArgs?.Select(NormalizeName).ToList();
+        string Map(string p) => remap.TryGetValue(p, out var r) ? NormalizeName(r) : p;
+
+        var slots = new Dictionary<string, int>();
+        var constants = new List<(int Slot, string Name)>();
+        var steps = new List<(int Slot, Callable Fn, int[] Args)>();
+        var freeArgs = new List<string>();
+        if (exposed != null)
+            foreach (var a in exposed) slots[a] = slots.Count;
+
+        var visiting = new List<string>();
+        if (targetName != null) visiting.Add(targetName);
+        int SlotOf(string name, string requiredBy)
+        {
+            if (slots.TryGetValue(name, out var s)) return s;
+            if (visiting.Contains(name))
+                throw new InvalidOperationException($"Cycle in the dependency graph: {string.Join(" -> ", visiting.SkipWhile(v => v != name).Append(name))}.");
+            object? source = inj.TryGetValue(name, out var injected) ? injected
+                : _values.TryGetValue(name, out var v) ? v : throw MissingAttribute(name, requiredBy);
+            if (source is Function { Func: { } ff }) source = ff;
+            if (Callable.IsCallable(source))
+            {
+                visiting.Add(name);
+                var fn = Callable.From(source!, $"attribute '{name}'");
+                var args = fn.Parameters.Select(p => SlotOf(Map(p), $"'{name}'")).ToArray();
+                visiting.Remove(name);
+                int slot = slots.Count;
+                slots[name] = slot;
+                steps.Add((slot, fn, args));
+                return slot;
+            }
+            int cs = slots.Count;
+            slots[name] = cs;
+            if (exposed == null) freeArgs.Add(name);
+            else constants.Add((cs, name));
+            return cs;
+        }
+
+        var targetArgs = target.Parameters.Select(p => SlotOf(Map(p), targetLabel)).ToArray();
+        if (exposed != null)
+        {
+            foreach (var a in exposed)
+                if (!_values.ContainsKey(a) && !inj.ContainsKey(a) && !IsUsedAsParameter(a, steps, target, Map))
+                    throw new ArgumentException($"funcArgs names '{a}', which is neither a state attribute nor a parameter of the resolved graph.{Suggest(a)}");
+        }
+        var parameters = exposed ?? freeArgs;
+        // Free (exposed) arguments occupy the first slots when funcArgs is given; otherwise map each by name.
+        var paramSlots = parameters.Select(p => slots[p]).ToArray();
+        var bound = constants.Select(c => (c.Slot, Value: ArgumentValue(c.Name, "the resolved function"))).ToArray();
+        int slotCount = slots.Count;
+        var stepArray = steps.ToArray();
+        var targetInvoke = target.Invoke;
+        return new NamedFunction(parameters, args =>
+        {
+            var env = new NTensor[slotCount];
+            for (int i = 0; i < paramSlots.Length; i++) env[paramSlots[i]] = args[i];
+            foreach (var (slot, value) in bound) env[slot] = value;
+            foreach (var (slot, fn, argSlots) in stepArray)
+            {
+                var a = new NTensor[argSlots.Length];
+                for (int i = 0; i < a.Length; i++) a[i] = env[argSlots[i]];
+                env[slot] = fn.Invoke(a);
+            }
+            var ta = new NTensor[targetArgs.Length];
+            for (int i = 0; i < ta.Length; i++) ta[i] = env[targetArgs[i]];
+            return targetInvoke(ta);
+        });
+    }
+
+    private static bool IsUsedAsParameter(string name, List<(int, Callable Fn, int[])> steps, Callable target, Func<string, string> map) =>
+        target.Parameters.Select(map).Contains(name) || steps.Any(s => s.Fn.Parameters.Select(map).Contains(name));
+
+    /// <summary>
+    /// Renames a function's parameters (upstream's <c>state.remap</c>): the result takes mapping[p] where f took p.
+    /// </summary>
+    public static NamedFunction Remap(object func, IReadOnlyDictionary<string, string> mapping)
+    {
+        var c = Callable.From(func, "remap target");
+        return new NamedFunction(c.Parameters.Select(p => mapping.TryGetValue(p, out var r) ? NormalizeName(r) : p).ToArray(), c.Invoke);
+    }
+
+    private Exception MissingAttribute(string name, string? requiredBy)
+    {
+        var msg = requiredBy == null
+            ? $"State has no attribute '{name}'.{Suggest(name)}"
+            : $"Parameter '{name}' of {requiredBy} names no state attribute; {requiredBy} needs an attribute called '{name}'.{Suggest(name)}";
+        return new KeyNotFoundException(msg);
+    }
+
+    /// <summary>" Did you mean 'T'?" for a close existing name (edit distance, prefix or material namespace).</summary>
+    private string Suggest(string name)
+    {
+        string? best = null;
+        int bestScore = int.MaxValue;
+        foreach (var k in _values.Keys)
+        {
+            int d = Distance(name.ToLowerInvariant(), k.ToLowerInvariant());
+            if (name.StartsWith(k, StringComparison.OrdinalIgnoreCase) || k.StartsWith(name, StringComparison.OrdinalIgnoreCase)) d = Math.Min(d, 1);
+            if ("material__" + name == k) d = 0;
+            if (k is "t" or "eps" or "domains" or "domain" or "rho") d++; // prefer the user's own attributes
+            if (d < bestScore) { bestScore = d; best = k; }
+        }
+        return best != null && bestScore <= Math.Max(2, name.Length / 3) ? $" Did you mean '{best}'?" : "";
+    }
+
+    private static int Distance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (int i = 1; i <= a.Length; i++)
+            for (int j = 1; j <= b.Length; j++)
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+        return d[a.Length, b.Length];
+    }
+}
+
+/// <summary>The material namespace: <c>Material["Ms"]</c> is the state attribute "material__Ms" (one store).</summary>
+public sealed class MaterialNamespace
+{
+    private readonly State _state;
+    internal MaterialNamespace(State state) => _state = state;
+
+    public object? this[string name]
+    {
+        get => _state["material__" + name];
+        set => _state["material__" + name] = value;
+    }
+
+    public NTensor Tensor(string name) => _state.Tensor("material__" + name);
+
+    public Function GetFunction(string name) => _state.GetFunction("material__" + name);
+
+    public bool Has(string name) => _state.Has("material__" + name);
+}

@@ -1,0 +1,251 @@
+using NeuralMag.AD;
+using NeuralMag.Kernels.Demag;
+using NeuralMag.Kernels.FieldTerms;
+
+namespace NeuralMag;
+
+/// <summary>
+/// Demagnetization (stray) field. The nodal m is averaged to cells, M = Ms rho m is convolved with the demag tensor
+/// (open boundaries by zero padding, pseudo-PBC by image sums, true PBC on all three axes by the Fourier-space Poisson
+/// solver), and the cell field is projected back to the nodes weighted by Ms rho. The energy is
+/// E = -mu0/2 ∫ Ms m · h_demag dV. Reads material.Ms and rho; h is differentiable with respect to m, Ms and rho.
+/// </summary>
+public sealed class DemagField : FieldTerm
+{
+    private readonly double _p;
+
+    /// <param name="p">Distance in cell diagonals beyond which the tensor is replaced by the dipole field (upstream: 20).</param>
+    public DemagField(double p = 20) => _p = p;
+
+    /// <summary>
+    /// Reproduce upstream NeuralMag's single-precision lumped mass in the Ms-weighted cell-to-node projection (default
+    /// true). Upstream's density rho is a float32 tensor (torch.where with Python scalars), so the mass
+    /// (V/2^d)·rho of that projection is rounded to float32 while the numerator stays float64: a uniform relative
+    /// shift of the nodal field of about 3e-8, and float32 denormals where rho = eps. Set false for the exact
+    /// float64 projection.
+    /// </summary>
+    public bool UpstreamFloat32Mass { get; init; } = true;
+
+    public override string DefaultName => "demag";
+    public override EnergyDensity Density { get; } = new DemagEnergyDensity();
+    protected override bool ComputesField => false;
+    protected override IReadOnlyList<string> NodalFieldAttributes(string? name) => new[] { AttributeName("h", name) };
+
+    public override void Register(State state, string? name = null)
+    {
+        var mesh = state.Mesh;
+        var pbc = mesh.Pbc.Take(mesh.Dim).ToArray();
+        bool allTrue = pbc.All(p => p.IsTrue);
+        if (!allTrue && pbc.Any(p => p.IsTrue))
+            throw new ArgumentException(
+                $"DemagField does not support partial true PBC: axes {string.Join(", ", Enumerable.Range(0, mesh.Dim).Where(i => pbc[i].IsTrue))} are truly periodic " +
+                "and the others are not. Make all three axes truly periodic, or use pseudo-PBC (an image count) for the periodic axes.");
+        if (allTrue && mesh.Dim < 3)
+            throw new ArgumentException($"True-PBC demag needs a 3D mesh, this one is {mesh.Dim}D.");
+        base.Register(state, name);
+        var op = new DemagOperator(state, _p, allTrue, UpstreamFloat32Mass);
+        state.SetTyped(AttributeName("h", name), new NamedFunction(new[] { "m", "material__Ms", "rho" }, op.Field), state.M.Spaces, new[] { 3 });
+    }
+
+    private sealed class DemagEnergyDensity : EnergyDensity
+    {
+        public override IReadOnlyList<CellParameter> Parameters { get; } = new[] { new CellParameter("material__Ms", 1) };
+        public override IReadOnlyList<string> NodalFields { get; } = new[] { "h_demag" };
+
+        public override Dual Evaluate(in QuadPoint q) => -0.5 * Constants.Mu0 * q.Param(0) * Vec3.Dot(q.M, q.Nodal(0));
+    }
+}
+
+/// <summary>The demag field as a tape operation on (m, Ms, rho).</summary>
+internal sealed class DemagOperator
+{
+    private readonly State _state;
+    private readonly GridGeometry _geo;
+    private readonly DemagKernel? _kernel;
+    private readonly bool _truePbc;
+    private readonly int[] _cells3;
+    private readonly double[] _dx;
+    private readonly bool _float32Mass;
+
+    public DemagOperator(State state, double p, bool truePbc, bool float32Mass)
+    {
+        _float32Mass = float32Mass;
+        _state = state;
+        var mesh = state.Mesh;
+        _geo = new GridGeometry(mesh.N, mesh.Pbc.Take(mesh.Dim).Select(b => b.IsPeriodic).ToArray(), mesh.Dx);
+        _cells3 = Enumerable.Range(0, 3).Select(i => i < mesh.Dim ? mesh.N[i] : 1).ToArray();
+        _dx = mesh.Dx;
+        _truePbc = truePbc;
+        if (!truePbc)
+        {
+            var images = Enumerable.Range(0, 3).Select(i => i < mesh.Dim ? mesh.Pbc[i].ImageCount : 0).ToArray();
+            _kernel = KernelCache.Get(_cells3, mesh.Dx, images, p);
+        }
+    }
+
+    private double[] Convolve(double[] magnetization) =>
+        _truePbc ? DemagConvolution.ApplyPeriodic(_cells3, _dx, magnetization) : DemagConvolution.Apply(_kernel!, magnetization);
+
+    private double[] CellValues(NTensor t, string what)
+    {
+        if (Shapes.Equal(t.GetShape(), _geo.Cells)) return t.ToArray();
+        if (t.Size == 1) return Enumerable.Repeat(t.Item(), _geo.NumCells).ToArray();
+        throw new ArgumentException($"DemagField: '{what}' has shape {Shapes.Format(t.GetShape())}, expected a cell function of shape {Shapes.Format(_geo.Cells)} or a scalar.");
+    }
+
+    public NTensor Field(NTensor[] a)
+    {
+        var nodeShape = _geo.Nodes.Append(3).ToArray();
+        if (!Shapes.Equal(a[0].GetShape(), nodeShape))
+            throw new ArgumentException($"DemagField: m has shape {Shapes.Format(a[0].GetShape())}, expected {Shapes.Format(nodeShape)}.");
+        var m = a[0].ToArray();
+        var ms = CellValues(a[1], "material__Ms");
+        var rho = CellValues(a[2], "rho");
+        int nc = _geo.NumCells, corners = _geo.Corners;
+        var w = new double[nc];
+        for (int c = 0; c < nc; c++) w[c] = rho[c] * ms[c];
+        var mbar = ToCell(m);
+        var source = new double[nc * 3];
+        for (int c = 0; c < nc; c++)
+            for (int i = 0; i < 3; i++) source[c * 3 + i] = w[c] * mbar[c * 3 + i];
+        var hCell = Convolve(source);
+        // Weighted projection h_i = sum_c wn_c H_c / sum_c wd_c with wn = (V/2^d) rho Ms and wd its mass
+        // (equal to wn unless the float32 mass of upstream is reproduced).
+        double share = _geo.CellVolume / corners;
+        var wn = new double[nc];
+        var wd = new double[nc];
+        var dwdRho = new double[nc];
+        var wdPerMs = new double[nc];
+        for (int c = 0; c < nc; c++)
+        {
+            wn[c] = share * rho[c] * ms[c];
+            double q = _float32Mass ? (double)((float)share * (float)rho[c]) : share * rho[c];
+            wd[c] = q * ms[c];
+            wdPerMs[c] = q;
+            dwdRho[c] = (_float32Mass ? (double)(float)share : share) * ms[c];
+        }
+        var weightSum = WeightSum(wd);
+        var h = ToNodeWeighted(hCell, wn, weightSum);
+        var result = NTensor.FromArray(h, nodeShape, _state.DType, _state.Device);
+        if (!Tape.IsRecording(a)) return result;
+        return Tape.Record(result, a, g =>
+        {
+            var gv = g.ToArray();
+            // Adjoint of the weighted projection: G_c = sum_{i in c} w_c g_i / W_i.
+            var gCell = new double[nc * 3];
+            var dwn = new double[nc];
+            var dwd = new double[nc];
+            Span<int> nodes = stackalloc int[8];
+            for (int c = 0; c < nc; c++)
+            {
+                _geo.CornerNodes(c, nodes);
+                for (int k = 0; k < corners; k++)
+                {
+                    int node = nodes[k];
+                    double inv = 1.0 / weightSum[node];
+                    for (int i = 0; i < 3; i++)
+                    {
+                        double gi = gv[node * 3 + i] * inv;
+                        gCell[c * 3 + i] += wn[c] * gi;
+                        dwn[c] += gi * hCell[c * 3 + i];
+                        dwd[c] -= gi * h[node * 3 + i];
+                    }
+                }
+            }
+            var y = Convolve(gCell); // the convolution is self-adjoint
+            var gmbar = new double[nc * 3];
+            var dsource = new double[nc]; // d/d(rho Ms) through the source M = rho Ms mbar
+            for (int c = 0; c < nc; c++)
+                for (int i = 0; i < 3; i++)
+                {
+                    dsource[c] += y[c * 3 + i] * mbar[c * 3 + i];
+                    gmbar[c * 3 + i] = w[c] * y[c * 3 + i];
+                }
+            var gm = ToCellAdjoint(gmbar);
+            var gms = new double[nc];
+            var grho = new double[nc];
+            for (int c = 0; c < nc; c++)
+            {
+                gms[c] = dsource[c] * rho[c] + dwn[c] * share * rho[c] + dwd[c] * wdPerMs[c];
+                grho[c] = dsource[c] * ms[c] + dwn[c] * share * ms[c] + dwd[c] * dwdRho[c];
+            }
+            NTensor Make(double[] v, int[] s) => NTensor.FromArray(v, s, _state.DType, _state.Device);
+            return new NTensor?[] { Make(gm, nodeShape), Make(gms, _geo.Cells), Make(grho, _geo.Cells) };
+        });
+    }
+
+    /// <summary>Nodes to cells: the value at the cell centre, i.e. the mean of the corners (one-point projection).</summary>
+    private double[] ToCell(double[] m)
+    {
+        int nc = _geo.NumCells, corners = _geo.Corners;
+        double share = 1.0 / corners;
+        var r = new double[nc * 3];
+        Span<int> nodes = stackalloc int[8];
+        for (int c = 0; c < nc; c++)
+        {
+            _geo.CornerNodes(c, nodes);
+            for (int k = 0; k < corners; k++)
+                for (int i = 0; i < 3; i++) r[c * 3 + i] += share * m[nodes[k] * 3 + i];
+        }
+        return r;
+    }
+
+    private double[] ToCellAdjoint(double[] g)
+    {
+        int nc = _geo.NumCells, corners = _geo.Corners;
+        double share = 1.0 / corners;
+        var r = new double[_geo.NumNodes * 3];
+        Span<int> nodes = stackalloc int[8];
+        for (int c = 0; c < nc; c++)
+        {
+            _geo.CornerNodes(c, nodes);
+            for (int k = 0; k < corners; k++)
+                for (int i = 0; i < 3; i++) r[nodes[k] * 3 + i] += share * g[c * 3 + i];
+        }
+        return r;
+    }
+
+    private double[] WeightSum(double[] w)
+    {
+        var s = new double[_geo.NumNodes];
+        Span<int> nodes = stackalloc int[8];
+        for (int c = 0; c < w.Length; c++)
+        {
+            _geo.CornerNodes(c, nodes);
+            for (int k = 0; k < _geo.Corners; k++) s[nodes[k]] += w[c];
+        }
+        return s;
+    }
+
+    /// <summary>Cells to nodes weighted by w = Ms rho: h_i = sum_{c at i} w_c h_c / sum_{c at i} w_c.</summary>
+    private double[] ToNodeWeighted(double[] hCell, double[] w, double[] weightSum)
+    {
+        var r = new double[_geo.NumNodes * 3];
+        Span<int> nodes = stackalloc int[8];
+        for (int c = 0; c < w.Length; c++)
+        {
+            _geo.CornerNodes(c, nodes);
+            for (int k = 0; k < _geo.Corners; k++)
+                for (int i = 0; i < 3; i++) r[nodes[k] * 3 + i] += w[c] * hCell[c * 3 + i];
+        }
+        for (int n = 0; n < weightSum.Length; n++)
+            for (int i = 0; i < 3; i++) r[n * 3 + i] /= weightSum[n];
+        return r;
+    }
+}
+
+/// <summary>Demag kernels are expensive to build: one per (grid, cell size, images, p) per process.</summary>
+internal static class KernelCache
+{
+    private static readonly Dictionary<string, DemagKernel> Cache = new();
+
+    public static DemagKernel Get(int[] cells, double[] dx, int[] images, double p)
+    {
+        var key = $"{string.Join(",", cells)}|{string.Join(",", dx.Select(d => d.ToString("R")))}|{string.Join(",", images)}|{p:R}";
+        lock (Cache)
+        {
+            if (!Cache.TryGetValue(key, out var k)) Cache[key] = k = new DemagKernel(cells, dx, images, p);
+            return k;
+        }
+    }
+}

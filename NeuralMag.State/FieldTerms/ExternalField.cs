@@ -1,0 +1,61 @@
+using NeuralMag.AD;
+using NeuralMag.Kernels.FieldTerms;
+
+namespace NeuralMag;
+
+/// <summary>
+/// Zeeman energy of an applied field: E = -∫ mu0 Ms m · h dV, where h (A/m) is the field itself, given as a nodal
+/// vector tensor, one vector (3,), a <see cref="Function"/>, or a function of state attributes (e.g.
+/// <c>(NTensor t) =&gt; ...</c> for a time-dependent field) returning either shape. Registered as h_name, e_name, E_name;
+/// E reads the field under its registered name (upstream remaps h_external to h_name).
+/// </summary>
+public sealed class ExternalField : FieldTerm
+{
+    private readonly object _h;
+
+    public ExternalField(object h) => _h = h ?? throw new ArgumentNullException(nameof(h));
+
+    public override string DefaultName => "external";
+    public override EnergyDensity Density { get; } = new ZeemanDensity();
+
+    public override void Register(State state, string? name = null)
+    {
+        var hName = AttributeName("h", name);
+        var nodal = state.Mesh.NodeCounts.Append(3).ToArray();
+        NTensor Full(NTensor t)
+        {
+            if (Shapes.Equal(t.GetShape(), nodal)) return t;
+            if (t.Rank == 1 && t.Size == 3) return t.Expand(nodal);
+            throw new ArgumentException($"ExternalField: the field has shape {Shapes.Format(t.GetShape())}; expected {Shapes.Format(nodal)} or (3,).");
+        }
+        object value = _h switch
+        {
+            NTensor t => Full(t.Cast(state.DType).To(state.Device)),
+            double[] v => Full(state.Tensor(v)),
+            Function f when f.Func == null => Full(f.Tensor),
+            Function f => Wrap(f.Func!, Full),
+            Delegate or NamedFunction => Wrap(_h, Full),
+            _ => throw new ArgumentException($"ExternalField: unsupported field type {_h.GetType().Name}."),
+        };
+        state.SetTyped(hName, value, state.M.Spaces, new[] { 3 });
+        base.Register(state, name);
+    }
+
+    private static NamedFunction Wrap(object f, Func<NTensor, NTensor> full)
+    {
+        var c = Callable.From(f, "ExternalField");
+        return new NamedFunction(c.Parameters, a => full(c.Invoke(a)));
+    }
+
+    protected override bool ComputesField => false;
+
+    protected override IReadOnlyList<string> NodalFieldAttributes(string? name) => new[] { AttributeName("h", name) };
+
+    private sealed class ZeemanDensity : EnergyDensity
+    {
+        public override IReadOnlyList<CellParameter> Parameters { get; } = new[] { new CellParameter("material__Ms", 1) };
+        public override IReadOnlyList<string> NodalFields { get; } = new[] { "h_external" };
+
+        public override Dual Evaluate(in QuadPoint q) => -Constants.Mu0 * q.Param(0) * Vec3.Dot(q.M, q.Nodal(0));
+    }
+}

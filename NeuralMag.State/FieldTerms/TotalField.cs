@@ -1,0 +1,36 @@
+using NeuralMag.AD;
+
+namespace NeuralMag;
+
+/// <summary>
+/// The sum of registered terms: h = sum h_X, e = sum e_X, E = sum E_X over the named terms (upstream's TotalField).
+/// </summary>
+public sealed class TotalField
+{
+    private readonly string[] _terms;
+
+    public TotalField(params string[] terms)
+    {
+        if (terms.Length == 0) throw new ArgumentException("TotalField needs at least one term name, e.g. new TotalField(\"exchange\", \"demag\").");
+        _terms = terms;
+    }
+
+    /// <summary>Registers h_name, e_name and E_name (h, e, E for the default empty name).</summary>
+    public void Register(State state, string name = "")
+    {
+        string Attr(string a, string n) => n.Length == 0 ? a : $"{a}_{n}";
+        foreach (var t in _terms)
+            if (!state.Has(Attr("E", t)))
+                throw new InvalidOperationException($"TotalField: term '{t}' is not registered (no attribute '{Attr("E", t)}'). Register it first.");
+        NamedFunction Sum(string a) => new(_terms.Select(t => Attr(a, t)).ToArray(), xs =>
+        {
+            var s = xs[0];
+            for (int i = 1; i < xs.Length; i++) s = s + xs[i];
+            return s;
+        });
+        var spaces = state.M.Spaces;
+        state.SetTyped(Attr("h", name), Sum("h"), spaces, new[] { 3 });
+        state.SetTyped(Attr("e", name), Sum("e"), spaces, Array.Empty<int>());
+        state[Attr("E", name)] = Sum("E");
+    }
+}

@@ -1,0 +1,295 @@
+using NeuralMag.AD;
+
+namespace NeuralMag.Tests.State;
+
+using State = NeuralMag.State;
+
+/// <summary>Upstream's state_test.py cases and the seed's examples (dynamic attributes, resolve, remap, inject).</summary>
+[TestClass]
+public sealed class StateTests
+{
+    // Upstream's fixture: a 2x2x2 mesh, i.e. 3x3x3 nodes.
+    private static State NewState() => new(new Mesh(new[] { 2, 2, 2 }, new[] { 1e-9, 1e-9, 1e-9 }), Device.Cpu, DType.Float64);
+
+    private static double V(object? o) => o switch
+    {
+        NTensor t => t.Item(),
+        Function f => f.Tensor.Item(),
+        _ => throw new AssertFailedException($"not a tensor: {o}"),
+    };
+
+    [TestMethod]
+    public void NumbersBecomeZeroDimensionalTensorsOfTheStateDtype()
+    {
+        var s = NewState();
+        s["a"] = 1.0;
+        var a = s["a"] as NTensor;
+        Assert.IsNotNull(a);
+        Assert.AreEqual(0, a.Rank);
+        Assert.AreEqual(DType.Float64, a.DType);
+        s["a"] = 2;
+        Assert.AreEqual(2.0, V(s["a"]));
+        var f32 = new State(new Mesh(new[] { 2, 2, 2 }, new[] { 1e-9, 1e-9, 1e-9 }), Device.Cpu, DType.Float32);
+        f32["a"] = 1;
+        Assert.AreEqual(DType.Float32, ((NTensor)f32["a"]!).DType);
+        Assert.AreEqual(DType.Float32, f32.Tensor(new[] { 1.0, 2.0 }).DType);
+    }
+
+    [TestMethod]
+    public void ArraysBecomeTensors()
+    {
+        var s = NewState();
+        s["a"] = new[] { 1.0, 2.0 };
+        Assert.AreEqual(3.0, s.Tensor("a").Sum().Item());
+    }
+
+    [TestMethod]
+    public void SettingAFunctionReadsBackAsFunction()
+    {
+        var s = NewState();
+        s["f"] = new Function(s).Fill(2.0);
+        Assert.IsInstanceOfType<Function>(s["f"]);
+        Assert.AreEqual(27 * 2.0, s.GetFunction("f").Tensor.Sum().Item(), 1e-12);
+    }
+
+    [TestMethod]
+    public void DependencyHandlingIncludingMaterialNamespace()
+    {
+        var s = NewState();
+        s["a"] = 1;
+        s["b"] = (NTensor a) => 2.0 * a;
+        s["c"] = (NTensor b) => 2.0 * b;
+        s.Material["d"] = (NTensor a) => 2.0 * a;
+        Assert.AreEqual(1.0, V(s["a"]));
+        Assert.AreEqual(2.0, V(s["b"]));
+        Assert.AreEqual(4.0, V(s["c"]));
+        Assert.AreEqual(2.0, V(s.Material["d"]));
+        Assert.AreEqual(2.0, V(s["material__d"]));
+        Assert.AreEqual(2.0, V(s["material.d"]), "dotted names address the namespace");
+    }
+
+    [TestMethod]
+    public void ResolveWithoutArgsExposesStaticDependencies()
+    {
+        var s = NewState();
+        s["a"] = 1.0;
+        s["b"] = (NTensor a) => 2.0 * a;
+        var func = s.Resolve((NTensor b) => 2.0 * b);
+        CollectionAssert.AreEqual(new[] { "a" }, func.Parameters.ToArray());
+        Assert.AreEqual(4.0, func.Invoke(s.Scalar(1.0)).Item());
+        Assert.AreEqual(8.0, func.Invoke(s.Scalar(2.0)).Item());
+    }
+
+    [TestMethod]
+    public void ResolveBindsEverythingNotInFuncArgs()
+    {
+        var s = NewState();
+        s["a"] = 2.0;
+        s["b"] = 4.0;
+        var c = (NTensor a, NTensor b) => a * b;
+        var fa = s.Resolve(c, new[] { "a" });
+        CollectionAssert.AreEqual(new[] { "a" }, fa.Parameters.ToArray());
+        Assert.AreEqual(4.0, fa.Invoke(s.Scalar(1.0)).Item());
+        var fb = s.Resolve(c, new[] { "b" });
+        Assert.AreEqual(2.0, fb.Invoke(s.Scalar(1.0)).Item());
+    }
+
+    [TestMethod]
+    public void ResolveOverridesADynamicAttributeNamedInFuncArgs()
+    {
+        var s = NewState();
+        s["a"] = 1;
+        s["b"] = (NTensor a) => 2.0 * a;
+        var func = s.Resolve((NTensor b) => 2.0 * b, new[] { "b" });
+        Assert.AreEqual(6.0, func.Invoke(s.Scalar(3.0)).Item());
+    }
+
+    [TestMethod]
+    public void ResolveWithInject()
+    {
+        var s = NewState();
+        s["a"] = 2.0;
+        s["b"] = 4.0;
+        var func = s.Resolve((NTensor a, NTensor b) => a * b, new[] { "e" }, inject: new Dictionary<string, object> { ["b"] = (NTensor e) => 2.0 * e });
+        CollectionAssert.AreEqual(new[] { "e" }, func.Parameters.ToArray());
+        Assert.AreEqual(4.0, func.Invoke(s.Scalar(1.0)).Item());
+    }
+
+    [TestMethod]
+    public void ResolveInjectWithDependencies()
+    {
+        var s = NewState();
+        s["a"] = 2.0;
+        s["b"] = (NTensor a) => 2.0 * a;
+        s["c"] = (NTensor b) => 2.0 * b;
+        var func = s.Resolve((NTensor c) => 2.0 * c, new[] { "a" }, inject: new Dictionary<string, object> { ["b"] = (NTensor a) => 4.0 * a });
+        Assert.AreEqual(16.0, func.Invoke(s.Scalar(1.0)).Item());
+    }
+
+    [TestMethod]
+    public void FunctionWithLambdaTensor()
+    {
+        var s = NewState();
+        s["a"] = new Function(s).Fill(1.0);
+        s["f"] = new Function(s, tensor: (NTensor a) => 2.0 * a);
+        Assert.IsInstanceOfType<Function>(s["f"]);
+        Assert.AreEqual(54.0, s.GetFunction("f").Tensor.Sum().Item(), 1e-12);
+    }
+
+    [TestMethod]
+    public void Remap()
+    {
+        var s = NewState();
+        s["a"] = 1.0;
+        s["b"] = 2.0;
+        s["c"] = 3.0;
+        var f = (NTensor a, NTensor b) => a + b;
+        var g = State.Remap(f, new Dictionary<string, string> { ["a"] = "c" });
+        s["f"] = f;
+        s["g"] = g;
+        Assert.AreEqual(3.0, V(s["f"]));
+        Assert.AreEqual(5.0, V(s["g"]));
+    }
+
+    [TestMethod]
+    public void RemapWithFunctionDependency()
+    {
+        var s = NewState();
+        s["a"] = 1.0;
+        s["b"] = (NTensor c) => 2.0 * c;
+        s["c"] = 3.0;
+        var f = (NTensor a, NTensor b) => a + b;
+        s["f"] = f;
+        s["g"] = State.Remap(f, new Dictionary<string, string> { ["b"] = "c" });
+        Assert.AreEqual(7.0, V(s["f"]));
+        Assert.AreEqual(4.0, V(s["g"]));
+    }
+
+    [TestMethod]
+    public void Coordinates()
+    {
+        var s = new State(new Mesh(new[] { 10, 5, 1 }, new[] { 1e-9, 2e-9, 3e-9 }, new[] { 1e-9, 2e-9, 3e-9 }), Device.Cpu, DType.Float64);
+        var n = s.Coordinates("nnn");
+        CollectionAssert.AreEqual(new[] { 11, 6, 2 }, n[0].GetShape());
+        Assert.AreEqual(2e-9, n[0][1, 0, 0].Item(), 1e-24);
+        Assert.AreEqual(4e-9, n[1][0, 1, 0].Item(), 1e-24);
+        Assert.AreEqual(3e-9, n[2][0, 0, 0].Item(), 1e-24);
+        var c = s.Coordinates("ccc");
+        CollectionAssert.AreEqual(new[] { 10, 5, 1 }, c[0].GetShape());
+        Assert.AreEqual(2.5e-9, c[0][1, 0, 0].Item(), 1e-24);
+        Assert.AreEqual(5e-9, c[1][0, 1, 0].Item(), 1e-24);
+        Assert.AreEqual(4.5e-9, c[2][0, 0, 0].Item(), 1e-24);
+        var m = s.Coordinates("cnc");
+        CollectionAssert.AreEqual(new[] { 10, 6, 1 }, m[0].GetShape());
+        Assert.AreEqual(4e-9, m[1][0, 1, 0].Item(), 1e-24);
+    }
+
+    [TestMethod]
+    public void UpdatingATensorIsSeenByDependentFunctions()
+    {
+        var s = NewState();
+        s["f"] = s.Tensor(new[] { 1.0 });
+        s["f_sum"] = (NTensor f) => f.Sum();
+        Assert.AreEqual(1.0, V(s["f_sum"]));
+        s["f"] = s.Tensor(new[] { 2.0 });
+        Assert.AreEqual(2.0, V(s["f_sum"]));
+
+        s["g"] = new Function(s).Fill(1.0);
+        s["g_sum"] = (NTensor g) => g.Sum();
+        Assert.AreEqual(27.0, V(s["g_sum"]));
+        s.GetFunction("g").Tensor = new Function(s).Fill(2.0).Tensor;
+        Assert.AreEqual(54.0, V(s["g_sum"]));
+    }
+
+    [TestMethod]
+    public void SeedBlochLawGradientThroughResolveMatchesAnalyticDerivative()
+    {
+        // Seed example 3: Ms(T) = Ms0 (1 - T/Tc)^1.5, read through a resolved function and differentiated on the tape.
+        var s = NewState();
+        const double ms0 = 8e5, tc = 400.0;
+        s["T"] = 200.0;
+        s.Material["Ms"] = (NTensor T) => ms0 * (1.0 - T / tc).Pow(1.5);
+        Assert.AreEqual(ms0 * Math.Pow(0.5, 1.5), V(s.Material["Ms"]), 1e-9);
+        var ms = s.Resolve("material.Ms", new[] { "T" });
+        var (value, grad) = Autodiff.ValueAndGrad(t => ms.Invoke(t))(s.Scalar(200.0));
+        double analytic = -1.5 * ms0 / tc * Math.Sqrt(1 - 200.0 / tc);
+        Assert.AreEqual(ms0 * Math.Pow(0.5, 1.5), value.Item(), 1e-9);
+        Assert.AreEqual(1.0, grad.Item() / analytic, 1e-12);
+        // Reassigning T invalidates the cache: the next read sees the new temperature.
+        s["T"] = 300.0;
+        Assert.AreEqual(ms0 * Math.Pow(0.25, 1.5), V(s.Material["Ms"]), 1e-9);
+    }
+
+    [TestMethod]
+    public void SeedVectorFunctionWithLambdaTensor()
+    {
+        var s = NewState();
+        const double tc = 400.0;
+        s["T"] = 200.0;
+        s["m"] = new VectorFunction(s, tensor: (NTensor T) => NTensor.Stack(0, s.Scalar(0), s.Scalar(0), 1.0 - T / tc).Expand(3, 3, 3, 3));
+        var m = s.M.Tensor;
+        CollectionAssert.AreEqual(new[] { 3, 3, 3, 3 }, m.GetShape());
+        Assert.AreEqual(0.5, m[1, 1, 1, 2].Item(), 1e-15);
+    }
+
+    [TestMethod]
+    public void MisnamedLambdaParameterSuggestsTheCloseAttribute()
+    {
+        var s = NewState();
+        s["T"] = 200.0;
+        s.Material["Ms"] = (NTensor temperature) => 8e5 * (1.0 - temperature / 400.0);
+        var e = Assert.ThrowsExactly<KeyNotFoundException>(() => s.Material["Ms"]);
+        StringAssert.Contains(e.Message, "'temperature'");
+        StringAssert.Contains(e.Message, "Did you mean 'T'?");
+    }
+
+    [TestMethod]
+    public void CycleIsReportedWithItsPath()
+    {
+        var s = NewState();
+        s["a"] = (NTensor b) => b * 2.0;
+        s["b"] = (NTensor a) => a * 2.0;
+        var e = Assert.ThrowsExactly<InvalidOperationException>(() => s["a"]);
+        StringAssert.Contains(e.Message, "a -> b -> a");
+    }
+
+    [TestMethod]
+    public void UnknownFuncArgIsRejected()
+    {
+        var s = NewState();
+        s["a"] = 1.0;
+        var e = Assert.ThrowsExactly<ArgumentException>(() => s.Resolve((NTensor a) => a, new[] { "zzz" }));
+        StringAssert.Contains(e.Message, "'zzz'");
+    }
+
+    [TestMethod]
+    public void DomainsAndDensity()
+    {
+        var s = NewState();
+        Assert.AreEqual(1.0, s.GetFunction("rho").Average().Item(), 1e-15);
+        var x = s.Coordinates()[0];
+        s.AddDomain(1, x.Gt(1e-9));
+        s.AddDomain(2, x.Lt(1e-9));
+        var domains = s.Tensor("domains").ToArray();
+        CollectionAssert.AreEqual(new[] { 2.0, 2, 2, 2, 1, 1, 1, 1 }, domains);
+        s["material__Ms"] = new CellFunction(s).FillByDomain(new[] { 0.0, 8e5, 4e5 });
+        CollectionAssert.AreEqual(new[] { 4e5, 4e5, 4e5, 4e5, 8e5, 8e5, 8e5, 8e5 }, s.Tensor("material__Ms").ToArray());
+        s.AddDomain(0, x.Lt(1e-9));
+        var rho = s.Tensor("rho").ToArray();
+        Assert.AreEqual(s.Eps, rho[0]);
+        Assert.AreEqual(1.0, rho[7]);
+    }
+
+    [TestMethod]
+    public void ResolvedFunctionDoesNoWalkPerCall()
+    {
+        var s = NewState();
+        s["a"] = 1.0;
+        int calls = 0;
+        s["b"] = (NTensor a) => { calls++; return 2.0 * a; };
+        var f = s.Resolve((NTensor b) => b + 1.0, new[] { "a" });
+        s.Remove("b"); // the plan holds the function itself: later changes to the state do not affect it
+        for (int i = 0; i < 10; i++) Assert.AreEqual(2.0 * i + 1, f.Invoke(s.Scalar(i)).Item());
+        Assert.AreEqual(10, calls);
+    }
+}
