@@ -31,7 +31,7 @@ public sealed class NTensorSemanticsTests
         CollectionAssert.AreEqual(new[] { 2, 2, 3 }, c.GetShape());
         CollectionAssert.AreEqual(new double[] { 11, 12, 13, 21, 22, 23, 14, 15, 16, 24, 25, 26 }, c.ToArray());
         // Gradients are summed back to the operand shapes.
-        var g = Autodiff.Grad((NTensor[] xs) => (xs[0] * xs[1]).Sum())(new[] { a, b });
+        var g = Autodiff.Grads((NTensor[] xs) => (xs[0] * xs[1]).Sum())(new[] { a, b });
         CollectionAssert.AreEqual(new double[] { 30, 30, 30, 30, 30, 30 }, g[0].ToArray());
         CollectionAssert.AreEqual(new double[] { 21, 21 }, g[1].ToArray());
     }
