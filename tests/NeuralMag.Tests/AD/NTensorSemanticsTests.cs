@@ -47,6 +47,8 @@ public sealed class NTensorSemanticsTests
         CollectionAssert.AreEqual(new double[] { 7, 9 }, r[Ix.Slice(-3, null, 2)].ToArray());
         CollectionAssert.AreEqual(new double[] { 1, 4, 7 }, r[Ix.Slice(1, -2, 3)].ToArray());
         CollectionAssert.AreEqual(new double[] { 8, 9 }, r[^2..].ToArray());
+        Assert.AreEqual(9.0, r[^1].Item());
+        Assert.ThrowsExactly<IndexOutOfRangeException>(() => r[^0]);
         CollectionAssert.AreEqual(new double[] { 2, 5, 8 }, r.Slice(0, 2, 10, 3).ToArray());
         var put = r.IndexPut(new Ix[] { Ix.Slice(0, 4, 2) }, NTensor.Scalar(-1));
         CollectionAssert.AreEqual(new double[] { -1, 1, -1, 3, 4, 5, 6, 7, 8, 9 }, put.ToArray());
