@@ -33,6 +33,29 @@ public sealed class LLGSolver
     }
 
     private NTensor[] _paramValues = Array.Empty<NTensor>();
+    private DateTime _lastReport;
+
+    /// <summary>
+    /// When set, integrations longer than a second write a one-line progress report (simulated time, steps, RHS
+    /// evaluations) to this writer about once a second, e.g. <c>Console.Error</c>.
+    /// </summary>
+    public TextWriter? Progress
+    {
+        get => _progress;
+        set
+        {
+            _progress = value;
+            _lastReport = DateTime.UtcNow;
+            _integrator.OnStep = value == null ? null : (tau, tau1) =>
+            {
+                var now = DateTime.UtcNow;
+                if ((now - _lastReport).TotalSeconds < 1) return;
+                _lastReport = now;
+                value.Write($"\r[LLGSolver] t = {tau * ScaleT:E4} s of {tau1 * ScaleT:E4} s, {_integrator.AcceptedSteps} steps, {_integrator.Evaluations} RHS evaluations   ");
+            };
+        }
+    }
+    private TextWriter? _progress;
 
     /// <summary>Names of the explicit parameters of <see cref="Solve"/> (normalized, "." → "__").</summary>
     public IReadOnlyList<string> Parameters { get; }
