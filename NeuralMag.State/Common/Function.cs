@@ -7,7 +7,7 @@ namespace NeuralMag;
 /// ('c'); the value shape is scalar (empty) or a vector ([3]). The tensor is a fixed <see cref="NTensor"/> or a
 /// function of state attributes (a lambda or <see cref="NamedFunction"/>) evaluated from the state on each read.
 /// </summary>
-public class Function
+public partial class Function
 {
     private NTensor? _tensor;
 
@@ -62,6 +62,8 @@ public class Function
 
     private void SetTensorOrFunc(object? value)
     {
+        // functions that depend on this one were resolved through its defining function: re-resolve them
+        if (Func != null || value is Delegate or NamedFunction) State.InvalidateResolved();
         switch (value)
         {
             case null:

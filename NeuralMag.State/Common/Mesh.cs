@@ -99,5 +99,12 @@ public sealed class Mesh
     public bool AnyPeriodic => Pbc.Take(Dim).Any(p => p.IsPeriodic);
 
     public override string ToString() =>
-        string.Join("x", N) + "_" + string.Join("x", Dx.Select(d => d.ToString("g", CultureInfo.InvariantCulture)));
+        string.Join("x", N) + "_" + string.Join("x", Dx.Select(PythonRepr));
+
+    /// <summary>Formats like Python's repr(float): 1e-09, 2.5, 1.0 (so names match upstream's str(mesh)).</summary>
+    private static string PythonRepr(double d)
+    {
+        var s = d.ToString("R", CultureInfo.InvariantCulture).Replace("E", "e");
+        return s.Contains('.') || s.Contains('e') || s.Contains("Infinity") || s.Contains("NaN") ? s : s + ".0";
+    }
 }

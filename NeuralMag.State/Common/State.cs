@@ -13,11 +13,13 @@ namespace NeuralMag;
 /// <see cref="Function"/>, e.g. the fields registered by field terms); and a cache of resolved functions, cleared on
 /// every assignment. Material parameters live in the same store under "material__X" (<see cref="Material"/>).
 /// </remarks>
-public sealed class State
+public sealed partial class State
 {
     private readonly Dictionary<string, object?> _values = new();
     private readonly Dictionary<string, (string Spaces, int[] Shape)> _types = new();
     private readonly Dictionary<string, NamedFunction> _resolved = new();
+    // Resolved functions of Functions defined by a lambda (rho, ...), by reference; cleared with _resolved.
+    private readonly Dictionary<object, NamedFunction> _resolvedByFunc = new(ReferenceEqualityComparer.Instance);
 
     /// <param name="mesh">The mesh.</param>
     /// <param name="device">Device of all tensors (default <see cref="Config.Device"/>).</param>
@@ -34,6 +36,7 @@ public sealed class State
         this["domains"] = new CellFunction(this, name: "domains").Fill(1);
         this["domain"] = (Func<NTensor, NTensor>)(domains => domains.Gt(0.0));
         this["rho"] = new CellFunction(this, tensor: (Func<NTensor, NTensor, NTensor>)((domain, eps) => NTensor.Where(domain, NTensor.OnesLike(eps), eps)), name: "rho");
+        InitDomainExtras();
     }
 
     public Mesh Mesh { get; }
@@ -89,12 +92,14 @@ public sealed class State
             float f => Scalar(f),
             int i => Scalar(i),
             double[] a => Tensor(a),
-            Array a when a.Rank > 1 || a is double[][] => NTensor.From(a, DType, Device),
+            Array a when a.GetType().GetElementType() is { IsArray: true } => Tensor(a),
+            Array a when a.Rank > 1 => NTensor.From(a, DType, Device),
             _ => value,
         };
         if (value is NTensor t && (t.DType != DType || t.Device != Device)) value = t.Cast(DType).To(Device);
         _values[name] = value;
         _resolved.Clear();
+        _resolvedByFunc.Clear();
     }
 
     private object? Get(string name)
@@ -108,6 +113,13 @@ public sealed class State
         return value;
     }
 
+    /// <summary>Drops all cached resolutions (a Function switched between a fixed tensor and a defining function).</summary>
+    internal void InvalidateResolved()
+    {
+        _resolved.Clear();
+        _resolvedByFunc.Clear();
+    }
+
     /// <summary>Removes an attribute.</summary>
     public void Remove(string name)
     {
@@ -115,6 +127,7 @@ public sealed class State
         _values.Remove(name);
         _types.Remove(name);
         _resolved.Clear();
+        _resolvedByFunc.Clear();
     }
 
     /// <summary>
@@ -194,7 +207,8 @@ public sealed class State
             if (!_resolved.TryGetValue(what, out resolved!))
                 _resolved[what] = resolved = ResolveCore(func, null, null, null, what);
         }
-        else resolved = ResolveCore(func, null, null, null, null);
+        else if (!_resolvedByFunc.TryGetValue(func, out resolved!))
+            _resolvedByFunc[func] = resolved = ResolveCore(func, null, null, null, null);
         var args = new NTensor[resolved.Parameters.Count];
         for (int i = 0; i < args.Length; i++) args[i] = ArgumentValue(resolved.Parameters[i], what);
         return resolved.Invoke(args);
@@ -373,4 +387,8 @@ public sealed class MaterialNamespace
     }
 
     public NTensor Tensor(string name) => _state.Tensor("material__" + name);
+
+    public Function GetFunction(string name) => _state.GetFunction("material__" + name);
+
+    public bool Has(string name) => _state.Has("material__" + name);
 }

@@ -1,0 +1,144 @@
+using NeuralMag.AD;
+using NeuralMag.Kernels.FieldTerms;
+
+namespace NeuralMag.Tests.FieldTerms;
+
+using State = NeuralMag.State;
+
+/// <summary>Field-term VJPs against central finite differences, and the analytic checks of the issue.</summary>
+[TestClass]
+public sealed class FieldTermGradientTests
+{
+    private static State NewState(out NTensor m, int seed = 5)
+    {
+        var state = new State(new Mesh(new[] { 4, 3, 2 }, new[] { 2e-9, 3e-9, 2.5e-9 }), Device.Cpu, DType.Float64);
+        var rng = new Random(seed);
+        var raw = NTensor.FromArray(Enumerable.Range(0, 5 * 4 * 3 * 3).Select(_ => rng.NextDouble() - 0.5).ToArray(), new[] { 5, 4, 3, 3 });
+        m = raw / raw.Norm(-1).Unsqueeze(-1);
+        state["m"] = new VectorFunction(state, m);
+        state.Material["Ms"] = new CellFunction(state).Fill(8e5);
+        state.Material["A"] = new CellFunction(state).Fill(1.3e-11);
+        state.Material["Ku"] = new CellFunction(state).Fill(4e5);
+        state.Material["Ku_axis"] = new VectorCellFunction(state).Fill(new[] { 0.6, 0, 0.8 });
+        state.Material["Db"] = new CellFunction(state).Fill(3e-3);
+        state.Material["Di"] = new CellFunction(state).Fill(2e-3);
+        state.Material["Di_axis"] = new VectorCellFunction(state).Fill(new[] { 0, 0, 1.0 });
+        return state;
+    }
+
+    private static void CheckGradient(Func<NTensor, NTensor> f, NTensor x, double h, string what)
+    {
+        var g = Autodiff.Grad(f)(x).ToArray();
+        var xd = x.ToArray();
+        double scale = g.Max(Math.Abs);
+        for (int k = 0; k < xd.Length; k += Math.Max(1, xd.Length / 17))
+        {
+            var p = (double[])xd.Clone(); p[k] += h;
+            var q = (double[])xd.Clone(); q[k] -= h;
+            double fd = (f(NTensor.FromArray(p, x.GetShape())).Item() - f(NTensor.FromArray(q, x.GetShape())).Item()) / (2 * h);
+            Assert.AreEqual(fd, g[k], 1e-6 * scale, $"{what}: element {k}");
+        }
+    }
+
+    [TestMethod]
+    [DataRow("exchange")]
+    [DataRow("uaniso")]
+    [DataRow("bdmi")]
+    [DataRow("idmi")]
+    public void FieldVjpWithRespectToMMatchesFiniteDifferences(string term)
+    {
+        var state = NewState(out var m);
+        FieldTerm t = term switch
+        {
+            "exchange" => new ExchangeField(),
+            "uaniso" => new UniaxialAnisotropyField(),
+            "bdmi" => new BulkDMIField(),
+            _ => new InterfaceDMIField(),
+        };
+        t.Register(state, term);
+        var h = state.Resolve("h_" + term, new[] { "m" });
+        var w = NTensor.FromArray(Enumerable.Range(0, m.Size).Select(i => Math.Sin(i)).ToArray(), m.GetShape());
+        CheckGradient(x => (h.Invoke(x) * w).Sum(), m, 1e-6, "h_" + term);
+    }
+
+    [TestMethod]
+    public void EnergyGradientsWithRespectToParametersMatchFiniteDifferences()
+    {
+        var state = NewState(out _);
+        new UniaxialAnisotropyField().Register(state, "uaniso");
+        new InterfaceDMIField().Register(state, "idmi");
+        var eKu = state.Resolve("E_uaniso", new[] { "material__Ku" });
+        CheckGradient(x => eKu.Invoke(x), state.Tensor("material__Ku"), 1.0, "dE/dKu");
+        var eAxis = state.Resolve("E_idmi", new[] { "material__Di_axis" });
+        CheckGradient(x => eAxis.Invoke(x), state.Tensor("material__Di_axis"), 1e-6, "dE/dDi_axis");
+        var eM = state.Resolve("E_idmi", new[] { "m" });
+        CheckGradient(x => eM.Invoke(x), state.M.Tensor, 1e-6, "dE/dm");
+    }
+
+    [TestMethod]
+    public void UniformMagnetizationHasNoExchangeField()
+    {
+        var state = NewState(out _);
+        state["m"] = new VectorFunction(state).Fill(new[] { 0.6, 0.0, 0.8 });
+        new ExchangeField().Register(state, "exchange");
+        Assert.AreEqual(0.0, state.Tensor("h_exchange").Abs().Max().Item(), 1e-9);
+    }
+
+    [TestMethod]
+    public void HelixHasTheBulkExchangeField()
+    {
+        // m = (cos kx, sin kx, 0): h = -2A k^2/(mu0 Ms) m away from the boundaries, up to the O((k dx)^2) FE error.
+        int n = 200;
+        double dx = 1e-9, k = 2 * Math.PI / (50 * dx), a = 1.3e-11, ms = 8e5;
+        var state = new State(new Mesh(new[] { n }, new[] { dx, 1e-9, 1e-9 }), Device.Cpu, DType.Float64);
+        var x = state.Coordinates("n")[0].ToArray();
+        state["m"] = new VectorFunction(state, NTensor.FromArray(x.SelectMany(v => new[] { Math.Cos(k * v), Math.Sin(k * v), 0 }).ToArray(), new[] { n + 1, 3 }));
+        state.Material["A"] = a;
+        state.Material["Ms"] = ms;
+        new ExchangeField().Register(state, "exchange");
+        var h = state.Tensor("h_exchange");
+        double expected = -2 * a * k * k / (Constants.Mu0 * ms);
+        var mid = h[n / 2].ToArray();
+        Assert.AreEqual(expected * Math.Cos(k * x[n / 2]), mid[0], 2e-3 * Math.Abs(expected));
+        Assert.AreEqual(expected * Math.Sin(k * x[n / 2]), mid[1], 2e-3 * Math.Abs(expected));
+    }
+
+    [TestMethod]
+    public void UniaxialFieldAlongTheAxisIs2KuOverMu0Ms()
+    {
+        var state = NewState(out _);
+        state["m"] = new VectorFunction(state).Fill(new[] { 0.6, 0, 0.8 });
+        new UniaxialAnisotropyField().Register(state, "uaniso");
+        var h = state.Tensor("h_uaniso")[2, 2, 1].ToArray();
+        double expected = 2 * 4e5 / (Constants.Mu0 * 8e5);
+        Assert.AreEqual(expected * 0.6, h[0], 1e-9 * expected);
+        Assert.AreEqual(expected * 0.8, h[2], 1e-9 * expected);
+    }
+
+    /// <summary>A term defined in this test by its energy density alone: an easy-plane anisotropy K m_z^2.</summary>
+    private sealed class EasyPlane : FieldTerm
+    {
+        public override string DefaultName => "easyplane";
+        public override EnergyDensity Density { get; } = new D();
+
+        private sealed class D : EnergyDensity
+        {
+            public override IReadOnlyList<CellParameter> Parameters { get; } = new[] { new CellParameter("material__Kp", 1) };
+            public override Dual Evaluate(in QuadPoint q) => q.Param(0) * q.M.Z.Square();
+        }
+    }
+
+    [TestMethod]
+    public void ANewTermFromItsEnergyDensityAloneGivesTheRightField()
+    {
+        var state = NewState(out _);
+        state["m"] = new VectorFunction(state).Fill(new[] { 0.6, 0, 0.8 });
+        state.Material["Kp"] = 1e5;
+        new EasyPlane().Register(state);
+        // e = Kp m_z^2 -> h = -2 Kp m_z / (mu0 Ms) e_z.
+        var h = state.Tensor("h_easyplane")[1, 1, 1].ToArray();
+        Assert.AreEqual(0.0, h[0], 1e-9);
+        Assert.AreEqual(-2 * 1e5 * 0.8 / (Constants.Mu0 * 8e5), h[2], 1e-6);
+        Assert.AreEqual(1e5 * 0.64 * 8e-9 * 9e-9 * 5e-9, state.Tensor("E_easyplane").Item(), 1e-30);
+    }
+}
