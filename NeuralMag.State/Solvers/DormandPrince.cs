@@ -42,6 +42,9 @@ public sealed class DormandPrince
     public long AcceptedSteps { get; private set; }
     public long RejectedSteps { get; private set; }
 
+    /// <summary>Called after each accepted step with (t, t1) in integrator units (e.g. for a progress display).</summary>
+    public Action<double, double>? OnStep { get; set; }
+
     /// <summary>Largest number of steps one call may take before giving up.</summary>
     public int MaxSteps { get; init; } = 1_000_000;
 
@@ -93,6 +96,7 @@ public sealed class DormandPrince
                 t = last ? t1 : t + h;
                 f0 = k[6]; // first-same-as-last
                 AcceptedSteps++;
+                OnStep?.Invoke(t, t1);
             }
             else RejectedSteps++;
             dt = NextStep(h, ratio, accept);

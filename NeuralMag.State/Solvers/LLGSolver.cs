@@ -16,16 +16,51 @@ public sealed class LLGSolver
 
     /// <param name="state">The state holding m, h, material.alpha and t.</param>
     /// <param name="scaleT">Time unit of the integrator in s (upstream: 1e-9).</param>
+    /// <param name="parameters">State attributes (e.g. "material.alpha", "external_field") that <see cref="Solve"/> takes
+    /// as explicit, differentiable arguments; all other dependencies of the effective field are read from the state.</param>
     /// <param name="rtol">Relative tolerance of the adaptive step control.</param>
     /// <param name="atol">Absolute tolerance of the adaptive step control.</param>
-    public LLGSolver(State state, double scaleT = 1e-9, double rtol = 1e-5, double atol = 1e-5)
+    public LLGSolver(State state, double scaleT = 1e-9, string[]? parameters = null, double rtol = 1e-5, double atol = 1e-5)
     {
         _state = state ?? throw new ArgumentNullException(nameof(state));
         if (!(scaleT > 0)) throw new ArgumentException($"scaleT must be positive, got {scaleT}.");
         ScaleT = scaleT;
-        _rhs = state.Resolve(Rhs, new[] { "t", "m" });
-        _integrator = new DormandPrince((tau, m) => _rhs.Invoke(state.Scalar(tau * ScaleT), m) * ScaleT, rtol, atol);
+        Parameters = (parameters ?? Array.Empty<string>()).Select(State.NormalizeName).ToArray();
+        foreach (var p in Parameters)
+            if (p is "t" or "m") throw new ArgumentException($"'{p}' cannot be a parameter: t and m are the integration variables.");
+        _rhs = state.Resolve(Rhs, new[] { "t", "m" }.Concat(Parameters).ToArray());
+        _integrator = new DormandPrince((tau, m) => _rhs.Invoke(new[] { state.Scalar(tau * ScaleT), m }.Concat(_paramValues).ToArray()) * ScaleT, rtol, atol);
     }
+
+    private NTensor[] _paramValues = Array.Empty<NTensor>();
+    private DateTime _lastReport;
+
+    /// <summary>
+    /// When set, integrations longer than a second write a one-line progress report (simulated time, steps, RHS
+    /// evaluations) to this writer about once a second, e.g. <c>Console.Error</c>.
+    /// </summary>
+    public TextWriter? Progress
+    {
+        get => _progress;
+        set
+        {
+            _progress = value;
+            _lastReport = DateTime.UtcNow;
+            _integrator.OnStep = value == null ? null : (tau, tau1) =>
+            {
+                var now = DateTime.UtcNow;
+                if ((now - _lastReport).TotalSeconds < 1) return;
+                _lastReport = now;
+                value.Write($"\r[LLGSolver] t = {tau * ScaleT:E4} s of {tau1 * ScaleT:E4} s, {_integrator.AcceptedSteps} steps, {_integrator.Evaluations} RHS evaluations   ");
+            };
+        }
+    }
+    private TextWriter? _progress;
+
+    /// <summary>Names of the explicit parameters of <see cref="Solve"/> (normalized, "." → "__").</summary>
+    public IReadOnlyList<string> Parameters { get; }
+
+    private NTensor[] CurrentParameterValues() => Parameters.Select(p => _state.Tensor(p)).ToArray();
 
     public double ScaleT { get; }
 
@@ -46,16 +81,26 @@ public sealed class LLGSolver
     {
         double t0 = _state.T;
         var m = _state.M.Tensor;
+        _paramValues = CurrentParameterValues();
         var m1 = _integrator.Integrate(m, t0 / ScaleT, (t0 + dt) / ScaleT);
         _state.M.Tensor = m1;
         _state.T = t0 + dt;
     }
 
-    /// <summary>m at each requested time (s), starting from the current state; state.m and state.t are left unchanged.</summary>
-    public NTensor[] Solve(double[] times)
+    /// <summary>
+    /// m at each requested time (s, ascending, not before state.t), starting from <paramref name="m0"/> (default state.m)
+    /// at state.t with the given values of <see cref="Parameters"/> (default: their current state values); state.m and
+    /// state.t are left unchanged. Differentiable: when a tape records, gradients w.r.t. m0 and the parameter values
+    /// flow back through every accepted Dormand–Prince step (discretize-then-differentiate; step sizes are constants).
+    /// </summary>
+    public NTensor[] Solve(double[] times, NTensor? m0 = null, params NTensor[] parameterValues)
     {
+        if (parameterValues.Length != 0 && parameterValues.Length != Parameters.Count)
+            throw new ArgumentException($"Solve got {parameterValues.Length} parameter values for the {Parameters.Count} parameters [{string.Join(", ", Parameters)}].");
+        _paramValues = parameterValues.Length == 0 ? CurrentParameterValues() : parameterValues;
         var result = new NTensor[times.Length];
-        var m = _state.M.Tensor;
+        var m = m0 ?? _state.M.Tensor;
+        if (!m.Shape.SequenceEqual(_state.M.Tensor.Shape)) throw new ArgumentException($"m0 has shape ({string.Join(", ", m.Shape)}), expected ({string.Join(", ", _state.M.Tensor.Shape)}).");
         double t = _state.T;
         for (int i = 0; i < times.Length; i++)
         {

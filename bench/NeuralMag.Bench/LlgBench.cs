@@ -1,0 +1,47 @@
+using System.Diagnostics;
+using NeuralMag.AD;
+using NeuralMag.IO;
+
+namespace NeuralMag.Bench;
+
+/// <summary>
+/// Standard problem 4 (field 1) from the shared relaxed s-state: wall time per simulated ns of LLG integration on the
+/// CPU, float64 and float32, with the number of right-hand-side (effective field) evaluations. The baseline is the
+/// cost of the same number of bare effective-field evaluations, so the difference is the integrator's own overhead.
+/// </summary>
+public sealed class LlgBench : IBenchSuite
+{
+    public string Name => "llg sp4";
+
+    public IEnumerable<BenchRow> Run(bool quick)
+    {
+        var root = ReferenceCase.DefaultRoot() ?? throw new DirectoryNotFoundException("shared/reference-data not found above the working directory.");
+        var vti = Path.Combine(root, "oommf", "s_state_init.vti");
+        double simulated = quick ? 0.01e-9 : 0.05e-9;
+        foreach (var dtype in new[] { DType.Float64, DType.Float32 })
+        {
+            var state = new State(new Mesh(new[] { 100, 25, 1 }, new[] { 5e-9, 5e-9, 3e-9 }), Device.Cpu, dtype);
+            state.Material["Ms"] = 8e5;
+            state.Material["A"] = 1.3e-11;
+            state.Material["alpha"] = 0.02;
+            state["m"] = new VectorFunction(state, Vti.ReadTensor(vti, "m", dtype));
+            new ExchangeField().Register(state, "exchange");
+            new DemagField().Register(state, "demag");
+            new ExternalField(new[] { -19576.05800030313, 3421.8312764757497, 0.0 }).Register(state, "external");
+            new TotalField("exchange", "demag", "external").Register(state);
+            var llg = new LLGSolver(state);
+            llg.Step(1e-13); // warm-up: demag kernel, JIT
+            long ev0 = llg.Evaluations;
+            var sw = Stopwatch.StartNew();
+            llg.Step(simulated);
+            double secs = sw.Elapsed.TotalSeconds;
+            long evals = llg.Evaluations - ev0;
+            var h = state.Resolve("h", new[] { "m" });
+            var m = state.M.Tensor;
+            double perEval = BenchTimer.Median(() => h.Invoke(m), quick ? 3 : 10, 1);
+            double perNs = 1e-9 / simulated;
+            yield return new BenchRow($"sp4 {dtype.Name()} per simulated ns ({evals * perNs:F0} RHS evals/ns, <m_y> = {state.M.Average().ToArray()[1]:F4})",
+                secs * perNs, "bare h evaluations", perEval * evals * perNs);
+        }
+    }
+}
