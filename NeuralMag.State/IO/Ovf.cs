@@ -56,7 +56,7 @@ public static class Ovf
         L("End: Header"); h.Append("#\n");
         string fmt = format switch { OvfFormat.Text => "Text", OvfFormat.Binary4 => "Binary 4", _ => "Binary 8" };
         L($"Begin: Data {fmt}");
-        var ovfOrder = ToOvfOrder(values, cells, valueDim);
+        var ovfOrder = GridOrder.ToXFastest(values, cells, valueDim);
         using var fs = File.Create(path);
         fs.Write(Encoding.ASCII.GetBytes(h.ToString()));
         if (format == OvfFormat.Text)
@@ -151,28 +151,6 @@ public static class Ovf
             if (i != count) throw new InvalidDataException($"{path}: text data has {i} values, expected {count}.");
         }
         else throw new InvalidDataException($"{path}: unknown data encoding '{dataSpec}'.");
-        return new Field(header, cells, step, bas, dim, FromOvfOrder(values, cells, dim), format);
-    }
-
-    private static double[] ToOvfOrder(double[] v, int[] g, int comps)
-    {
-        var r = new double[v.Length];
-        for (int i = 0; i < g[0]; i++)
-            for (int j = 0; j < g[1]; j++)
-                for (int k = 0; k < g[2]; k++)
-                    for (int c = 0; c < comps; c++)
-                        r[((k * g[1] + j) * g[0] + i) * comps + c] = v[((i * g[1] + j) * g[2] + k) * comps + c];
-        return r;
-    }
-
-    private static double[] FromOvfOrder(double[] v, int[] g, int comps)
-    {
-        var r = new double[v.Length];
-        for (int i = 0; i < g[0]; i++)
-            for (int j = 0; j < g[1]; j++)
-                for (int k = 0; k < g[2]; k++)
-                    for (int c = 0; c < comps; c++)
-                        r[((i * g[1] + j) * g[2] + k) * comps + c] = v[((k * g[1] + j) * g[0] + i) * comps + c];
-        return r;
+        return new Field(header, cells, step, bas, dim, GridOrder.FromXFastest(values, cells, dim), format);
     }
 }

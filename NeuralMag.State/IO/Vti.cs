@@ -54,7 +54,7 @@ public static class Vti
                         _ => throw new InvalidDataException($"{path}: array '{name}' has format '{format}'; ascii and binary are supported."),
                     };
                     if (values.Length != count) throw new InvalidDataException($"{path}: array '{name}' has {values.Length} values, expected {count}.");
-                    result.Add(new Field(name, onPoints, grid, comps, FromVtkOrder(values, grid, comps)));
+                    result.Add(new Field(name, onPoints, grid, comps, GridOrder.FromXFastest(values, grid, comps)));
                 }
             }
         }
@@ -89,7 +89,7 @@ public static class Vti
             foreach (var f in list.Where(f => f.OnPoints == onPoints))
             {
                 var grid = onPoints ? points : cells;
-                var vtk = ToVtkOrder(f.Values, grid, f.Components);
+                var vtk = GridOrder.ToXFastest(f.Values, grid, f.Components);
                 sb.AppendLine($"      <DataArray type=\"Float64\" Name=\"{f.Name}\" NumberOfComponents=\"{f.Components}\" format=\"binary\">");
                 sb.AppendLine("        " + EncodeBinary(vtk));
                 sb.AppendLine("      </DataArray>");
@@ -152,27 +152,5 @@ public static class Vti
         BitConverter.GetBytes((uint)raw.Length).CopyTo(header, 8);
         BitConverter.GetBytes((uint)comp.Length).CopyTo(header, 12);
         return Convert.ToBase64String(header) + Convert.ToBase64String(comp);
-    }
-
-    private static double[] FromVtkOrder(double[] v, int[] g, int comps)
-    {
-        var r = new double[v.Length];
-        for (int i = 0; i < g[0]; i++)
-            for (int j = 0; j < g[1]; j++)
-                for (int k = 0; k < g[2]; k++)
-                    for (int c = 0; c < comps; c++)
-                        r[((i * g[1] + j) * g[2] + k) * comps + c] = v[((k * g[1] + j) * g[0] + i) * comps + c];
-        return r;
-    }
-
-    private static double[] ToVtkOrder(double[] v, int[] g, int comps)
-    {
-        var r = new double[v.Length];
-        for (int i = 0; i < g[0]; i++)
-            for (int j = 0; j < g[1]; j++)
-                for (int k = 0; k < g[2]; k++)
-                    for (int c = 0; c < comps; c++)
-                        r[((k * g[1] + j) * g[0] + i) * comps + c] = v[((i * g[1] + j) * g[2] + k) * comps + c];
-        return r;
     }
 }

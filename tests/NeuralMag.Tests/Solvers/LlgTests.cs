@@ -56,26 +56,7 @@ public sealed class LlgTests
     public void StandardProblem4Field1FollowsOommf()
     {
         // Upstream's test: from the relaxed s-state, |<m_y> - OOMMF| < 0.04 every 10 ps. CI runs 20 ps; NM_FULL=1 runs 0.3 ns.
-        var root = ReferenceCase.DefaultRoot();
-        Assert.IsNotNull(root, "shared/reference-data not found");
-        var state = new State(new Mesh(new[] { 100, 25, 1 }, new[] { 5e-9, 5e-9, 3e-9 }), Device.Cpu, DType.Float64);
-        state.Material["Ms"] = 8e5;
-        state.Material["A"] = 1.3e-11;
-        state.Material["alpha"] = 0.02;
-        state["m"] = new VectorFunction(state, Vti.ReadTensor(Path.Combine(root, "oommf", "s_state_init.vti"), "m"));
-        new ExchangeField().Register(state, "exchange");
-        new DemagField().Register(state, "demag");
-        new ExternalField(new[] { -19576.05800030313, 3421.8312764757497, 0.0 }).Register(state, "external");
-        new TotalField("exchange", "demag", "external").Register(state);
-        var oommf = File.ReadAllLines(Path.Combine(root, "oommf", "oommf_sp4_fieldswitch_1.csv")).Skip(1)
-            .Select(l => l.Split(',').Select(double.Parse).ToArray()).ToArray();
-        double Oommf(double t)
-        {
-            int i = Array.FindIndex(oommf, r => r[0] >= t);
-            if (i <= 0) return oommf[Math.Max(i, 0)][1];
-            double w = (t - oommf[i - 1][0]) / (oommf[i][0] - oommf[i - 1][0]);
-            return oommf[i - 1][1] * (1 - w) + oommf[i][1] * w;
-        }
+        var (state, Oommf) = StandardProblem4Setup.Create(1);
         var llg = new LLGSolver(state);
         int steps = Environment.GetEnvironmentVariable("NM_FULL") == "1" ? 30 : 2;
         for (int i = 0; i < steps; i++)

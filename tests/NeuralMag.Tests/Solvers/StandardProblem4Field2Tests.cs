@@ -15,26 +15,7 @@ public sealed class StandardProblem4Field2Tests
     {
         // Upstream's test_sp4_field_switch_2: log t and <m> with the ScalarLogger every 10 ps, read the log back and
         // compare m_y with OOMMF (linear interpolation), |diff| < 0.04. CI runs one 10 ps step; NM_FULL=1 runs 30.
-        var root = ReferenceCase.DefaultRoot();
-        Assert.IsNotNull(root, "shared/reference-data not found");
-        var state = new State(new Mesh(new[] { 100, 25, 1 }, new[] { 5e-9, 5e-9, 3e-9 }), Device.Cpu, DType.Float64);
-        state.Material["Ms"] = 8e5;
-        state.Material["A"] = 1.3e-11;
-        state.Material["alpha"] = 0.02;
-        state["m"] = new VectorFunction(state, Vti.ReadTensor(Path.Combine(root, "oommf", "s_state_init.vti"), "m"));
-        new ExchangeField().Register(state, "exchange");
-        new DemagField().Register(state, "demag");
-        new ExternalField(new[] { -28250.00239881142, -5013.380707394703, 0.0 }).Register(state, "external");
-        new TotalField("exchange", "demag", "external").Register(state);
-        var oommf = File.ReadAllLines(Path.Combine(root, "oommf", "oommf_sp4_fieldswitch_2.csv")).Skip(1)
-            .Select(l => l.Split(',').Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray()).ToArray();
-        double Oommf(double t)
-        {
-            int i = Array.FindIndex(oommf, r => r[0] >= t);
-            if (i <= 0) return oommf[Math.Max(i, 0)][1];
-            double w = (t - oommf[i - 1][0]) / (oommf[i][0] - oommf[i - 1][0]);
-            return oommf[i - 1][1] * (1 - w) + oommf[i][1] * w;
-        }
+        var (state, Oommf) = StandardProblem4Setup.Create(2);
         var dir = Path.Combine(Path.GetTempPath(), $"nm_sp4f2_{Guid.NewGuid():N}");
         var logPath = Path.Combine(dir, "log.dat");
         try
