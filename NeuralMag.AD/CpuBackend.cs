@@ -1,4 +1,6 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace NeuralMag.AD;
 
@@ -77,9 +79,9 @@ public sealed class CpuBackend : IBackend
 
     public Storage Unary(UnaryOp op, Storage x, double scalar) => op switch
     {
-        UnaryOp.Neg => Unary<ElementOps.Neg>(x, scalar),
-        UnaryOp.Abs => Unary<ElementOps.Abs>(x, scalar),
-        UnaryOp.Sqrt => Unary<ElementOps.Sqrt>(x, scalar),
+        UnaryOp.Neg => UnaryVec<ElementOps.Neg>(x, scalar),
+        UnaryOp.Abs => UnaryVec<ElementOps.Abs>(x, scalar),
+        UnaryOp.Sqrt => UnaryVec<ElementOps.Sqrt>(x, scalar),
         UnaryOp.Exp => Unary<ElementOps.Exp>(x, scalar),
         UnaryOp.Log => Unary<ElementOps.Log>(x, scalar),
         UnaryOp.Sin => Unary<ElementOps.Sin>(x, scalar),
@@ -87,15 +89,15 @@ public sealed class CpuBackend : IBackend
         UnaryOp.Tan => Unary<ElementOps.Tan>(x, scalar),
         UnaryOp.Tanh => Unary<ElementOps.Tanh>(x, scalar),
         UnaryOp.Sign => Unary<ElementOps.Sign>(x, scalar),
-        UnaryOp.Square => Unary<ElementOps.Square>(x, scalar),
-        UnaryOp.Reciprocal => Unary<ElementOps.Reciprocal>(x, scalar),
+        UnaryOp.Square => UnaryVec<ElementOps.Square>(x, scalar),
+        UnaryOp.Reciprocal => UnaryVec<ElementOps.Reciprocal>(x, scalar),
         UnaryOp.PowScalar => Unary<ElementOps.PowScalar>(x, scalar),
-        UnaryOp.AddScalar => Unary<ElementOps.AddScalar>(x, scalar),
-        UnaryOp.MulScalar => Unary<ElementOps.MulScalar>(x, scalar),
-        UnaryOp.RSubScalar => Unary<ElementOps.RSubScalar>(x, scalar),
-        UnaryOp.RDivScalar => Unary<ElementOps.RDivScalar>(x, scalar),
-        UnaryOp.MaxScalar => Unary<ElementOps.MaxScalar>(x, scalar),
-        UnaryOp.MinScalar => Unary<ElementOps.MinScalar>(x, scalar),
+        UnaryOp.AddScalar => UnaryVec<ElementOps.AddScalar>(x, scalar),
+        UnaryOp.MulScalar => UnaryVec<ElementOps.MulScalar>(x, scalar),
+        UnaryOp.RSubScalar => UnaryVec<ElementOps.RSubScalar>(x, scalar),
+        UnaryOp.RDivScalar => UnaryVec<ElementOps.RDivScalar>(x, scalar),
+        UnaryOp.MaxScalar => UnaryVec<ElementOps.MaxScalar>(x, scalar),
+        UnaryOp.MinScalar => UnaryVec<ElementOps.MinScalar>(x, scalar),
         UnaryOp.GtScalar => Unary<ElementOps.GtScalar>(x, scalar),
         UnaryOp.LtScalar => Unary<ElementOps.LtScalar>(x, scalar),
         _ => throw new NotSupportedException(op.ToString()),
@@ -119,15 +121,89 @@ public sealed class CpuBackend : IBackend
         return o;
     }
 
+    private static Storage UnaryVec<TOp>(Storage x, double s) where TOp : struct, IUnary<double>, IUnary<float>, IVecUnary<double>, IVecUnary<float>
+    {
+        var c = Cpu(x);
+        if (c.F64 != null) return new CpuStorage(UnaryVecLoop<double, TOp>(c.F64, s));
+        return new CpuStorage(UnaryVecLoop<float, TOp>(c.F32!, (float)s));
+    }
+
+    /// <summary>Contiguous unary loop with SIMD over <see cref="Vector{T}"/> lanes and a scalar tail.</summary>
+    private static T[] UnaryVecLoop<T, TOp>(T[] x, T s) where T : struct where TOp : struct, IUnary<T>, IVecUnary<T>
+    {
+        var o = GC.AllocateUninitializedArray<T>(x.Length);
+        For(x.Length, (lo, hi) =>
+        {
+            var op = default(TOp);
+            var vs = new Vector<T>(s);
+            ref T rx = ref MemoryMarshal.GetArrayDataReference(x);
+            ref T ro = ref MemoryMarshal.GetArrayDataReference(o);
+            int w = Vector<T>.Count, i = lo;
+            for (; i <= hi - w; i += w) op.Apply(Vector.LoadUnsafe(ref rx, (nuint)i), vs).StoreUnsafe(ref ro, (nuint)i);
+            for (; i < hi; i++) o[i] = op.Apply(x[i], s);
+        });
+        return o;
+    }
+
+    private static Storage BinaryVec<TOp>(Storage a, Storage b, BroadcastPlan plan) where TOp : struct, IBinary<double>, IBinary<float>, IVecBinary<double>, IVecBinary<float>
+    {
+        var ca = Cpu(a);
+        var cb = Cpu(b);
+        if (ca.F64 != null) return new CpuStorage(BinaryVecLoop<double, TOp>(ca.F64, cb.F64!, plan));
+        return new CpuStorage(BinaryVecLoop<float, TOp>(ca.F32!, cb.F32!, plan));
+    }
+
+    /// <summary>SIMD loop when both operands are contiguous with the output shape (or one is a scalar); else the strided loop.</summary>
+    private static T[] BinaryVecLoop<T, TOp>(T[] a, T[] b, BroadcastPlan plan) where T : struct where TOp : struct, IBinary<T>, IVecBinary<T>
+    {
+        int[] sa = plan.Strides[0], sb = plan.Strides[1], shape = plan.OutShape;
+        bool ca = IsContiguous(sa, shape), cb = IsContiguous(sb, shape), za = IsZero(sa), zb = IsZero(sb);
+        if (!((ca || za) && (cb || zb))) return BinaryLoop<T, TOp>(a, b, plan);
+        int n = plan.Length;
+        var o = GC.AllocateUninitializedArray<T>(n);
+        if (n == 0) return o;
+        For(n, (lo, hi) =>
+        {
+            var op = default(TOp);
+            ref T ra = ref MemoryMarshal.GetArrayDataReference(a);
+            ref T rb = ref MemoryMarshal.GetArrayDataReference(b);
+            ref T ro = ref MemoryMarshal.GetArrayDataReference(o);
+            T a0 = a[0], b0 = b[0];
+            Vector<T> va0 = new(a0), vb0 = new(b0);
+            int w = Vector<T>.Count, i = lo;
+            if (ca && cb)
+            {
+                for (; i <= hi - w; i += w) op.Apply(Vector.LoadUnsafe(ref ra, (nuint)i), Vector.LoadUnsafe(ref rb, (nuint)i)).StoreUnsafe(ref ro, (nuint)i);
+                for (; i < hi; i++) o[i] = op.Apply(a[i], b[i]);
+            }
+            else if (ca)
+            {
+                for (; i <= hi - w; i += w) op.Apply(Vector.LoadUnsafe(ref ra, (nuint)i), vb0).StoreUnsafe(ref ro, (nuint)i);
+                for (; i < hi; i++) o[i] = op.Apply(a[i], b0);
+            }
+            else if (cb)
+            {
+                for (; i <= hi - w; i += w) op.Apply(va0, Vector.LoadUnsafe(ref rb, (nuint)i)).StoreUnsafe(ref ro, (nuint)i);
+                for (; i < hi; i++) o[i] = op.Apply(a0, b[i]);
+            }
+            else
+            {
+                T v = op.Apply(a0, b0);
+                for (; i < hi; i++) o[i] = v;
+            }
+        });
+        return o;
+    }
+
     public Storage Binary(BinaryOp op, Storage a, Storage b, BroadcastPlan plan) => op switch
     {
-        BinaryOp.Add => Binary<ElementOps.Add>(a, b, plan),
-        BinaryOp.Sub => Binary<ElementOps.Sub>(a, b, plan),
-        BinaryOp.Mul => Binary<ElementOps.Mul>(a, b, plan),
-        BinaryOp.Div => Binary<ElementOps.Div>(a, b, plan),
+        BinaryOp.Add => BinaryVec<ElementOps.Add>(a, b, plan),
+        BinaryOp.Sub => BinaryVec<ElementOps.Sub>(a, b, plan),
+        BinaryOp.Mul => BinaryVec<ElementOps.Mul>(a, b, plan),
+        BinaryOp.Div => BinaryVec<ElementOps.Div>(a, b, plan),
         BinaryOp.Pow => Binary<ElementOps.Pow>(a, b, plan),
-        BinaryOp.Max => Binary<ElementOps.Max>(a, b, plan),
-        BinaryOp.Min => Binary<ElementOps.Min>(a, b, plan),
+        BinaryOp.Max => BinaryVec<ElementOps.Max>(a, b, plan),
+        BinaryOp.Min => BinaryVec<ElementOps.Min>(a, b, plan),
         BinaryOp.Gt => Binary<ElementOps.Gt>(a, b, plan),
         BinaryOp.Ge => Binary<ElementOps.Ge>(a, b, plan),
         BinaryOp.Lt => Binary<ElementOps.Lt>(a, b, plan),
@@ -260,11 +336,12 @@ public sealed class CpuBackend : IBackend
     public Storage Reduce(ReduceOp op, Storage x, int outer, int axis, int inner)
     {
         var c = Cpu(x);
-        if (c.F64 != null) return new CpuStorage(ReduceLoop(op, c.F64, outer, axis, inner, v => v, v => v));
-        return new CpuStorage(ReduceLoop(op, c.F32!, outer, axis, inner, v => v, v => (float)v));
+        if (c.F64 != null) return new CpuStorage(ReduceLoop(op, c.F64, outer, axis, inner));
+        return new CpuStorage(ReduceLoop(op, c.F32!, outer, axis, inner));
     }
 
-    private static T[] ReduceLoop<T>(ReduceOp op, T[] x, int outer, int axis, int inner, Func<T, double> toD, Func<double, T> fromD)
+    // Reductions accumulate in float64 for both precisions (float32 sums of 10^6 terms would lose ~3 digits).
+    private static T[] ReduceLoop<T>(ReduceOp op, T[] x, int outer, int axis, int inner) where T : struct, INumberBase<T>
     {
         var o = new T[outer * inner];
         if (inner == 1 && outer == 1)
@@ -273,33 +350,47 @@ public sealed class CpuBackend : IBackend
             int n = x.Length;
             int chunks = Math.Max(1, Math.Min(64, n / ParallelThreshold));
             var partial = new double[chunks];
-            Parallel.For(0, chunks, ch =>
+            if (chunks == 1) partial[0] = ReduceContiguous(op, x, 0, n);
+            else Parallel.For(0, chunks, ch =>
             {
                 long lo = (long)n * ch / chunks, hi = (long)n * (ch + 1) / chunks;
-                partial[ch] = ReduceRange(op, x, (int)lo, (int)hi, 1, toD);
+                partial[ch] = ReduceContiguous(op, x, (int)lo, (int)hi);
             });
             double acc = partial[0];
             for (int ch = 1; ch < chunks; ch++) acc = Combine(op, acc, partial[ch]);
-            o[0] = fromD(n == 0 ? (op == ReduceOp.Sum ? 0 : double.NaN) : acc);
+            o[0] = T.CreateTruncating(n == 0 ? (op == ReduceOp.Sum ? 0 : double.NaN) : acc);
             return o;
         }
-        For(outer * inner, (lo, hi) =>
+        if (inner == 1)
         {
-            for (int t = lo; t < hi; t++)
+            For(outer, (lo, hi) =>
             {
-                int oi = t / inner, ii = t % inner;
-                o[t] = fromD(ReduceRange(op, x, oi * axis * inner + ii, oi * axis * inner + ii + axis * inner, inner, toD));
+                for (int t = lo; t < hi; t++) o[t] = T.CreateTruncating(axis == 0 ? (op == ReduceOp.Sum ? 0 : double.NaN) : ReduceContiguous(op, x, t * axis, (t + 1) * axis));
+            }, Math.Max(1, ParallelThreshold / Math.Max(axis, 1)));
+            return o;
+        }
+        // Axis with inner stride: accumulate whole rows of length inner (contiguous, cache friendly) per outer index.
+        For(outer, (lo, hi) =>
+        {
+            var acc = new double[inner];
+            for (int oi = lo; oi < hi; oi++)
+            {
+                int b0 = oi * axis * inner;
+                if (axis == 0) Array.Fill(acc, op == ReduceOp.Sum ? 0 : double.NaN);
+                else for (int j = 0; j < inner; j++) acc[j] = double.CreateTruncating(x[b0 + j]);
+                for (int k = 1; k < axis; k++)
+                {
+                    int b = b0 + k * inner;
+                    switch (op)
+                    {
+                        case ReduceOp.Sum: for (int j = 0; j < inner; j++) acc[j] += double.CreateTruncating(x[b + j]); break;
+                        default: for (int j = 0; j < inner; j++) acc[j] = Combine(op, acc[j], double.CreateTruncating(x[b + j])); break;
+                    }
+                }
+                for (int j = 0; j < inner; j++) o[oi * inner + j] = T.CreateTruncating(acc[j]);
             }
-        }, Math.Max(1, ParallelThreshold / Math.Max(axis, 1)));
+        }, Math.Max(1, ParallelThreshold / Math.Max(axis * inner, 1)));
         return o;
-    }
-
-    private static double ReduceRange<T>(ReduceOp op, T[] x, int lo, int hi, int step, Func<T, double> toD)
-    {
-        if (lo >= hi) return op == ReduceOp.Sum ? 0 : double.NaN;
-        double acc = toD(x[lo]);
-        for (int i = lo + step; i < hi; i += step) acc = Combine(op, acc, toD(x[i]));
-        return acc;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -309,6 +400,31 @@ public sealed class CpuBackend : IBackend
         ReduceOp.Max => a >= b || double.IsNaN(a) ? a : b,
         _ => a <= b || double.IsNaN(a) ? a : b,
     };
+
+    /// <summary>Reduction of x[lo..hi) (non-empty); the float64 sum uses SIMD lanes.</summary>
+    private static double ReduceContiguous<T>(ReduceOp op, T[] x, int lo, int hi) where T : struct, INumberBase<T>
+    {
+        if (lo >= hi) return op == ReduceOp.Sum ? 0 : double.NaN;
+        if (op == ReduceOp.Sum)
+        {
+            if (typeof(T) == typeof(double))
+            {
+                var xs = ((double[])(object)x).AsSpan(lo, hi - lo);
+                var v = Vector<double>.Zero;
+                int w = Vector<double>.Count, i = 0;
+                for (; i <= xs.Length - w; i += w) v += new Vector<double>(xs.Slice(i, w));
+                double s = Vector.Sum(v);
+                for (; i < xs.Length; i++) s += xs[i];
+                return s;
+            }
+            double acc = 0;
+            for (int i = lo; i < hi; i++) acc += double.CreateTruncating(x[i]);
+            return acc;
+        }
+        double m = double.CreateTruncating(x[lo]);
+        for (int i = lo + 1; i < hi; i++) m = Combine(op, m, double.CreateTruncating(x[i]));
+        return m;
+    }
 
     // ---------------------------------------------------------------- data movement
 
@@ -337,11 +453,11 @@ public sealed class CpuBackend : IBackend
     public Storage ScatterAdd(Storage src, int[] srcShape, int targetLength, int offset, int[] strides)
     {
         var c = Cpu(src);
-        if (c.F64 != null) return new CpuStorage(ScatterLoop(c.F64, srcShape, targetLength, offset, strides, (p, q) => p + q));
-        return new CpuStorage(ScatterLoop(c.F32!, srcShape, targetLength, offset, strides, (p, q) => p + q));
+        if (c.F64 != null) return new CpuStorage(ScatterLoop(c.F64, srcShape, targetLength, offset, strides));
+        return new CpuStorage(ScatterLoop(c.F32!, srcShape, targetLength, offset, strides));
     }
 
-    private static T[] ScatterLoop<T>(T[] src, int[] shape, int targetLength, int offset, int[] strides, Func<T, T, T> add)
+    private static T[] ScatterLoop<T>(T[] src, int[] shape, int targetLength, int offset, int[] strides) where T : System.Numerics.INumber<T>
     {
         var o = new T[targetLength];
         int inner = shape.Length == 0 ? 1 : shape[^1];
@@ -354,7 +470,7 @@ public sealed class CpuBackend : IBackend
             for (int r = lo; r < hi; r++)
             {
                 int ix = offset + Offset(r, shape, strides);
-                for (int j = 0; j < inner; j++) o[ix + j * d] = add(o[ix + j * d], src[r * inner + j]);
+                for (int j = 0; j < inner; j++) o[ix + j * d] += src[r * inner + j];
             }
         };
         if (serial) body(0, rows);

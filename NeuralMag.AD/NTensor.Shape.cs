@@ -28,7 +28,9 @@ public readonly struct Ix
 
     public static implicit operator Ix(int i) => new(i, default, 1);
     public static implicit operator Ix(Range r) => new(null, r, 1);
-    public static implicit operator Ix(Index i) => i.IsFromEnd ? new Ix(-i.Value, default, 1) : new Ix(i.Value, default, 1);
+    public static implicit operator Ix(Index i) => !i.IsFromEnd ? new Ix(i.Value, default, 1)
+        : i.Value == 0 ? throw new IndexOutOfRangeException("Index ^0 points past the end of the axis; the last position is ^1.")
+        : new Ix(-i.Value, default, 1);
 }
 
 // Shape manipulation, indexing and reductions.

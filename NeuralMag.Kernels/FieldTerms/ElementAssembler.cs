@@ -90,7 +90,9 @@ public sealed class ElementAssembler
     /// <param name="parameters">Per parameter of the density: cells x width values.</param>
     /// <param name="nodal">Per nodal field of the density: nodes x 3 values.</param>
     /// <param name="rho">Density per cell (1 inside the magnet, eps outside).</param>
-    public Result Assemble(EnergyDensity density, double[] m, double[][] parameters, double[][] nodal, double[] rho, Mode mode)
+    /// <param name="mode">What to compute besides E.</param>
+    /// <param name="cellFields">Per nodal field: true when it is given per cell (constant over the cell) instead of per node.</param>
+    public Result Assemble(EnergyDensity density, double[] m, double[][] parameters, double[][] nodal, double[] rho, Mode mode, bool[]? cellFields = null)
     {
         var prm = density.Parameters;
         if (parameters.Length != prm.Count) throw new ArgumentException($"{prm.Count} parameters expected, got {parameters.Length}.");
@@ -107,6 +109,11 @@ public sealed class ElementAssembler
         if (mode == Mode.ParamGradient && width > Dual.Width)
             throw new NotSupportedException($"The density has {width} parameter components; the parameter pass supports {Dual.Width}.");
         int nNodal = nodal.Length;
+        // A field given per cell (nodes x 3 or cells x 3) is constant over its cell (upstream's FIC fields).
+        var perCell = cellFields ?? nodal.Select(f => f.Length == nCells * 3 && f.Length != nNodes * 3).ToArray();
+        for (int f = 0; f < nNodal; f++)
+            if (nodal[f].Length != (perCell[f] ? nCells : nNodes) * 3)
+                throw new ArgumentException($"Nodal field {f} has {nodal[f].Length} values, expected {nNodes * 3} (nodes x 3) or {nCells * 3} (cells x 3).");
         if (m.Length != nNodes * 3) throw new ArgumentException($"m has {m.Length} values, expected {nNodes * 3} (nodes x 3).");
 
         var result = new Result();
@@ -120,7 +127,7 @@ public sealed class ElementAssembler
         if (mode == Mode.NodalGradient)
         {
             if (3 * nNodal > Dual.Width) throw new NotSupportedException($"At most {Dual.Width / 3} nodal fields can be differentiated at once.");
-            result.DEdNodal = nodal.Select(_ => new double[nNodes * 3]).ToArray();
+            result.DEdNodal = nodal.Select(f => new double[f.Length]).ToArray();
         }
 
         var cellEnergy = result.CellEnergy = new double[nCells];
@@ -183,7 +190,8 @@ public sealed class ElementAssembler
                             for (int i = 0; i < 3; i++)
                             {
                                 double v = 0;
-                                for (int a = 0; a < corners; a++) v += _shape[sq + a] * nodal[f][nodes[a] * 3 + i];
+                                if (perCell[f]) v = nodal[f][cell * 3 + i];
+                                else for (int a = 0; a < corners; a++) v += _shape[sq + a] * nodal[f][nodes[a] * 3 + i];
                                 nq[3 * f + i] = mode == Mode.NodalGradient ? Dual.Seed(v, 3 * f + i) : new Dual(v);
                             }
                         var point = new QuadPoint { MValues = mq, GradValues = gq, ParamValues = pq, ParamOffsets = offsets, NodalValues = nq };
@@ -210,12 +218,18 @@ public sealed class ElementAssembler
                         }
                         else if (mode == Mode.NodalGradient)
                         {
-                            for (int a = 0; a < corners; a++)
+                            for (int f = 0; f < nNodal; f++)
                             {
-                                double na = w * _shape[sq + a];
-                                int node = nodes[a];
-                                for (int f = 0; f < nNodal; f++)
-                                    for (int i = 0; i < 3; i++) result.DEdNodal![f][node * 3 + i] += na * e.D[3 * f + i];
+                                if (perCell[f])
+                                {
+                                    for (int i = 0; i < 3; i++) result.DEdNodal![f][cell * 3 + i] += w * e.D[3 * f + i];
+                                    continue;
+                                }
+                                for (int a = 0; a < corners; a++)
+                                {
+                                    double na = w * _shape[sq + a];
+                                    for (int i = 0; i < 3; i++) result.DEdNodal![f][nodes[a] * 3 + i] += na * e.D[3 * f + i];
+                                }
                             }
                         }
                         else if (mode == Mode.ParamGradient)

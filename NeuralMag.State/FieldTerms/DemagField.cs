@@ -44,7 +44,9 @@ public sealed class DemagField : FieldTerm
             throw new ArgumentException($"True-PBC demag needs a 3D mesh, this one is {mesh.Dim}D.");
         base.Register(state, name);
         var op = new DemagOperator(state, _p, allTrue, UpstreamFloat32Mass);
-        state.SetTyped(AttributeName("h", name), new NamedFunction(new[] { "m", "material__Ms", "rho" }, op.Field), state.M.Spaces, new[] { 3 });
+        bool fic = state.M.Spaces.All(c => c == 'c');
+        // With FIC (m on cells) the cell field is the result; otherwise it is projected to the nodes.
+        state.SetTyped(AttributeName("h", name), new NamedFunction(new[] { "m", "material__Ms", "rho" }, fic ? op.CellField : op.Field), state.M.Spaces, new[] { 3 });
     }
 
     private sealed class DemagEnergyDensity : EnergyDensity
@@ -91,6 +93,43 @@ internal sealed class DemagOperator
         if (Shapes.Equal(t.GetShape(), _geo.Cells)) return t.ToArray();
         if (t.Size == 1) return Enumerable.Repeat(t.Item(), _geo.NumCells).ToArray();
         throw new ArgumentException($"DemagField: '{what}' has shape {Shapes.Format(t.GetShape())}, expected a cell function of shape {Shapes.Format(_geo.Cells)} or a scalar.");
+    }
+
+    /// <summary>FIC: h on cells from m on cells, h = C(rho Ms m); self-adjoint, so its VJP reuses the convolution.</summary>
+    public NTensor CellField(NTensor[] a)
+    {
+        var cellShape = _geo.Cells.Append(3).ToArray();
+        if (!Shapes.Equal(a[0].GetShape(), cellShape))
+            throw new ArgumentException($"DemagField: m has shape {Shapes.Format(a[0].GetShape())}, expected the cell shape {Shapes.Format(cellShape)} (FIC).");
+        var m = a[0].ToArray();
+        var ms = CellValues(a[1], "material__Ms");
+        var rho = CellValues(a[2], "rho");
+        int nc = _geo.NumCells;
+        var source = new double[nc * 3];
+        for (int c = 0; c < nc; c++)
+            for (int i = 0; i < 3; i++) source[c * 3 + i] = rho[c] * ms[c] * m[c * 3 + i];
+        var result = NTensor.FromArray(Convolve(source), cellShape, _state.DType, _state.Device);
+        if (!Tape.IsRecording(a)) return result;
+        return Tape.Record(result, a, g =>
+        {
+            var y = Convolve(g.ToArray());
+            var gm = new double[nc * 3];
+            var gms = new double[nc];
+            var grho = new double[nc];
+            for (int c = 0; c < nc; c++)
+            {
+                double dot = 0;
+                for (int i = 0; i < 3; i++)
+                {
+                    gm[c * 3 + i] = rho[c] * ms[c] * y[c * 3 + i];
+                    dot += m[c * 3 + i] * y[c * 3 + i];
+                }
+                gms[c] = rho[c] * dot;
+                grho[c] = ms[c] * dot;
+            }
+            NTensor Make(double[] v, int[] s) => NTensor.FromArray(v, s, _state.DType, _state.Device);
+            return new NTensor?[] { Make(gm, cellShape), Make(gms, _geo.Cells), Make(grho, _geo.Cells) };
+        });
     }
 
     public NTensor Field(NTensor[] a)

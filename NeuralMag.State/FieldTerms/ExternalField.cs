@@ -21,7 +21,7 @@ public sealed class ExternalField : FieldTerm
     public override void Register(State state, string? name = null)
     {
         var hName = AttributeName("h", name);
-        var nodal = state.Mesh.NodeCounts.Append(3).ToArray();
+        var nodal = state.M.TensorShape; // nodes, or cells with FIC
         NTensor Full(NTensor t)
         {
             if (Shapes.Equal(t.GetShape(), nodal)) return t;

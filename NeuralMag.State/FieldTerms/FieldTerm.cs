@@ -37,8 +37,8 @@ public abstract class FieldTerm
     {
         var op = new FieldTermOperator(state, Density, NGauss ?? Density.DefaultGaussPoints, GetType().Name, NodalFieldAttributes(name));
         var mSpaces = state.M.Spaces;
-        if (mSpaces.Contains('c'))
-            throw new NotSupportedException($"{GetType().Name}: m on cells (FIC) is not supported yet by the energy-density terms; use a nodal m.");
+        if (mSpaces.Contains('c') && mSpaces.Contains('n'))
+            throw new NotSupportedException($"{GetType().Name}: m must live on nodes or on cells (FIC), not on mixed spaces '{mSpaces}'.");
         if (ComputesField)
             state.SetTyped(AttributeName("h", name), new NamedFunction(op.FieldParameters, op.Field), mSpaces, new[] { 3 });
         state.SetTyped(AttributeName("e", name), new NamedFunction(op.FieldParameters, op.EnergyDensity), mSpaces, Array.Empty<int>());
@@ -54,7 +54,8 @@ public abstract class FieldTerm
 
 /// <summary>
 /// The tensor operations of one registered term: converts state tensors to the assembler's arrays and back, and
-/// records the energy and field on the tape with their vector-Jacobian products.
+/// records the energy and field on the tape with their vector-Jacobian products. With FIC (m on cells) m is first
+/// projected to the nodes (rho-weighted mean of the adjacent cells, as upstream) and h and e are averaged back to cells.
 /// </summary>
 internal sealed class FieldTermOperator
 {
@@ -63,6 +64,8 @@ internal sealed class FieldTermOperator
     private readonly ElementAssembler _asm;
     private readonly string _term;
     private readonly int _nParams, _nNodal;
+    private readonly bool _fic;
+    private readonly Projections _proj;
 
     public FieldTermOperator(State state, EnergyDensity density, int gaussPoints, string term, IReadOnlyList<string> nodalAttributes)
     {
@@ -71,6 +74,8 @@ internal sealed class FieldTermOperator
         _term = term;
         var mesh = state.Mesh;
         _asm = new ElementAssembler(new GridGeometry(mesh.N, mesh.Pbc.Take(mesh.Dim).Select(p => p.IsPeriodic).ToArray(), mesh.Dx), gaussPoints);
+        _proj = new Projections(_asm.Geometry, float32Mass: true);
+        _fic = state.M.Spaces.All(c => c == 'c');
         _nParams = density.Parameters.Count;
         _nNodal = nodalAttributes.Count;
         var core = new List<string> { "m" };
@@ -88,13 +93,17 @@ internal sealed class FieldTermOperator
     public string[] FieldParameters { get; }
 
     private GridGeometry Geo => _asm.Geometry;
+    private int[] NodeVectorShape => Geo.Nodes.Append(3).ToArray();
+    private int[] CellVectorShape => Geo.Cells.Append(3).ToArray();
+    /// <summary>Shape of m and of the outputs: nodes, or cells with FIC.</summary>
+    private int[] MShape => _fic ? CellVectorShape : NodeVectorShape;
 
-    private double[] NodalVector(NTensor t, string what)
+    private double[] FieldValues(NTensor t, string what)
     {
-        var expect = Geo.Nodes.Append(3).ToArray();
+        var expect = MShape;
         if (Shapes.Equal(t.GetShape(), expect)) return t.ToArray();
         if (t.Rank == 1 && t.Size == 3) return t.Expand(expect).ToArray();
-        throw new ArgumentException($"{_term}: '{what}' has shape {Shapes.Format(t.GetShape())}, expected the nodal vector shape {Shapes.Format(expect)} (or (3,)).");
+        throw new ArgumentException($"{_term}: '{what}' has shape {Shapes.Format(t.GetShape())}, expected {Shapes.Format(expect)} (or (3,)).");
     }
 
     private double[] CellValues(NTensor t, string what, int width)
@@ -109,37 +118,58 @@ internal sealed class FieldTermOperator
                                     (width == 1 ? " or a scalar." : $" or a vector of length {width}."));
     }
 
-    private (double[] M, double[][] P, double[][] N, double[] Rho) Inputs(NTensor[] a)
+    /// <summary>The assembler's inputs: nodal m (projected from cells with FIC) and the rest.</summary>
+    private sealed record Prepared(double[] MNode, double[] MOwn, double[][] P, double[][] N, double[] Rho, double[]? Denominators);
+
+    private Prepared Inputs(NTensor[] a)
     {
-        var m = NodalVector(a[0], "m");
+        var rho = CellValues(a[1 + _nParams + _nNodal], "rho", 1);
+        var mOwn = FieldValues(a[0], "m");
+        double[]? den = null;
+        var mNode = _fic ? _proj.CellsToNodes(mOwn, 3, rho, out den) : mOwn;
         var p = new double[_nParams][];
         for (int i = 0; i < _nParams; i++) p[i] = CellValues(a[1 + i], _density.Parameters[i].Name, _density.Parameters[i].Width);
         var n = new double[_nNodal][];
-        for (int i = 0; i < _nNodal; i++) n[i] = NodalVector(a[1 + _nParams + i], EnergyParameters[1 + _nParams + i]);
-        var rho = CellValues(a[1 + _nParams + _nNodal], "rho", 1);
-        return (m, p, n, rho);
+        for (int i = 0; i < _nNodal; i++) n[i] = FieldValues(a[1 + _nParams + i], EnergyParameters[1 + _nParams + i]);
+        return new Prepared(mNode, mOwn, p, n, rho, den);
     }
+
+    private bool[] CellFields => Enumerable.Repeat(_fic, _nNodal).ToArray();
+
+    private ElementAssembler.Result Run(Prepared x, double[] mNode, ElementAssembler.Mode mode) =>
+        _asm.Assemble(_density, mNode, x.P, x.N, x.Rho, mode, CellFields);
 
     private NTensor Make(double[] data, int[] shape) => NTensor.FromArray(data, shape, _state.DType, _state.Device);
 
-    /// <summary>E in J; differentiable with respect to m, every parameter, and rho.</summary>
+    /// <summary>Gradient with respect to the nodal m carried back to m's own space.</summary>
+    private double[] ToOwnSpace(double[] nodeGrad, Prepared x) =>
+        _fic ? _proj.CellsToNodesAdjoint(nodeGrad, 3, x.Rho, x.Denominators!) : nodeGrad;
+
+    private void RejectRhoWithFic(NTensor[] a)
+    {
+        if (_fic && Tape.IsRecording(a[1 + _nParams + _nNodal]))
+            throw new NotSupportedException($"{_term}: with FIC the gradient with respect to rho is not implemented (rho also enters the cell-to-node projection).");
+    }
+
+    /// <summary>E in J; differentiable with respect to m, every parameter, the term's fields and rho.</summary>
     public NTensor Energy(NTensor[] a)
     {
-        var (m, p, n, rho) = Inputs(a);
-        var r = _asm.Assemble(_density, m, p, n, rho, ElementAssembler.Mode.Energy);
+        var x = Inputs(a);
+        var r = Run(x, x.MNode, ElementAssembler.Mode.Energy);
         var e = NTensor.Scalar(r.Energy, _state.DType, _state.Device);
         if (!Tape.IsRecording(a)) return e;
+        RejectRhoWithFic(a);
         var cellEnergy = r.CellEnergy;
         return Tape.Record(e, a, g =>
         {
             double gs = g.Item();
             var grads = new NTensor?[a.Length];
             // Evaluated without the tape: these passes only read the saved inputs.
-            var gm = _asm.Assemble(_density, m, p, n, rho, ElementAssembler.Mode.MGradient).DEdm!;
-            grads[0] = Make(Scale(gm, gs), Geo.Nodes.Append(3).ToArray());
+            var gm = ToOwnSpace(Run(x, x.MNode, ElementAssembler.Mode.MGradient).DEdm!, x);
+            grads[0] = Make(Scale(gm, gs), MShape);
             if (_nParams > 0)
             {
-                var gp = _asm.Assemble(_density, m, p, n, rho, ElementAssembler.Mode.ParamGradient).DEdp!;
+                var gp = Run(x, x.MNode, ElementAssembler.Mode.ParamGradient).DEdp!;
                 for (int i = 0; i < _nParams; i++)
                 {
                     int w = _density.Parameters[i].Width;
@@ -148,11 +178,11 @@ internal sealed class FieldTermOperator
             }
             if (_nNodal > 0)
             {
-                var gn = _asm.Assemble(_density, m, p, n, rho, ElementAssembler.Mode.NodalGradient).DEdNodal!;
-                for (int i = 0; i < _nNodal; i++) grads[1 + _nParams + i] = Make(Scale(gn[i], gs), Geo.Nodes.Append(3).ToArray());
+                var gn = Run(x, x.MNode, ElementAssembler.Mode.NodalGradient).DEdNodal!;
+                for (int i = 0; i < _nNodal; i++) grads[1 + _nParams + i] = Make(Scale(gn[i], gs), MShape);
             }
-            var gr = new double[rho.Length];
-            for (int c = 0; c < gr.Length; c++) gr[c] = gs * cellEnergy[c] / rho[c];
+            var gr = new double[x.Rho.Length];
+            for (int c = 0; c < gr.Length; c++) gr[c] = gs * cellEnergy[c] / x.Rho[c];
             grads[^1] = Make(gr, Geo.Cells);
             return grads;
         });
@@ -165,18 +195,19 @@ internal sealed class FieldTermOperator
         return _asm.LumpedMass(w);
     }
 
-    /// <summary>h in A/m on the nodes; differentiable with respect to m (terms quadratic in m) and Ms.</summary>
+    /// <summary>h in A/m (on m's space); differentiable with respect to m (terms quadratic in m) and Ms.</summary>
     public NTensor Field(NTensor[] a)
     {
-        var (m, p, n, rho) = Inputs(a);
+        var x = Inputs(a);
         int msIndex = Array.IndexOf(FieldParameters, "material__Ms");
         var ms = CellValues(a[msIndex], "material__Ms", 1);
-        var mass = Mass(ms, rho);
-        var r = _asm.Assemble(_density, m, p, n, rho, ElementAssembler.Mode.MGradient);
-        var h = FieldFromGradient(r.DEdm!, mass);
-        var nodeShape = Geo.Nodes.Append(3).ToArray();
-        var result = Make(h, nodeShape);
+        var mass = Mass(ms, x.Rho);
+        var r = Run(x, x.MNode, ElementAssembler.Mode.MGradient);
+        var hNode = FieldFromGradient(r.DEdm!, mass);
+        var h = _fic ? _proj.NodesToCells(hNode, 3) : hNode;
+        var result = Make(h, MShape);
         if (!Tape.IsRecording(a)) return result;
+        RejectRhoWithFic(a);
         bool[] tracked = a.Select(Tape.IsRecording).ToArray();
         for (int i = 1; i < a.Length; i++)
             if (tracked[i] && i != msIndex)
@@ -185,16 +216,17 @@ internal sealed class FieldTermOperator
         {
             var grads = new NTensor?[a.Length];
             var gv = g.ToArray();
+            var gNode = _fic ? _proj.NodesToCellsAdjoint(gv, 3) : gv;
             if (tracked[0])
             {
                 // h = -M^-1 (K m + b) for a density quadratic in m, so g^T dh/dm = -(grad E(M^-1 g) - grad E(0)).
-                var w = new double[gv.Length];
-                for (int i = 0; i < w.Length; i++) w[i] = gv[i] / (Constants.Mu0 * mass[i / 3]);
-                var g1 = _asm.Assemble(_density, w, p, n, rho, ElementAssembler.Mode.MGradient).DEdm!;
-                var g0 = _asm.Assemble(_density, new double[w.Length], p, n, rho, ElementAssembler.Mode.MGradient).DEdm!;
+                var w = new double[gNode.Length];
+                for (int i = 0; i < w.Length; i++) w[i] = gNode[i] / (Constants.Mu0 * mass[i / 3]);
+                var g1 = Run(x, w, ElementAssembler.Mode.MGradient).DEdm!;
+                var g0 = Run(x, new double[w.Length], ElementAssembler.Mode.MGradient).DEdm!;
                 var gm = new double[w.Length];
                 for (int i = 0; i < gm.Length; i++) gm[i] = -(g1[i] - g0[i]);
-                grads[0] = Make(gm, nodeShape);
+                grads[0] = Make(ToOwnSpace(gm, x), MShape);
             }
             if (tracked[msIndex])
             {
@@ -209,9 +241,9 @@ internal sealed class FieldTermOperator
                     for (int k = 0; k < Geo.Corners; k++)
                     {
                         int node = nodes[k];
-                        for (int i = 0; i < 3; i++) s -= gv[node * 3 + i] * h[node * 3 + i] / mass[node];
+                        for (int i = 0; i < 3; i++) s -= gNode[node * 3 + i] * hNode[node * 3 + i] / mass[node];
                     }
-                    gms[c] = s * rho[c] * share;
+                    gms[c] = s * x.Rho[c] * share;
                 }
                 grads[msIndex] = Make(gms, Geo.Cells);
             }
@@ -226,16 +258,16 @@ internal sealed class FieldTermOperator
         return h;
     }
 
-    /// <summary>The mass-lumped energy density e_i = (integral rho e N_i) / (integral rho N_i) in J/m^3.</summary>
+    /// <summary>The mass-lumped energy density e_i = (integral rho e N_i) / (integral rho N_i) in J/m^3 (cell means with FIC).</summary>
     public NTensor EnergyDensity(NTensor[] a)
     {
         if (Tape.IsRecording(a)) throw new NotSupportedException($"{_term}: the energy density e is not differentiable; differentiate E instead.");
-        var (m, p, n, rho) = Inputs(a);
-        var r = _asm.Assemble(_density, m, p, n, rho, ElementAssembler.Mode.MGradient);
-        var mass = _asm.LumpedMass(rho);
+        var x = Inputs(a);
+        var r = Run(x, x.MNode, ElementAssembler.Mode.MGradient);
+        var mass = _asm.LumpedMass(x.Rho);
         var e = new double[mass.Length];
         for (int i = 0; i < e.Length; i++) e[i] = r.EN![i] / mass[i];
-        return Make(e, Geo.Nodes);
+        return _fic ? Make(_proj.NodesToCells(e, 1), Geo.Cells) : Make(e, Geo.Nodes);
     }
 
     private static double[] Scale(double[] v, double s)

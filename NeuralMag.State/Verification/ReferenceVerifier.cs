@@ -86,9 +86,8 @@ public sealed class ReferenceVerifier
     public State BuildState(ReferenceCase c)
     {
         var state = new State(c.CreateMesh(), Device, DType);
-        if (c.Fic)
-            throw new NotSupportedException("fic: m on cells (FIC) is not supported yet");
-        state["m"] = new VectorFunction(state, NTensor.FromArray(c.M, c.MShape, DType, Device), "m");
+        var m = NTensor.FromArray(c.M, c.MShape, DType, Device);
+        state["m"] = c.Fic ? new VectorCellFunction(state, m, "m") : new VectorFunction(state, m, "m");
         if (c.Domains != null)
             state["domains"] = new CellFunction(state, tensor: NTensor.FromArray(c.Domains.Select(d => (double)d).ToArray(), c.N, DType, Device), name: "domains");
         foreach (var (key, value) in c.Params)
