@@ -112,6 +112,51 @@ public sealed class LLGSolver
     }
 
     /// <summary>
+    /// m at time <paramref name="t1"/> (s) like <see cref="Solve"/>, but with checkpointed gradients: the forward pass
+    /// keeps no tape, only m at the ends of <paramref name="segments"/> equal intervals; the backward pass re-runs each
+    /// interval (last first) on its own tape and pulls the cotangent through it. Memory: one interval's steps instead of
+    /// all; time: one extra forward solve. The values equal <see cref="Solve"/> on the same intervals bit for bit.
+    /// </summary>
+    public NTensor SolveCheckpointed(double t1, int segments, NTensor? m0 = null, params NTensor[] parameterValues)
+    {
+        if (segments < 1) throw new ArgumentException($"segments must be at least 1, got {segments}.");
+        if (parameterValues.Length != 0 && parameterValues.Length != Parameters.Count)
+            throw new ArgumentException($"SolveCheckpointed got {parameterValues.Length} parameter values for the {Parameters.Count} parameters [{string.Join(", ", Parameters)}].");
+        var p = parameterValues.Length == 0 ? CurrentParameterValues() : parameterValues;
+        var mStart = m0 ?? _state.M.Tensor;
+        double t0 = _state.T;
+        var bounds = Enumerable.Range(0, segments + 1).Select(i => i == segments ? t1 : t0 + (t1 - t0) * i / segments).ToArray();
+        NTensor Segment(int k, NTensor m, NTensor[] pv)
+        {
+            _paramValues = pv;
+            return _integrator.Integrate(m, bounds[k] / ScaleT, bounds[k + 1] / ScaleT);
+        }
+        var checkpoints = new NTensor[segments + 1];
+        var pDetached = p.Select(x => x.Detach()).ToArray();
+        checkpoints[0] = mStart.Detach();
+        Tape.NoGrad(() =>
+        {
+            for (int k = 0; k < segments; k++) checkpoints[k + 1] = Segment(k, checkpoints[k], pDetached);
+            return checkpoints[segments];
+        });
+        var inputs = new[] { mStart }.Concat(p).ToArray();
+        return Tape.Record(checkpoints[segments], inputs, g =>
+        {
+            var gm = g;
+            var gp = new NTensor?[p.Length];
+            for (int k = segments - 1; k >= 0; k--)
+            {
+                int kk = k;
+                var (_, pull) = Autodiff.Vjp(xs => Segment(kk, xs[0], xs[1..]), new[] { checkpoints[k] }.Concat(pDetached).ToArray());
+                var grads = pull(gm);
+                gm = grads[0];
+                for (int j = 0; j < p.Length; j++) gp[j] = gp[j] is null ? grads[j + 1] : gp[j]! + grads[j + 1];
+            }
+            return new NTensor?[] { gm }.Concat(gp).ToArray();
+        });
+    }
+
+    /// <summary>
     /// Relaxes m with α = 1 until max |dm/dt| drops below <paramref name="tol"/> (rad/s), checking every
     /// <paramref name="dt"/> seconds (upstream's relax; default tolerance 2π/100 ns).
     /// </summary>

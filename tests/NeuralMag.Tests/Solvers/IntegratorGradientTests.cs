@@ -88,3 +88,39 @@ public sealed class LlgGradientTests
         Assert.AreEqual(0.1, state.Material.Tensor("alpha").Item(), "Solve leaves the state alone");
     }
 }
+
+[TestClass]
+public sealed class CheckpointedGradientTests
+{
+    [TestMethod]
+    public void CheckpointedGradientsEqualDirectBackprop()
+    {
+        // Same values and gradients as backprop through all steps when Solve runs on the same intervals.
+        var state = new NeuralMag.State(new Mesh(new[] { 2, 1, 1 }, new[] { 5e-9, 5e-9, 5e-9 }), Device.Cpu, DType.Float64);
+        state.Material["Ms"] = 8e5;
+        state.Material["A"] = 1.3e-11;
+        state.Material["alpha"] = 0.1;
+        var m0v = new double[3 * 2 * 2 * 3];
+        for (int i = 0; i < m0v.Length / 3; i++) { double a = 0.3 * i; m0v[3 * i] = Math.Cos(a); m0v[3 * i + 2] = Math.Sin(a); }
+        state["m"] = new VectorFunction(state, state.Tensor(m0v, new[] { 3, 2, 2, 3 }));
+        new ExchangeField().Register(state, "exchange");
+        new ExternalField(new[] { 1e5, 0, 3e5 }).Register(state, "external");
+        new TotalField("exchange", "external").Register(state);
+        var llg = new LLGSolver(state, parameters: new[] { "material.alpha" }, rtol: 1e-7, atol: 1e-7);
+        var w = NTensor.FromArray(Enumerable.Range(0, m0v.Length).Select(i => Math.Cos(0.9 * i)).ToArray(), new[] { 3, 2, 2, 3 });
+        NTensor[] Grads(Func<NTensor, NTensor, NTensor> solve)
+        {
+            using var tape = new Tape();
+            var mw = tape.Watch(state.M.Tensor); var aw = tape.Watch(state.Scalar(0.1));
+            var loss = (solve(mw, aw) * w).Sum();
+            return new[] { loss.Detach() }.Concat(tape.Gradient(loss, new[] { mw, aw })).ToArray();
+        }
+        var direct = Grads((m, a) => llg.Solve(new[] { 2e-12, 4e-12, 6e-12 }, m, a)[2]);
+        var ckpt = Grads((m, a) => llg.SolveCheckpointed(6e-12, 3, m, a));
+        Assert.AreEqual(direct[0].Item(), ckpt[0].Item(), "same forward value");
+        Assert.AreEqual(direct[2].Item(), ckpt[2].Item(), Math.Abs(direct[2].Item()) * 1e-12, "dL/dalpha");
+        var a1 = direct[1].ToArray(); var b1 = ckpt[1].ToArray();
+        for (int i = 0; i < a1.Length; i++) Assert.AreEqual(a1[i], b1[i], 1e-12 * (1 + Math.Abs(a1[i])), $"dL/dm0[{i}]");
+        Assert.AreNotEqual(0.0, direct[2].Item());
+    }
+}
