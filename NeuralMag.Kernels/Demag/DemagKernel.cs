@@ -20,7 +20,9 @@ public sealed class DemagKernel
     {
         Cells = (int[])cells.Clone();
         FftShape = new int[3];
-        for (int k = 0; k < 3; k++) FftShape[k] = cells[k] == 1 ? 1 : images[k] > 0 ? cells[k] : 2 * cells[k];
+        // Open axes are zero-padded to at least 2n (upstream uses exactly 2n); the next power of two keeps the FFT on
+        // its fast radix-2 path and leaves the cropped linear convolution unchanged.
+        for (int k = 0; k < 3; k++) FftShape[k] = cells[k] == 1 ? 1 : images[k] > 0 ? cells[k] : (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(2 * cells[k]));
         Axes = Enumerable.Range(0, 3).Where(k => cells[k] > 1).ToArray();
         int size = FftShape[0] * FftShape[1] * FftShape[2];
         // Lengths in units of the smallest cell size (as upstream: keeps single-precision kernels finite).

@@ -26,7 +26,7 @@ public sealed class DemagBench : IBenchSuite
                 double setupSeconds = setup.Elapsed.TotalSeconds;
                 int reps = n[0] >= 256 ? 1 : 3;
                 double demag = BenchTimer.Median(() => h.Invoke(m), reps, 0);
-                var shape = Enumerable.Range(0, 3).Select(i => n[i] == 1 ? 1 : 2 * n[i]).ToArray();
+                var shape = Enumerable.Range(0, 3).Select(i => n[i] == 1 ? 1 : (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(2 * n[i]))).ToArray();
                 var axes = Enumerable.Range(0, 3).Where(i => n[i] > 1).ToArray();
                 var buf = new Complex[shape[0] * shape[1] * shape[2]];
                 double ffts = BenchTimer.Median(() =>
