@@ -5,7 +5,7 @@ using NeuralMag.Demos;
 // Entry point: `dotnet run --project NeuralMag.Demos -- <demo> [--quick] [--out DIR] [--device cpu|cuda|opencl] [--dtype float64|float32]`.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-return DemoRunner.Main(args);
+return DemoRunner.Run(args);
 
 namespace NeuralMag.Demos
 {
@@ -42,7 +42,7 @@ namespace NeuralMag.Demos
             .OrderBy(d => d.Name, StringComparer.Ordinal)
             .ToList();
 
-        public static int Main(string[] args)
+        public static int Run(string[] args)
         {
             var list = args.ToList();
             bool quick = Take(list, "--quick");

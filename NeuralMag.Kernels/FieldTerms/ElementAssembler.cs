@@ -8,7 +8,7 @@ namespace NeuralMag.Kernels.FieldTerms;
 /// pass, the gradient with respect to each cell parameter. Cells are processed in colour groups that share no node,
 /// so the scatter to nodes runs in parallel without races.
 /// </summary>
-public sealed class ElementAssembler
+public sealed partial class ElementAssembler
 {
     private readonly GridGeometry _g;
     private readonly int _nq;

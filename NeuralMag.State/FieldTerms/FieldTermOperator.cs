@@ -1,0 +1,363 @@
+using NeuralMag.AD;
+using NeuralMag.Kernels.FieldTerms;
+
+namespace NeuralMag;
+
+/// <summary>
+/// The tensor operations of one registered term: converts state tensors to the assembler's arrays and back, and
+/// records the energy and field on the tape with their vector-Jacobian products. With FIC (m on cells) m is first
+/// projected to the nodes (rho-weighted mean of the adjacent cells, as upstream) and h and e are averaged back to cells.
+/// Densities quadratic in (m, grad m) run through precomputed element operators
+/// (<see cref="QuadraticElementOperator"/>); the others through the generic dual-number assembler.
+/// </summary>
+internal sealed class FieldTermOperator
+{
+    private readonly State _state;
+    private readonly EnergyDensity _density;
+    private readonly ElementAssembler _asm;
+    private readonly string _term;
+    private readonly int _nParams, _nNodal, _rhoIndex;
+    private readonly bool _fic, _useOperators;
+    private readonly Projections _proj;
+
+    // The last inputs seen. Tensor storages are immutable, so the same storage means the same values.
+    private ParamCache? _params;
+    private (Storage Key, double[] Values)? _rho, _ms;
+    private (double[] Ms, double[] Rho, double[] Values)? _mass;
+
+    private sealed record ParamCache(Storage[] Keys, double[][] Values, QuadraticElementOperator? Op);
+
+    public FieldTermOperator(State state, EnergyDensity density, int gaussPoints, string term, IReadOnlyList<string> nodalAttributes, bool useOperators)
+    {
+        _state = state;
+        _density = density;
+        _term = term;
+        _useOperators = useOperators;
+        var mesh = state.Mesh;
+        _asm = new ElementAssembler(new GridGeometry(mesh.N, mesh.Pbc.Take(mesh.Dim).Select(p => p.IsPeriodic).ToArray(), mesh.Dx), gaussPoints);
+        _proj = new Projections(_asm.Geometry, float32Mass: true);
+        _fic = state.M.Spaces.All(c => c == 'c');
+        _nParams = density.Parameters.Count;
+        _nNodal = nodalAttributes.Count;
+        _rhoIndex = 1 + _nParams + _nNodal;
+        var core = new List<string> { "m" };
+        core.AddRange(density.Parameters.Select(p => p.Name));
+        core.AddRange(nodalAttributes);
+        core.Add("rho");
+        EnergyParameters = core.ToArray();
+        FieldParameters = core.Contains("material__Ms") ? EnergyParameters : core.Append("material__Ms").ToArray();
+    }
+
+    /// <summary>Attribute names E takes: m, the density's parameters, its nodal fields, rho.</summary>
+    public string[] EnergyParameters { get; }
+
+    /// <summary>Attribute names h and e take: those of E plus material__Ms (for the mass).</summary>
+    public string[] FieldParameters { get; }
+
+    private GridGeometry Geo => _asm.Geometry;
+    private int[] NodeVectorShape => Geo.Nodes.Append(3).ToArray();
+    private int[] CellVectorShape => Geo.Cells.Append(3).ToArray();
+    /// <summary>Shape of m and of the outputs: nodes, or cells with FIC.</summary>
+    private int[] MShape => _fic ? CellVectorShape : NodeVectorShape;
+
+    /// <summary>The values on the host; a float64 CPU tensor is read in place (never written).</summary>
+    private static double[] Host(NTensor t) => t.Storage is CpuStorage { F64: { } a } ? a : t.ToArray();
+
+    private double[] FieldValues(NTensor t, string what)
+    {
+        var expect = MShape;
+        if (Shapes.Equal(t.GetShape(), expect)) return Host(t);
+        if (t.Rank == 1 && t.Size == 3) return t.Expand(expect).ToArray();
+        throw new ArgumentException($"{_term}: '{what}' has shape {Shapes.Format(t.GetShape())}, expected {Shapes.Format(expect)} (or (3,)).");
+    }
+
+    private double[] CellValues(NTensor t, string what, int width)
+    {
+        var cellShape = width == 1 ? Geo.Cells : Geo.Cells.Append(width).ToArray();
+        var shape = t.GetShape();
+        if (Shapes.Equal(shape, cellShape)) return Host(t);
+        bool scalarLike = t.Size == 1 && width == 1;
+        bool vectorLike = width > 1 && t.Rank == 1 && t.Size == width;
+        if (scalarLike || vectorLike) return t.Reshape(width == 1 ? Array.Empty<int>() : new[] { width }).Expand(cellShape).ToArray();
+        throw new ArgumentException($"{_term}: material parameter '{what}' has shape {Shapes.Format(shape)}, expected a cell function of shape {Shapes.Format(cellShape)}" +
+                                    (width == 1 ? " or a scalar." : $" or a vector of length {width}."));
+    }
+
+    /// <summary>The assembler's inputs: nodal m (projected from cells with FIC) and the rest.</summary>
+    private sealed record Prepared(double[] MNode, double[] MOwn, double[][] P, double[][] N, double[] Rho, double[]? Denominators, QuadraticElementOperator? Op);
+
+    private Prepared Inputs(NTensor[] a)
+    {
+        var rho = Cached(ref _rho, a[_rhoIndex], "rho");
+        var mOwn = FieldValues(a[0], "m");
+        double[]? den = null;
+        var mNode = _fic ? _proj.CellsToNodes(mOwn, 3, rho, out den) : mOwn;
+        var pc = Parameters(a);
+        var n = new double[_nNodal][];
+        for (int i = 0; i < _nNodal; i++) n[i] = FieldValues(a[1 + _nParams + i], EnergyParameters[1 + _nParams + i]);
+        return new Prepared(mNode, mOwn, pc.Values, n, rho, den, pc.Op);
+    }
+
+    /// <summary>
+    /// A scalar cell function's values, converted once per storage. A new storage with the same values (rho recomputed
+    /// from the domains on every call) returns the cached array, so the caches keyed by it (mass, operators) hold.
+    /// </summary>
+    private double[] Cached(ref (Storage Key, double[] Values)? slot, NTensor t, string what)
+    {
+        if (slot is { } c && ReferenceEquals(c.Key, t.Storage)) return c.Values;
+        var v = CellValues(t, what, 1);
+        if (slot is { } old && old.Values.AsSpan().SequenceEqual(v)) v = old.Values;
+        slot = (t.Storage, v);
+        return v;
+    }
+
+    private ParamCache Parameters(NTensor[] a)
+    {
+        var keys = new Storage[_nParams];
+        for (int i = 0; i < _nParams; i++) keys[i] = a[1 + i].Storage;
+        if (_params is { } c && c.Keys.Zip(keys).All(k => ReferenceEquals(k.First, k.Second))) return c;
+        var p = new double[_nParams][];
+        for (int i = 0; i < _nParams; i++) p[i] = CellValues(a[1 + i], _density.Parameters[i].Name, _density.Parameters[i].Width);
+        // Parameters recomputed with the same values (a function of other attributes) keep the built operators.
+        if (_params is { } same && Enumerable.Range(0, _nParams).All(i => same.Values[i].AsSpan().SequenceEqual(p[i])))
+            return (_params = same with { Keys = keys });
+        var op = _useOperators ? QuadraticElementOperator.TryBuild(_asm, _density, p) : null;
+        return (_params = new ParamCache(keys, p, op));
+    }
+
+    private bool[] CellFields => Enumerable.Repeat(_fic, _nNodal).ToArray();
+
+    /// <summary>One assembly pass: through the element operators where they exist and the mode allows.</summary>
+    /// <param name="energy">With the element operators and mode MGradient: also the cell energies.</param>
+    private ElementAssembler.Result Run(Prepared x, double[] mNode, ElementAssembler.Mode mode, bool energy = true) =>
+        x.Op != null && mode is ElementAssembler.Mode.Energy or ElementAssembler.Mode.MGradient
+            ? _asm.AssembleQuadratic(x.Op, mNode, x.Rho, mode == ElementAssembler.Mode.MGradient, energy)
+            : _asm.Assemble(_density, mNode, x.P, x.N, x.Rho, mode, CellFields);
+
+    private NTensor Make(double[] data, int[] shape) =>
+        _state.DType == DType.Float64 && _state.Device.IsCpu
+            ? new NTensor(new CpuStorage(data), shape)
+            : NTensor.FromArray(data, shape, _state.DType, _state.Device);
+
+    /// <summary>Gradient with respect to the nodal m carried back to m's own space.</summary>
+    private double[] ToOwnSpace(double[] nodeGrad, Prepared x) =>
+        _fic ? _proj.CellsToNodesAdjoint(nodeGrad, 3, x.Rho, x.Denominators!) : nodeGrad;
+
+    private void RejectRhoWithFic(NTensor[] a)
+    {
+        if (_fic && Tape.IsRecording(a[_rhoIndex]))
+            throw new NotSupportedException($"{_term}: with FIC the gradient with respect to rho is not implemented (rho also enters the cell-to-node projection).");
+    }
+
+    private int[] ParamShape(int i)
+    {
+        int w = _density.Parameters[i].Width;
+        return w == 1 ? Geo.Cells : Geo.Cells.Append(w).ToArray();
+    }
+
+    /// <summary>E in J; differentiable with respect to m, every parameter, the term's fields and rho.</summary>
+    public NTensor Energy(NTensor[] a)
+    {
+        var x = Inputs(a);
+        var r = Run(x, x.MNode, ElementAssembler.Mode.Energy);
+        var e = NTensor.Scalar(r.Energy, _state.DType, _state.Device);
+        if (!Tape.IsRecording(a)) return e;
+        RejectRhoWithFic(a);
+        var cellEnergy = r.CellEnergy;
+        return Tape.Record(e, a, g =>
+        {
+            double gs = g.Item();
+            var grads = new NTensor?[a.Length];
+            // Evaluated without the tape: these passes only read the saved inputs.
+            var gm = ToOwnSpace(Run(x, x.MNode, ElementAssembler.Mode.MGradient, energy: false).DEdm!, x);
+            grads[0] = Make(Scale(gm, gs), MShape);
+            if (_nParams > 0)
+            {
+                var gp = Run(x, x.MNode, ElementAssembler.Mode.ParamGradient).DEdp!;
+                for (int i = 0; i < _nParams; i++) grads[1 + i] = Make(Scale(gp[i], gs), ParamShape(i));
+            }
+            if (_nNodal > 0)
+            {
+                var gn = Run(x, x.MNode, ElementAssembler.Mode.NodalGradient).DEdNodal!;
+                for (int i = 0; i < _nNodal; i++) grads[1 + _nParams + i] = Make(Scale(gn[i], gs), MShape);
+            }
+            var gr = new double[x.Rho.Length];
+            for (int c = 0; c < gr.Length; c++) gr[c] = gs * cellEnergy[c] / x.Rho[c];
+            grads[_rhoIndex] = Make(gr, Geo.Cells);
+            return grads;
+        });
+    }
+
+    /// <summary>Lumped mass mu0-free, per node: sum_c Ms_c rho_c V / 2^d (cached for the last Ms and rho).</summary>
+    private double[] Mass(double[] ms, double[] rho)
+    {
+        if (_mass is { } c && ReferenceEquals(c.Ms, ms) && ReferenceEquals(c.Rho, rho)) return c.Values;
+        var w = new double[ms.Length];
+        for (int i = 0; i < w.Length; i++) w[i] = ms[i] * rho[i];
+        var mass = _asm.LumpedMass(w);
+        _mass = (ms, rho, mass);
+        return mass;
+    }
+
+    /// <summary>
+    /// h in A/m (on m's space). Differentiable with respect to every input: with w = M⁻¹g/mu0,
+    /// gᵀh = −wᵀ∇_m E, so the VJP is −∂/∂θ (wᵀ∇_m E) = −d/dε ∂E/∂θ(m + εw) at ε = 0 (see <see cref="Directional"/>),
+    /// plus the mass terms for Ms and rho.
+    /// </summary>
+    public NTensor Field(NTensor[] a)
+    {
+        var x = Inputs(a);
+        int msIndex = Array.IndexOf(FieldParameters, "material__Ms");
+        var ms = msIndex >= 1 && msIndex <= _nParams ? x.P[msIndex - 1] : Cached(ref _ms, a[msIndex], "material__Ms");
+        var mass = Mass(ms, x.Rho);
+        var r = Run(x, x.MNode, ElementAssembler.Mode.MGradient, energy: false);
+        var hNode = FieldFromGradient(r.DEdm!, mass);
+        var h = _fic ? _proj.NodesToCells(hNode, 3) : hNode;
+        var result = Make(h, MShape);
+        if (!Tape.IsRecording(a)) return result;
+        RejectRhoWithFic(a);
+        bool[] tracked = a.Select(Tape.IsRecording).ToArray();
+        return Tape.Record(result, a, g =>
+        {
+            var grads = new NTensor?[a.Length];
+            var gv = g.ToArray();
+            var gNode = _fic ? _proj.NodesToCellsAdjoint(gv, 3) : gv;
+            var w = new double[gNode.Length];
+            for (int i = 0; i < w.Length; i++) w[i] = gNode[i] / (Constants.Mu0 * mass[i / 3]);
+            bool anyParam = false, anyNodal = false;
+            for (int i = 0; i < _nParams; i++) anyParam |= tracked[1 + i];
+            for (int i = 0; i < _nNodal; i++) anyNodal |= tracked[1 + _nParams + i];
+            var d = Directional(x, w, tracked[0], anyParam, anyNodal, tracked[_rhoIndex]);
+            if (tracked[0]) grads[0] = Make(ToOwnSpace(Scale(d.DEdm!, -1), x), MShape);
+            for (int i = 0; i < _nParams; i++)
+                if (tracked[1 + i]) grads[1 + i] = Make(Scale(d.DEdp![i], -1), ParamShape(i));
+            for (int i = 0; i < _nNodal; i++)
+                if (tracked[1 + _nParams + i]) grads[1 + _nParams + i] = Make(Scale(d.DEdNodal![i], -1), MShape);
+            double[]? gRho = null;
+            if (tracked[_rhoIndex])
+            {
+                gRho = new double[x.Rho.Length];
+                for (int c = 0; c < gRho.Length; c++) gRho[c] = -d.CellEnergy[c] / x.Rho[c];
+            }
+            if (tracked[msIndex] || gRho != null)
+            {
+                // The mass M_i = sum_c Ms_c rho_c V/2^d: dh_i/dM_i = -h_i/M_i.
+                var gMs = new double[ms.Length];
+                Span<int> nodes = stackalloc int[8];
+                double share = Geo.CellVolume / Geo.Corners;
+                for (int c = 0; c < ms.Length; c++)
+                {
+                    Geo.CornerNodes(c, nodes);
+                    double s = 0;
+                    for (int k = 0; k < Geo.Corners; k++)
+                    {
+                        int node = nodes[k];
+                        for (int i = 0; i < 3; i++) s -= gNode[node * 3 + i] * hNode[node * 3 + i] / mass[node];
+                    }
+                    gMs[c] = s * x.Rho[c] * share;
+                    if (gRho != null) gRho[c] += s * ms[c] * share;
+                }
+                if (tracked[msIndex])
+                {
+                    if (grads[msIndex] is { } fromDensity) grads[msIndex] = fromDensity + Make(gMs, Geo.Cells);
+                    else grads[msIndex] = Make(gMs, Geo.Cells);
+                }
+            }
+            if (gRho != null) grads[_rhoIndex] = Make(gRho, Geo.Cells);
+            return grads;
+        });
+    }
+
+    /// <summary>
+    /// d/dε at ε = 0 of the assembler's outputs at m + εw. Exact for a quadratic density from two evaluations (the
+    /// outputs are then quadratic in ε); otherwise the five-point central rule, exact for outputs polynomial of degree
+    /// up to 4 in ε (cubic anisotropy's sixth-order energy leaves an O(ε⁴) error, ~1e-12 with the step used). The step
+    /// is scaled so |εw| ~ |m| ~ 1, which keeps the cancellation at round-off.
+    /// CellEnergy of the result holds the derivative of each cell's energy.
+    /// </summary>
+    private ElementAssembler.Result Directional(Prepared x, double[] w, bool m, bool param, bool nodal, bool rho)
+    {
+        double wMax = 0;
+        foreach (var v in w) wMax = Math.Max(wMax, Math.Abs(v));
+        var sum = new ElementAssembler.Result
+        {
+            DEdm = m ? new double[x.MNode.Length] : null,
+            DEdp = param ? x.P.Select(p => new double[p.Length]).ToArray() : null,
+            DEdNodal = nodal ? x.N.Select(f => new double[f.Length]).ToArray() : null,
+            CellEnergy = new double[x.Rho.Length],
+        };
+        if (wMax == 0) return sum;
+        (double Eps, double Weight)[] rule;
+        if (x.Op != null)
+        {
+            double s = 1 / wMax;
+            rule = new[] { (s, 1 / (2 * s)), (-s, -1 / (2 * s)) };
+        }
+        else
+        {
+            double s = 1e-3 / wMax;
+            rule = new[] { (2 * s, -1 / (12 * s)), (s, 8 / (12 * s)), (-s, -8 / (12 * s)), (-2 * s, 1 / (12 * s)) };
+        }
+        var shifted = new double[x.MNode.Length];
+        foreach (var (eps, weight) in rule)
+        {
+            for (int i = 0; i < shifted.Length; i++) shifted[i] = x.MNode[i] + eps * w[i];
+            ElementAssembler.Result? cells = null;
+            if (m) Add(sum.DEdm!, (cells = Run(x, shifted, ElementAssembler.Mode.MGradient, energy: rho)).DEdm!, weight);
+            if (param)
+            {
+                var r = Run(x, shifted, ElementAssembler.Mode.ParamGradient);
+                cells ??= r;
+                for (int i = 0; i < _nParams; i++) Add(sum.DEdp![i], r.DEdp![i], weight);
+            }
+            if (nodal)
+            {
+                var r = Run(x, shifted, ElementAssembler.Mode.NodalGradient);
+                cells ??= r;
+                for (int i = 0; i < _nNodal; i++) Add(sum.DEdNodal![i], r.DEdNodal![i], weight);
+            }
+            if (rho) Add(sum.CellEnergy, (cells ?? Run(x, shifted, ElementAssembler.Mode.Energy)).CellEnergy, weight);
+        }
+        return sum;
+    }
+
+    private static void Add(double[] sum, double[] v, double weight)
+    {
+        for (int i = 0; i < sum.Length; i++) sum[i] += weight * v[i];
+    }
+
+    /// <summary>h = -dE/dm / (mu0 M), computed in place (the gradient array is the pass's own).</summary>
+    private static double[] FieldFromGradient(double[] dEdm, double[] mass)
+    {
+        NeuralMag.AD.CpuBackend.For(mass.Length, (lo, hi) =>
+        {
+            for (int n = lo; n < hi; n++)
+            {
+                double s = -1 / (Constants.Mu0 * mass[n]);
+                dEdm[3 * n] *= s;
+                dEdm[3 * n + 1] *= s;
+                dEdm[3 * n + 2] *= s;
+            }
+        }, 16384);
+        return dEdm;
+    }
+
+    /// <summary>The mass-lumped energy density e_i = (integral rho e N_i) / (integral rho N_i) in J/m^3 (cell means with FIC).</summary>
+    public NTensor EnergyDensity(NTensor[] a)
+    {
+        if (Tape.IsRecording(a)) throw new NotSupportedException($"{_term}: the energy density e is not differentiable; differentiate E instead.");
+        var x = Inputs(a);
+        var r = _asm.Assemble(_density, x.MNode, x.P, x.N, x.Rho, ElementAssembler.Mode.MGradient, CellFields);
+        var mass = _asm.LumpedMass(x.Rho);
+        var e = new double[mass.Length];
+        for (int i = 0; i < e.Length; i++) e[i] = r.EN![i] / mass[i];
+        return _fic ? Make(_proj.NodesToCells(e, 1), Geo.Cells) : Make(e, Geo.Nodes);
+    }
+
+    private static double[] Scale(double[] v, double s)
+    {
+        var o = new double[v.Length];
+        for (int i = 0; i < o.Length; i++) o[i] = v[i] * s;
+        return o;
+    }
+}
