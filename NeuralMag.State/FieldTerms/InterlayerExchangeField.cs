@@ -8,7 +8,8 @@ namespace NeuralMag;
 /// partner layer at the same (x, y), i.e. E = −∫ iA m₁ · m₂ dA. The coupling iA in J/m² is material.iA, a function on
 /// "ccn" (cells in x and y, nodes in z); the face density rhoxy weighs the integral. The field at layer k is
 /// h_i = (mu0 M_i)⁻¹ Σ_faces iA rhoxy ∫ N_i m_other dA with the exact bilinear face integral and the volume-lumped
-/// mass M_i = Σ_c Ms_c rho_c V/8. Forward only: its gradients are not on the tape yet.
+/// mass M_i = Σ_c Ms_c rho_c V/8. h and E are
+/// differentiable with respect to m, iA, rhoxy, Ms and rho.
 /// </summary>
 public sealed class InterlayerExchangeField
 {
@@ -40,61 +41,152 @@ public sealed class InterlayerExchangeField
         state[Attr("E")] = new NamedFunction(parameters.Where(p => p != "material__Ms").ToArray(), a => Energy(state, a[0], a[1], a[2], a[3]));
     }
 
-    /// <summary>Face integrals: for each node of the two layers, sum over faces of iA rhoxy ∫ N_i m_other dA.</summary>
-    private double[] Coupling(State state, double[] m, double[] iA, double[] rhoxy)
+    /// <summary>
+    /// The coupling operator C(w) applied to v, w = iA·rhoxy per face: for each node of the two layers,
+    /// Σ_faces w ∫ N_i v_other dA (Cᵀ v with <paramref name="transpose"/>).
+    /// </summary>
+    private double[] Coupling(State state, double[] v, double[] w, bool transpose = false)
+    {
+        var g = new double[v.Length];
+        ForEachFacePair(state, w, (face, ia, ib, wm) =>
+        {
+            int to = transpose ? ib : ia, from = transpose ? ia : ib;
+            for (int c = 0; c < 3; c++) g[to * 3 + c] += wm * v[from * 3 + c];
+        });
+        return g;
+    }
+
+    /// <summary>∂(uᵀ C(w) v)/∂w per face (shape ccn, zero off the two layers).</summary>
+    private double[] FaceSensitivity(State state, double[] u, double[] v, int faces)
+    {
+        var s = new double[faces];
+        ForEachFacePair(state, null, (face, ia, ib, mab) =>
+        {
+            for (int c = 0; c < 3; c++) s[face] += mab * u[ia * 3 + c] * v[ib * 3 + c];
+        });
+        return s;
+    }
+
+    /// <summary>
+    /// Visits every pair (node a of a face on layer k, node b of the same face on the partner layer) with the bilinear
+    /// face mass ∫ N_a N_b dA = area/36 · (4 same corner, 2 edge neighbours, 1 diagonal), times w when given.
+    /// </summary>
+    private void ForEachFacePair(State state, double[]? w, Action<int, int, int, double> visit)
     {
         var mesh = state.Mesh;
         int[] nn = mesh.NodeCounts, nc = mesh.N;
         double area = mesh.Dx[0] * mesh.Dx[1];
-        var g = new double[m.Length];
         int Node(int i, int j, int k) => ((i % nn[0]) * nn[1] + (j % nn[1])) * nn[2] + k;
         foreach (var (k, other) in new[] { (_idx1, _idx2), (_idx2, _idx1) })
             for (int cx = 0; cx < nc[0]; cx++)
                 for (int cy = 0; cy < nc[1]; cy++)
                 {
-                    double w = iA[(cx * nc[1] + cy) * (nc[2] + 1) + k] * rhoxy[(cx * nc[1] + cy) * (nc[2] + 1) + k];
-                    if (w == 0) continue;
+                    int face = (cx * nc[1] + cy) * (nc[2] + 1) + k;
+                    double wf = w == null ? 1 : w[face];
+                    if (wf == 0) continue;
                     for (int a = 0; a < 4; a++)
                         for (int b = 0; b < 4; b++)
                         {
-                            // Bilinear face mass: ∫ N_a N_b dA = area/36 · (4 same corner, 2 edge neighbours, 1 diagonal).
                             int same = ((a & 1) == (b & 1) ? 1 : 0) + ((a >> 1) == (b >> 1) ? 1 : 0);
                             double mab = area / 36.0 * (same == 2 ? 4 : same == 1 ? 2 : 1);
-                            int ia = Node(cx + (a & 1), cy + (a >> 1), k), ib = Node(cx + (b & 1), cy + (b >> 1), other);
-                            for (int c = 0; c < 3; c++) g[ia * 3 + c] += w * mab * m[ib * 3 + c];
+                            visit(face, Node(cx + (a & 1), cy + (a >> 1), k), Node(cx + (b & 1), cy + (b >> 1), other), wf * mab);
                         }
                 }
-        return g;
     }
 
     private static double[] Cells(NTensor t, int[] shape) => t.Size == 1 ? Enumerable.Repeat(t.Item(), shape.Aggregate(1, (x, y) => x * y)).ToArray() : t.ToArray();
 
+    /// <summary>A gradient given per cell (or face) carried back to the input's own shape (summed for a scalar).</summary>
+    private static NTensor Back(NTensor input, double[] perCell, int[] shape, State state) =>
+        input.Size == 1 && perCell.Length != 1
+            ? NTensor.Full(input.GetShape(), perCell.Sum(), state.DType, state.Device)
+            : NTensor.FromArray(perCell, shape, state.DType, state.Device).Reshape(input.GetShape());
+
+    private static double[] Times(double[] a, double[] b, double s = 1)
+    {
+        var r = new double[a.Length];
+        for (int i = 0; i < r.Length; i++) r[i] = s * a[i] * b[i];
+        return r;
+    }
+
+    /// <summary>h = C m / (mu0 M); inputs m, iA, Ms, rho, rhoxy. Differentiable with respect to all of them.</summary>
     private NTensor Field(State state, NTensor[] a)
     {
-        if (Tape.IsRecording(a)) throw new NotSupportedException("InterlayerExchangeField: gradients are not implemented yet.");
         var mesh = state.Mesh;
         var ccn = new[] { mesh.N[0], mesh.N[1], mesh.N[2] + 1 };
         var m = a[0].ToArray();
-        var g = Coupling(state, m, Cells(a[1], ccn), Cells(a[4], ccn));
+        var iA = Cells(a[1], ccn);
+        var rhoxy = Cells(a[4], ccn);
+        var w = Times(iA, rhoxy);
+        var g = Coupling(state, m, w);
         var ms = Cells(a[2], mesh.N);
         var rho = Cells(a[3], mesh.N);
         var geo = new NeuralMag.Kernels.FieldTerms.GridGeometry(mesh.N, mesh.Pbc.Take(3).Select(p => p.IsPeriodic).ToArray(), mesh.Dx);
-        var w = ms.Zip(rho, (x, y) => x * y).ToArray();
-        var mass = new NeuralMag.Kernels.FieldTerms.ElementAssembler(geo, 1).LumpedMass(w);
+        var mass = new NeuralMag.Kernels.FieldTerms.ElementAssembler(geo, 1).LumpedMass(Times(ms, rho));
         var h = new double[g.Length];
         for (int i = 0; i < h.Length; i++) h[i] = g[i] / (Constants.Mu0 * mass[i / 3]);
-        return NTensor.FromArray(h, a[0].GetShape(), state.DType, state.Device);
+        var result = NTensor.FromArray(h, a[0].GetShape(), state.DType, state.Device);
+        if (!Tape.IsRecording(a)) return result;
+        return Tape.Record(result, a, gOut =>
+        {
+            // g_outᵀh = uᵀ C m with u = g_out / (mu0 M).
+            var go = gOut.ToArray();
+            var u = new double[go.Length];
+            for (int i = 0; i < u.Length; i++) u[i] = go[i] / (Constants.Mu0 * mass[i / 3]);
+            var grads = new NTensor?[a.Length];
+            grads[0] = NTensor.FromArray(Coupling(state, u, w, transpose: true), a[0].GetShape(), state.DType, state.Device);
+            var dw = FaceSensitivity(state, u, m, w.Length);
+            grads[1] = Back(a[1], Times(dw, rhoxy), ccn, state);
+            grads[4] = Back(a[4], Times(dw, iA), ccn, state);
+            // dh_i/dM_i = -h_i/M_i, M_i = Σ_c Ms_c rho_c V/8.
+            var gMs = new double[ms.Length];
+            var gRho = new double[ms.Length];
+            Span<int> nodes = stackalloc int[8];
+            double share = geo.CellVolume / 8;
+            for (int c = 0; c < ms.Length; c++)
+            {
+                geo.CornerNodes(c, nodes);
+                double sum = 0;
+                for (int k = 0; k < 8; k++)
+                    for (int i = 0; i < 3; i++) sum -= go[nodes[k] * 3 + i] * h[nodes[k] * 3 + i] / mass[nodes[k]];
+                gMs[c] = sum * rho[c] * share;
+                gRho[c] = sum * ms[c] * share;
+            }
+            grads[2] = Back(a[2], gMs, mesh.N, state);
+            grads[3] = Back(a[3], gRho, mesh.N, state);
+            return grads;
+        });
     }
 
+    /// <summary>E = −½ mᵀ C m; inputs m, iA, rho (unused: E is a face integral), rhoxy.</summary>
     private NTensor Energy(State state, NTensor mT, NTensor iAT, NTensor rhoT, NTensor rhoxyT)
     {
-        if (Tape.IsRecording(new[] { mT, iAT, rhoT, rhoxyT })) throw new NotSupportedException("InterlayerExchangeField: gradients are not implemented yet.");
         var mesh = state.Mesh;
         var ccn = new[] { mesh.N[0], mesh.N[1], mesh.N[2] + 1 };
         var m = mT.ToArray();
-        var g = Coupling(state, m, Cells(iAT, ccn), Cells(rhoxyT, ccn));
+        var iA = Cells(iAT, ccn);
+        var rhoxy = Cells(rhoxyT, ccn);
+        var w = Times(iA, rhoxy);
+        var g = Coupling(state, m, w);
         double e = 0;
         for (int i = 0; i < m.Length; i++) e -= 0.5 * m[i] * g[i];
-        return NTensor.Scalar(e, state.DType, state.Device);
+        var result = NTensor.Scalar(e, state.DType, state.Device);
+        var inputs = new[] { mT, iAT, rhoT, rhoxyT };
+        if (!Tape.IsRecording(inputs)) return result;
+        return Tape.Record(result, inputs, gOut =>
+        {
+            double s = gOut.Item();
+            var gt = Coupling(state, m, w, transpose: true);
+            var gm = new double[m.Length];
+            for (int i = 0; i < gm.Length; i++) gm[i] = -0.5 * s * (g[i] + gt[i]);
+            var dw = FaceSensitivity(state, m, m, w.Length);
+            return new NTensor?[]
+            {
+                NTensor.FromArray(gm, mT.GetShape(), state.DType, state.Device),
+                Back(iAT, Times(dw, rhoxy, -0.5 * s), ccn, state),
+                null,
+                Back(rhoxyT, Times(dw, iA, -0.5 * s), ccn, state),
+            };
+        });
     }
 }

@@ -47,4 +47,60 @@ public sealed class InterlayerExchangeTests
         // E = -iA m1.m2 * interface area (6 nm x 2 nm = 1.2e-17 m^2), rhoxy = 1 everywhere.
         Assert.AreEqual(-1e-3 * 1.2e-17, state.Tensor("E_iexchange").Item(), 1e-12 * 1.2e-20);
     }
+
+    private static State RandomCoupledState()
+    {
+        var state = new State(new Mesh(new[] { 3, 2, 4 }, new[] { 1e-9, 2e-9, 1.5e-9 }), Device.Cpu, DType.Float64);
+        var rng = new Random(11);
+        var raw = NTensor.FromArray(Enumerable.Range(0, 4 * 3 * 5 * 3).Select(_ => rng.NextDouble() - 0.5).ToArray(), new[] { 4, 3, 5, 3 });
+        state["m"] = new VectorFunction(state, raw / raw.Norm(-1).Unsqueeze(-1));
+        state.Material["Ms"] = new CellFunction(state, tensor: NTensor.FromArray(Enumerable.Range(0, 24).Select(_ => 5e5 + 5e5 * rng.NextDouble()).ToArray(), new[] { 3, 2, 4 }));
+        // Different couplings on the two layers make the coupling operator non-symmetric.
+        state.Material["iA"] = new Function(state, "ccn", tensor: NTensor.FromArray(Enumerable.Range(0, 30).Select(_ => 1e-3 * (rng.NextDouble() - 0.3)).ToArray(), new[] { 3, 2, 5 }));
+        state["rho"] = new CellFunction(state, tensor: NTensor.FromArray(Enumerable.Range(0, 24).Select(_ => 0.5 + rng.NextDouble()).ToArray(), new[] { 3, 2, 4 }));
+        state["rhoxy"] = new Function(state, "ccn", tensor: NTensor.FromArray(Enumerable.Range(0, 30).Select(_ => 0.5 + rng.NextDouble()).ToArray(), new[] { 3, 2, 5 }));
+        new InterlayerExchangeField(1, 3).Register(state);
+        return state;
+    }
+
+    private static void CheckGradient(Func<NTensor, NTensor> f, NTensor x, string what)
+    {
+        var g = Autodiff.Grad(f)(x).ToArray();
+        var xd = x.ToArray();
+        double scale = g.Max(Math.Abs);
+        Assert.IsTrue(scale > 0, $"{what}: zero gradient");
+        for (int k = 0; k < xd.Length; k++)
+        {
+            double h = 1e-6 * Math.Max(Math.Abs(xd[k]), 1e-3);
+            var p = (double[])xd.Clone(); p[k] += h;
+            var q = (double[])xd.Clone(); q[k] -= h;
+            double fd = (f(NTensor.FromArray(p, x.GetShape())).Item() - f(NTensor.FromArray(q, x.GetShape())).Item()) / (2 * h);
+            Assert.AreEqual(fd, g[k], 1e-6 * scale, $"{what}: element {k}");
+        }
+    }
+
+    [TestMethod]
+    [DataRow("m")]
+    [DataRow("material__iA")]
+    [DataRow("rhoxy")]
+    public void EnergyGradientsMatchFiniteDifferences(string input)
+    {
+        var state = RandomCoupledState();
+        var e = state.Resolve("E_iexchange", new[] { input });
+        CheckGradient(x => e.Invoke(x), state.Tensor(input), "E w.r.t. " + input);
+    }
+
+    [TestMethod]
+    [DataRow("m")]
+    [DataRow("material__iA")]
+    [DataRow("material__Ms")]
+    [DataRow("rho")]
+    [DataRow("rhoxy")]
+    public void FieldVjpsMatchFiniteDifferences(string input)
+    {
+        var state = RandomCoupledState();
+        var h = state.Resolve("h_iexchange", new[] { input });
+        var w = NTensor.FromArray(Enumerable.Range(0, 4 * 3 * 5 * 3).Select(i => Math.Cos(0.3 * i)).ToArray(), new[] { 4, 3, 5, 3 });
+        CheckGradient(x => (h.Invoke(x) * w).Sum(), state.Tensor(input), "h w.r.t. " + input);
+    }
 }
