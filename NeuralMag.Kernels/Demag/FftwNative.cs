@@ -36,11 +36,13 @@ public static unsafe class FftwNative
             return;
         }
         nint lib = 0;
-        foreach (var name in LibraryNames)
+        // NEURALMAG_FFTW_LIBRARY: an explicit file to load instead of the usual names (a missing one disables FFTW).
+        var names = Environment.GetEnvironmentVariable("NEURALMAG_FFTW_LIBRARY") is { Length: > 0 } explicitName ? new[] { explicitName } : LibraryNames;
+        foreach (var name in names)
             if (NativeLibrary.TryLoad(name, out lib)) { LibraryName = name; break; }
         if (lib == 0)
         {
-            LoadError = $"none of {string.Join(", ", LibraryNames)} could be loaded";
+            LoadError = $"none of {string.Join(", ", names)} could be loaded";
             return;
         }
         try

@@ -19,12 +19,19 @@ public sealed unsafe class FftwRealFft3D : RealFft3D
             "estimate" => FftwNative.Estimate, "patient" => FftwNative.Patient, _ => FftwNative.Measure,
         };
 
-    /// <summary>Threads of new plans (needs libfftw3_threads): all cores unless NEURALMAG_FFTW_THREADS says otherwise.</summary>
+    /// <summary>
+    /// Threads of new plans (needs libfftw3_threads): 1 unless NEURALMAG_FFTW_THREADS says otherwise. On the 2-core
+    /// machine of docs/demag.md two threads were never faster and a threaded MEASURE plan of 512x512x128 hit the
+    /// planner's time limit and ran 6x slower than the one-thread plan.
+    /// </summary>
     public static int Threads { get; set; } =
-        int.TryParse(Environment.GetEnvironmentVariable("NEURALMAG_FFTW_THREADS"), out var t) && t > 0 ? t : Environment.ProcessorCount;
+        int.TryParse(Environment.GetEnvironmentVariable("NEURALMAG_FFTW_THREADS"), out var t) && t > 0 ? t : 1;
 
-    /// <summary>Upper bound in seconds for one FFTW_MEASURE planning (fftw_set_timelimit).</summary>
-    public static double PlannerTimeLimit { get; set; } = 5;
+    /// <summary>
+    /// Upper bound in seconds for one planning (fftw_set_timelimit). A plan cut short falls back to an estimate, which
+    /// measured up to 8x slower, so this is generous; MEASURE took 4.3 s per direction for 512x512x128 here.
+    /// </summary>
+    public static double PlannerTimeLimit { get; set; } = 60;
 
     private FftwRealFft3D(int[] shape, uint flags, int threads) : base(shape)
     {
