@@ -29,8 +29,7 @@ public static unsafe class DemagConvolution
         var ws = kernel.Rent();
         try
         {
-            // M -> M^ (r2c); the inverse transforms leave the padding dirty, so clear it first.
-            ws.Real.Clear();
+            // M -> M^ (r2c, which keeps its input: the padding of ws.Real stays zero), h^ = N^ M^, h^ -> h (c2r).
             for (int j = 0; j < 3; j++)
             {
                 Scatter(magnetization, j, n, kernel.FftShape, ws.Real.Pointer);
@@ -39,8 +38,8 @@ public static unsafe class DemagConvolution
             MultiplyInPlace(kernel, ws);
             for (int i = 0; i < 3; i++)
             {
-                fft.Inverse(ws.Spectra[i], ws.Real);
-                Gather(ws.Real.Pointer, n, kernel.FftShape, h, i);
+                fft.Inverse(ws.Spectra[i], ws.Output);
+                Gather(ws.Output.Pointer, n, kernel.FftShape, h, i);
             }
         }
         finally

@@ -107,8 +107,8 @@ public sealed unsafe class DemagKernel
     /// <summary>Memory held by the kernel's spectra in bytes.</summary>
     public long Bytes => Spectrum.Sum(s => (long)s.Length * sizeof(double));
 
-    /// <summary>Memory of one convolution work space in bytes (one real grid and three half spectra).</summary>
-    public long WorkspaceBytes => Fft == null ? 0 : Fft.RealLength * sizeof(double) + 3 * Fft.SpectrumLength * sizeof(Complex);
+    /// <summary>Memory of one convolution work space in bytes (two real grids and three half spectra).</summary>
+    public long WorkspaceBytes => Fft == null ? 0 : 2 * Fft.RealLength * sizeof(double) + 3 * Fft.SpectrumLength * sizeof(Complex);
 
     private readonly ConcurrentBag<DemagWorkspace> _workspaces = new();
 
