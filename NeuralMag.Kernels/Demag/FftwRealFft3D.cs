@@ -20,16 +20,16 @@ public sealed unsafe class FftwRealFft3D : RealFft3D
         };
 
     /// <summary>
-    /// Threads of new plans (needs libfftw3_threads): 1 unless NEURALMAG_FFTW_THREADS says otherwise. On the 2-core
-    /// machine of docs/demag.md two threads were never faster and a threaded MEASURE plan of 512x512x128 hit the
-    /// planner's time limit and ran 6x slower than the one-thread plan.
+    /// Threads of new plans (needs libfftw3_threads); 0 (default) = all cores for grids of at least 2^20 points and
+    /// one thread below (on 2 cores, two threads were 1.35x faster on 512x512x128 and 2.5x slower on 256x64).
+    /// NEURALMAG_FFTW_THREADS overrides.
     /// </summary>
     public static int Threads { get; set; } =
-        int.TryParse(Environment.GetEnvironmentVariable("NEURALMAG_FFTW_THREADS"), out var t) && t > 0 ? t : 1;
+        int.TryParse(Environment.GetEnvironmentVariable("NEURALMAG_FFTW_THREADS"), out var t) && t > 0 ? t : 0;
 
     /// <summary>
     /// Upper bound in seconds for one planning (fftw_set_timelimit). A plan cut short falls back to an estimate, which
-    /// measured up to 8x slower, so this is generous; MEASURE took 4.3 s per direction for 512x512x128 here.
+    /// measured up to 8x slower, so this is generous; a two-thread MEASURE of 512x512x128 took 9 s per direction here.
     /// </summary>
     public static double PlannerTimeLimit { get; set; } = 60;
 
@@ -60,7 +60,8 @@ public sealed unsafe class FftwRealFft3D : RealFft3D
     public double PlanSeconds { get; }
 
     /// <summary>The cached plans of <paramref name="shape"/> for the current <see cref="PlannerFlags"/> and <see cref="Threads"/>.</summary>
-    public static FftwRealFft3D Get(int[] shape) => Get(shape, PlannerFlags, Threads);
+    public static FftwRealFft3D Get(int[] shape) =>
+        Get(shape, PlannerFlags, Threads > 0 ? Threads : shape.Aggregate(1L, (a, n) => a * n) >= 1 << 20 ? Environment.ProcessorCount : 1);
 
     public static FftwRealFft3D Get(int[] shape, uint flags, int threads)
     {
