@@ -8,56 +8,104 @@ namespace NeuralMag.Kernels.Demag;
 /// finite-difference Poisson solver in Fourier space of Bruckner et al., Sci. Rep. 11, 9202 (2021). Both operators are
 /// linear and self-adjoint, so their VJP is the same operation applied to the output gradient.
 /// </summary>
-public static class DemagConvolution
+public static unsafe class DemagConvolution
 {
     /// <param name="kernel">Demag kernel of the grid.</param>
     /// <param name="magnetization">Cells x 3 values of Ms rho m (row-major cells).</param>
     public static double[] Apply(DemagKernel kernel, double[] magnetization)
     {
         var n = kernel.Cells;
-        var s = kernel.FftShape;
-        int cells = n[0] * n[1] * n[2], size = s[0] * s[1] * s[2];
+        int cells = n[0] * n[1] * n[2];
+        if (magnetization.Length != cells * 3) throw new ArgumentException($"DemagConvolution: {magnetization.Length} values for {cells} cells x 3.");
         var h = new double[cells * 3];
-        if (kernel.Axes.Length == 0)
+        if (kernel.Fft == null)
         {
             // A single cell: the tensor is the self term only (its Fourier transform is itself).
             for (int i = 0; i < 3; i++)
                 for (int j = 0; j < 3; j++) h[i] += Component(kernel, i, j)[0] * magnetization[j];
             return h;
         }
-        var mf = new Complex[3][];
-        for (int j = 0; j < 3; j++)
+        var fft = kernel.Fft;
+        var ws = kernel.Rent();
+        try
         {
-            var buf = new Complex[size];
-            for (int c = 0; c < cells; c++) buf[Padded(c, n, s)] = magnetization[c * 3 + j];
-            Fft.Transform(buf, s, kernel.Axes, inverse: false);
-            mf[j] = buf;
-        }
-        for (int i = 0; i < 3; i++)
-        {
-            var hi = new Complex[size];
-            double[] n0 = Component(kernel, i, 0), n1 = Component(kernel, i, 1), n2 = Component(kernel, i, 2);
-            NeuralMag.AD.CpuBackend.For(size, (lo, hiEnd) =>
+            // M -> M^ (r2c, which keeps its input: the padding of ws.Real stays zero), h^ = N^ M^, h^ -> h (c2r).
+            for (int j = 0; j < 3; j++)
             {
-                for (int k = lo; k < hiEnd; k++) hi[k] = n0[k] * mf[0][k] + n1[k] * mf[1][k] + n2[k] * mf[2][k];
-            });
-            Fft.Transform(hi, s, kernel.Axes, inverse: true);
-            for (int c = 0; c < cells; c++) h[c * 3 + i] = hi[Padded(c, n, s)].Real;
+                Scatter(magnetization, j, n, kernel.FftShape, ws.Real.Pointer);
+                fft.Forward(ws.Real, ws.Spectra[j]);
+            }
+            MultiplyInPlace(kernel, ws);
+            for (int i = 0; i < 3; i++)
+            {
+                fft.Inverse(ws.Spectra[i], ws.Output);
+                Gather(ws.Output.Pointer, n, kernel.FftShape, h, i);
+            }
+        }
+        finally
+        {
+            kernel.Return(ws);
         }
         return h;
+    }
+
+    /// <summary>h^ = N^ M^ at every frequency, overwriting M^ (the kernel spectra already carry the 1/N of the inverse).</summary>
+    private static void MultiplyInPlace(DemagKernel kernel, DemagWorkspace ws)
+    {
+        var sp = kernel.Spectrum;
+        double[] nxx = sp[0], nxy = sp[1], nxz = sp[2], nyy = sp[3], nyz = sp[4], nzz = sp[5];
+        nint p0 = (nint)ws.Spectra[0].Pointer, p1 = (nint)ws.Spectra[1].Pointer, p2 = (nint)ws.Spectra[2].Pointer;
+        NeuralMag.AD.CpuBackend.For(nxx.Length, (lo, hi) =>
+        {
+            Complex* a = (Complex*)p0, b = (Complex*)p1, c = (Complex*)p2;
+            for (int k = lo; k < hi; k++)
+            {
+                Complex mx = a[k], my = b[k], mz = c[k];
+                a[k] = nxx[k] * mx + nxy[k] * my + nxz[k] * mz;
+                b[k] = nxy[k] * mx + nyy[k] * my + nyz[k] * mz;
+                c[k] = nxz[k] * mx + nyz[k] * my + nzz[k] * mz;
+            }
+        });
+    }
+
+    /// <summary>Component j of the cell values into the corner block of the padded grid s.</summary>
+    private static void Scatter(double[] values, int j, int[] n, int[] s, double* grid)
+    {
+        nint gp = (nint)grid;
+        NeuralMag.AD.CpuBackend.For(n[0] * n[1], (lo, hi) =>
+        {
+            var g = (double*)gp;
+            for (int row = lo; row < hi; row++)
+            {
+                int i0 = row / n[1], i1 = row % n[1];
+                double* dst = g + ((long)i0 * s[1] + i1) * s[2];
+                int src = row * n[2] * 3 + j;
+                for (int i2 = 0; i2 < n[2]; i2++) dst[i2] = values[src + i2 * 3];
+            }
+        }, Math.Max(1, 16384 / n[2]));
+    }
+
+    /// <summary>The corner block of the padded grid s into component i of the cell values.</summary>
+    private static void Gather(double* grid, int[] n, int[] s, double[] values, int i)
+    {
+        nint gp = (nint)grid;
+        NeuralMag.AD.CpuBackend.For(n[0] * n[1], (lo, hi) =>
+        {
+            var g = (double*)gp;
+            for (int row = lo; row < hi; row++)
+            {
+                int i0 = row / n[1], i1 = row % n[1];
+                double* src = g + ((long)i0 * s[1] + i1) * s[2];
+                int dst = row * n[2] * 3 + i;
+                for (int i2 = 0; i2 < n[2]; i2++) values[dst + i2 * 3] = src[i2];
+            }
+        }, Math.Max(1, 16384 / n[2]));
     }
 
     private static double[] Component(DemagKernel k, int i, int j) => k.Spectrum[(Math.Min(i, j), Math.Max(i, j)) switch
     {
         (0, 0) => 0, (0, 1) => 1, (0, 2) => 2, (1, 1) => 3, (1, 2) => 4, _ => 5,
     }];
-
-    private static int Padded(int cell, int[] n, int[] s)
-    {
-        int i2 = cell % n[2], r = cell / n[2];
-        int i1 = r % n[1], i0 = r / n[1];
-        return (i0 * s[1] + i1) * s[2] + i2;
-    }
 
     /// <summary>
     /// True-PBC field on a cells[0] x cells[1] x cells[2] periodic grid: solve the discrete Poisson equation for the

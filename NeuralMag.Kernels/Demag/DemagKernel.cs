@@ -1,13 +1,16 @@
+using System.Collections.Concurrent;
 using System.Numerics;
 
 namespace NeuralMag.Kernels.Demag;
 
 /// <summary>
 /// The six independent components of the demagnetization tensor on the FFT grid, transformed to Fourier space
-/// (real, since the tensor is even in space). Open axes are zero-padded to 2n; pseudo-periodic axes keep n points and
-/// sum the tensor over the image copies; axes of one cell are not transformed. Built once per grid, in float64.
+/// (real, since the tensor is even in space) and kept as half spectra of the real-to-complex transform (the last
+/// transformed axis keeps n/2 + 1 frequencies). Open axes are zero-padded to at least 2n; pseudo-periodic axes keep
+/// n points and sum the tensor over the image copies; axes of one cell are not transformed. Built once per grid, in
+/// float64. Also holds the <see cref="RealFft3D"/> of its grid and a pool of convolution work buffers.
 /// </summary>
-public sealed class DemagKernel
+public sealed unsafe class DemagKernel
 {
     /// <summary>Component order of <see cref="Spectrum"/>: xx, xy, xz, yy, yz, zz.</summary>
     public static readonly (int I, int J)[] Components = { (0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2) };
@@ -25,6 +28,14 @@ public sealed class DemagKernel
         for (int k = 0; k < 3; k++) FftShape[k] = cells[k] == 1 ? 1 : images[k] > 0 ? cells[k] : (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(2 * cells[k]));
         Axes = Enumerable.Range(0, 3).Where(k => cells[k] > 1).ToArray();
         int size = FftShape[0] * FftShape[1] * FftShape[2];
+        // The transform runs on the transformed axes only (a size-1 axis does not change row-major offsets), so the
+        // half spectrum halves the last axis of more than one cell.
+        TransformShape = Axes.Select(k => FftShape[k]).ToArray();
+        Fft = Axes.Length > 0 ? RealFft3D.Create(TransformShape) : null;
+        long half = Fft?.SpectrumLength ?? 1;
+        using var real = new NativeBuffer<double>(size);
+        using var spectrum = new NativeBuffer<Complex>(half);
+        nint rp = (nint)real.Pointer;
         // Lengths in units of the smallest cell size (as upstream: keeps single-precision kernels finite).
         double min = dx.Min();
         var d = dx.Select(v => v / min).ToArray();
@@ -35,9 +46,9 @@ public sealed class DemagKernel
         {
             var perm = perms[c];
             bool diag = diagonal[c];
-            var real = new double[size];
             NeuralMag.AD.CpuBackend.For(size, (lo, hi) =>
             {
+                var real = (double*)rp;
                 Span<double> pos = stackalloc double[3];
                 for (int flat = lo; flat < hi; flat++)
                 {
@@ -62,14 +73,18 @@ public sealed class DemagKernel
                     real[flat] = sum;
                 }
             }, 1024);
-            if (Axes.Length > 0)
+            var values = new double[half];
+            if (Fft != null)
             {
-                var cpx = new Complex[size];
-                for (int i = 0; i < size; i++) cpx[i] = real[i];
-                Fft.Transform(cpx, FftShape, Axes, inverse: false);
-                for (int i = 0; i < size; i++) real[i] = cpx[i].Real;
+                // Real part of the transform, divided by the number of points: the convolution's inverse transforms
+                // are then unnormalized.
+                Fft.Forward(real, spectrum);
+                double scale = 1.0 / size;
+                var sp = spectrum.Span;
+                for (int i = 0; i < values.Length; i++) values[i] = sp[i].Real * scale;
             }
-            Spectrum[c] = real;
+            else values[0] = real.Span[0];
+            Spectrum[c] = values;
         }
     }
 
@@ -78,11 +93,35 @@ public sealed class DemagKernel
     public int[] FftShape { get; }
     /// <summary>Axes that are transformed (more than one cell).</summary>
     public int[] Axes { get; }
-    /// <summary>Fourier transforms of N_xx, N_xy, N_xz, N_yy, N_yz, N_zz on <see cref="FftShape"/>.</summary>
+    /// <summary><see cref="FftShape"/> on the transformed axes (the real shape of <see cref="Fft"/>).</summary>
+    public int[] TransformShape { get; }
+    /// <summary>The real-to-complex transform of the grid (null for a single cell).</summary>
+    public RealFft3D? Fft { get; }
+    /// <summary>
+    /// Half spectra of N_xx, N_xy, N_xz, N_yy, N_yz, N_zz (<see cref="Components"/> order) in the layout of
+    /// <see cref="RealFft3D.SpectrumShape"/>, divided by the number of FFT points; one value (the self term) for a
+    /// single cell.
+    /// </summary>
     public double[][] Spectrum { get; }
 
-    /// <summary>Memory held by the kernel in bytes.</summary>
+    /// <summary>Memory held by the kernel's spectra in bytes.</summary>
     public long Bytes => Spectrum.Sum(s => (long)s.Length * sizeof(double));
+
+    /// <summary>Memory of one convolution work space in bytes (two real grids and three half spectra).</summary>
+    public long WorkspaceBytes => Fft == null ? 0 : 2 * Fft.RealLength * sizeof(double) + 3 * Fft.SpectrumLength * sizeof(Complex);
+
+    private readonly ConcurrentBag<DemagWorkspace> _workspaces = new();
+
+    /// <summary>A work space for one convolution (from the pool, or new); give it back with <see cref="Return"/>.</summary>
+    internal DemagWorkspace Rent() => _workspaces.TryTake(out var w) ? w : new DemagWorkspace(Fft!);
+
+    internal void Return(DemagWorkspace w) => _workspaces.Add(w);
+
+    /// <summary>Frees the pooled work spaces (they are re-made on demand).</summary>
+    public void TrimWorkspaces()
+    {
+        while (_workspaces.TryTake(out var w)) w.Dispose();
+    }
 
     /// <summary>numpy.fft.fftfreq(n, 1/n): 0, 1, ..., then the negative offsets.</summary>
     private static int Freq(int i, int n) => i <= (n - 1) / 2 ? i : i - n;

@@ -68,6 +68,10 @@ internal sealed class DemagOperator
     private readonly int[] _cells3;
     private readonly double[] _dx;
     private readonly bool _float32Mass;
+    private int[][]? _colors;
+
+    /// <summary>Cells grouped so that no two of a group share a node: node scatters run in parallel per group.</summary>
+    private int[][] Colors => _colors ??= _geo.ColorGroups();
 
     public DemagOperator(State state, double p, bool truePbc, bool float32Mass)
     {
@@ -145,8 +149,11 @@ internal sealed class DemagOperator
         for (int c = 0; c < nc; c++) w[c] = rho[c] * ms[c];
         var mbar = ToCell(m);
         var source = new double[nc * 3];
-        for (int c = 0; c < nc; c++)
-            for (int i = 0; i < 3; i++) source[c * 3 + i] = w[c] * mbar[c * 3 + i];
+        CpuBackend.For(nc, (lo, hi) =>
+        {
+            for (int c = lo; c < hi; c++)
+                for (int i = 0; i < 3; i++) source[c * 3 + i] = w[c] * mbar[c * 3 + i];
+        });
         var hCell = Convolve(source);
         // Weighted projection h_i = sum_c wn_c H_c / sum_c wd_c with wn = (V/2^d) rho Ms and wd its mass
         // (equal to wn unless the float32 mass of upstream is reproduced).
@@ -155,16 +162,18 @@ internal sealed class DemagOperator
         var wd = new double[nc];
         var dwdRho = new double[nc];
         var wdPerMs = new double[nc];
-        for (int c = 0; c < nc; c++)
+        CpuBackend.For(nc, (lo, hi) =>
         {
-            wn[c] = share * rho[c] * ms[c];
-            double q = _float32Mass ? (double)((float)share * (float)rho[c]) : share * rho[c];
-            wd[c] = q * ms[c];
-            wdPerMs[c] = q;
-            dwdRho[c] = (_float32Mass ? (double)(float)share : share) * ms[c];
-        }
-        var weightSum = WeightSum(wd);
-        var h = ToNodeWeighted(hCell, wn, weightSum);
+            for (int c = lo; c < hi; c++)
+            {
+                wn[c] = share * rho[c] * ms[c];
+                double q = _float32Mass ? (double)((float)share * (float)rho[c]) : share * rho[c];
+                wd[c] = q * ms[c];
+                wdPerMs[c] = q;
+                dwdRho[c] = (_float32Mass ? (double)(float)share : share) * ms[c];
+            }
+        });
+        var (h, weightSum) = ToNodeWeighted(hCell, wn, wd);
         var result = NTensor.FromArray(h, nodeShape, _state.DType, _state.Device);
         if (!Tape.IsRecording(a)) return result;
         return Tape.Record(result, a, g =>
@@ -174,23 +183,26 @@ internal sealed class DemagOperator
             var gCell = new double[nc * 3];
             var dwn = new double[nc];
             var dwd = new double[nc];
-            Span<int> nodes = stackalloc int[8];
-            for (int c = 0; c < nc; c++)
+            CpuBackend.For(nc, (lo, hi) =>
             {
-                _geo.CornerNodes(c, nodes);
-                for (int k = 0; k < corners; k++)
+                Span<int> nodes = stackalloc int[8];
+                for (int c = lo; c < hi; c++)
                 {
-                    int node = nodes[k];
-                    double inv = 1.0 / weightSum[node];
-                    for (int i = 0; i < 3; i++)
+                    _geo.CornerNodes(c, nodes);
+                    for (int k = 0; k < corners; k++)
                     {
-                        double gi = gv[node * 3 + i] * inv;
-                        gCell[c * 3 + i] += wn[c] * gi;
-                        dwn[c] += gi * hCell[c * 3 + i];
-                        dwd[c] -= gi * h[node * 3 + i];
+                        int node = nodes[k];
+                        double inv = 1.0 / weightSum[node];
+                        for (int i = 0; i < 3; i++)
+                        {
+                            double gi = gv[node * 3 + i] * inv;
+                            gCell[c * 3 + i] += wn[c] * gi;
+                            dwn[c] += gi * hCell[c * 3 + i];
+                            dwd[c] -= gi * h[node * 3 + i];
+                        }
                     }
                 }
-            }
+            }, 4096);
             var y = Convolve(gCell); // the convolution is self-adjoint
             var gmbar = new double[nc * 3];
             var dsource = new double[nc]; // d/d(rho Ms) through the source M = rho Ms mbar
@@ -219,57 +231,73 @@ internal sealed class DemagOperator
         int nc = _geo.NumCells, corners = _geo.Corners;
         double share = 1.0 / corners;
         var r = new double[nc * 3];
-        Span<int> nodes = stackalloc int[8];
-        for (int c = 0; c < nc; c++)
+        CpuBackend.For(nc, (lo, hi) =>
         {
-            _geo.CornerNodes(c, nodes);
-            for (int k = 0; k < corners; k++)
-                for (int i = 0; i < 3; i++) r[c * 3 + i] += share * m[nodes[k] * 3 + i];
-        }
+            Span<int> nodes = stackalloc int[8];
+            for (int c = lo; c < hi; c++)
+            {
+                _geo.CornerNodes(c, nodes);
+                for (int k = 0; k < corners; k++)
+                    for (int i = 0; i < 3; i++) r[c * 3 + i] += share * m[nodes[k] * 3 + i];
+            }
+        }, 4096);
         return r;
     }
 
     private double[] ToCellAdjoint(double[] g)
     {
-        int nc = _geo.NumCells, corners = _geo.Corners;
+        int corners = _geo.Corners;
         double share = 1.0 / corners;
         var r = new double[_geo.NumNodes * 3];
-        Span<int> nodes = stackalloc int[8];
-        for (int c = 0; c < nc; c++)
-        {
-            _geo.CornerNodes(c, nodes);
-            for (int k = 0; k < corners; k++)
-                for (int i = 0; i < 3; i++) r[nodes[k] * 3 + i] += share * g[c * 3 + i];
-        }
+        foreach (var group in Colors)
+            CpuBackend.For(group.Length, (lo, hi) =>
+            {
+                Span<int> nodes = stackalloc int[8];
+                for (int gi = lo; gi < hi; gi++)
+                {
+                    int c = group[gi];
+                    _geo.CornerNodes(c, nodes);
+                    for (int k = 0; k < corners; k++)
+                        for (int i = 0; i < 3; i++) r[nodes[k] * 3 + i] += share * g[c * 3 + i];
+                }
+            }, 4096);
         return r;
     }
 
-    private double[] WeightSum(double[] w)
-    {
-        var s = new double[_geo.NumNodes];
-        Span<int> nodes = stackalloc int[8];
-        for (int c = 0; c < w.Length; c++)
-        {
-            _geo.CornerNodes(c, nodes);
-            for (int k = 0; k < _geo.Corners; k++) s[nodes[k]] += w[c];
-        }
-        return s;
-    }
-
-    /// <summary>Cells to nodes weighted by w = Ms rho: h_i = sum_{c at i} w_c h_c / sum_{c at i} w_c.</summary>
-    private double[] ToNodeWeighted(double[] hCell, double[] w, double[] weightSum)
+    /// <summary>
+    /// Cells to nodes: h_i = sum_{c at i} wn_c h_c / W_i with the node mass W_i = sum_{c at i} wd_c (both sums in one
+    /// pass over the cells); returns h and W.
+    /// </summary>
+    private (double[] H, double[] WeightSum) ToNodeWeighted(double[] hCell, double[] wn, double[] wd)
     {
         var r = new double[_geo.NumNodes * 3];
-        Span<int> nodes = stackalloc int[8];
-        for (int c = 0; c < w.Length; c++)
+        var weightSum = new double[_geo.NumNodes];
+        int corners = _geo.Corners;
+        foreach (var group in Colors)
+            CpuBackend.For(group.Length, (lo, hi) =>
+            {
+                Span<int> nodes = stackalloc int[8];
+                for (int gi = lo; gi < hi; gi++)
+                {
+                    int c = group[gi];
+                    _geo.CornerNodes(c, nodes);
+                    double w = wn[c], hx = w * hCell[c * 3], hy = w * hCell[c * 3 + 1], hz = w * hCell[c * 3 + 2];
+                    for (int k = 0; k < corners; k++)
+                    {
+                        int n = nodes[k];
+                        r[n * 3] += hx;
+                        r[n * 3 + 1] += hy;
+                        r[n * 3 + 2] += hz;
+                        weightSum[n] += wd[c];
+                    }
+                }
+            }, 4096);
+        CpuBackend.For(weightSum.Length, (lo, hi) =>
         {
-            _geo.CornerNodes(c, nodes);
-            for (int k = 0; k < _geo.Corners; k++)
-                for (int i = 0; i < 3; i++) r[nodes[k] * 3 + i] += w[c] * hCell[c * 3 + i];
-        }
-        for (int n = 0; n < weightSum.Length; n++)
-            for (int i = 0; i < 3; i++) r[n * 3 + i] /= weightSum[n];
-        return r;
+            for (int n = lo; n < hi; n++)
+                for (int i = 0; i < 3; i++) r[n * 3 + i] /= weightSum[n];
+        });
+        return (r, weightSum);
     }
 }
 

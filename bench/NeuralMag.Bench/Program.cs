@@ -29,12 +29,14 @@ foreach (var suite in suites)
 {
     foreach (var row in suite.Run(quick))
     {
-        var line = $"| {suite.Name} | {row.Case} | {BenchTimer.Format(row.Seconds)} | {row.Baseline} | {BenchTimer.Format(row.BaselineSeconds)} | {row.Seconds / row.BaselineSeconds:F2} |";
+        var line = $"| {suite.Name} | {row.Case} | {BenchTimer.Format(row.Seconds)} | {row.Baseline} | {BenchTimer.Format(row.BaselineSeconds)} | {Ratio(row.Seconds / row.BaselineSeconds)} |";
         Console.WriteLine(line);
         report.AppendLine(line);
     }
 }
 if (outFile != null) File.WriteAllText(outFile, report.ToString());
+
+static string Ratio(double r) => r >= 0.1 ? r.ToString("F2") : r.ToString("G3");
 
 namespace NeuralMag.Bench
 {

@@ -1,0 +1,77 @@
+using System.Numerics;
+
+namespace NeuralMag.Kernels.Demag;
+
+/// <summary>Which real-to-complex FFT implementation to use.</summary>
+public enum FftBackend
+{
+    /// <summary>FFTW when libfftw3 loads, else the managed transform (with a one-line notice on stderr).</summary>
+    Auto,
+    /// <summary>FFTW 3 through P/Invoke (<see cref="FftwNative"/>).</summary>
+    Fftw,
+    /// <summary>Our real-to-complex transform on top of MathNet.Numerics' 1-D complex FFTs.</summary>
+    Managed,
+}
+
+/// <summary>
+/// Unnormalized real-to-complex FFT of a row-major real array of rank 1 to 3 (<see cref="Shape"/>) and its inverse.
+/// The spectrum is the half spectrum of FFTW's layout: the last axis keeps n/2 + 1 frequencies, the others all.
+/// Forward uses exp(-i...); Inverse uses exp(+i...), does not divide by the number of points, and may overwrite the
+/// spectrum. Buffers are <see cref="NativeBuffer{T}"/>s of <see cref="RealLength"/> and <see cref="SpectrumLength"/>.
+/// Instances are cheap views on cached plans and may be used from several threads at once.
+/// </summary>
+public abstract unsafe class RealFft3D
+{
+    protected RealFft3D(int[] shape)
+    {
+        if (shape.Length is < 1 or > 3 || shape.Any(n => n < 1)) throw new ArgumentException($"RealFft3D: bad shape [{string.Join(", ", shape)}].");
+        Shape = (int[])shape.Clone();
+        SpectrumShape = (int[])shape.Clone();
+        SpectrumShape[^1] = shape[^1] / 2 + 1;
+        RealLength = shape.Aggregate(1L, (a, n) => a * n);
+        SpectrumLength = SpectrumShape.Aggregate(1L, (a, n) => a * n);
+    }
+
+    public int[] Shape { get; }
+    public int[] SpectrumShape { get; }
+    public long RealLength { get; }
+    public long SpectrumLength { get; }
+    public abstract FftBackend Backend { get; }
+
+    public abstract void Forward(double* real, Complex* spectrum);
+    public abstract void Inverse(Complex* spectrum, double* real);
+
+    public void Forward(NativeBuffer<double> real, NativeBuffer<Complex> spectrum) { Check(real, spectrum); Forward(real.Pointer, spectrum.Pointer); }
+    public void Inverse(NativeBuffer<Complex> spectrum, NativeBuffer<double> real) { Check(real, spectrum); Inverse(spectrum.Pointer, real.Pointer); }
+
+    private void Check(NativeBuffer<double> real, NativeBuffer<Complex> spectrum)
+    {
+        if (real.Length < RealLength || spectrum.Length < SpectrumLength)
+            throw new ArgumentException($"RealFft3D: buffers of {real.Length} and {spectrum.Length} for {RealLength} real and {SpectrumLength} complex values.");
+    }
+
+    /// <summary>The process-wide default: <see cref="FftBackend.Auto"/> unless NEURALMAG_FFT=managed|fftw or set here.</summary>
+    public static FftBackend DefaultBackend { get; set; } =
+        Environment.GetEnvironmentVariable("NEURALMAG_FFT")?.ToLowerInvariant() switch { "managed" => FftBackend.Managed, "fftw" => FftBackend.Fftw, _ => FftBackend.Auto };
+
+    private static int _noticeShown;
+
+    /// <summary>The transform of <paramref name="shape"/> with the given (or default) backend.</summary>
+    public static RealFft3D Create(int[] shape, FftBackend backend = FftBackend.Auto)
+    {
+        if (backend == FftBackend.Auto) backend = DefaultBackend;
+        if (backend == FftBackend.Fftw && !FftwNative.Available)
+            throw new InvalidOperationException($"FFTW was requested but is not available ({FftwNative.LoadError}). Install libfftw3 (Debian: apt-get install libfftw3-double3).");
+        if (backend == FftBackend.Auto)
+        {
+            if (FftwNative.Available) backend = FftBackend.Fftw;
+            else
+            {
+                backend = FftBackend.Managed;
+                if (Interlocked.Exchange(ref _noticeShown, 1) == 0 && FftwNative.LoadError != "NEURALMAG_FFT=managed")
+                    Console.Error.WriteLine($"NeuralMag: libfftw3 not found ({FftwNative.LoadError}); using the managed FFT (slower). Debian/Ubuntu: apt-get install libfftw3-double3.");
+            }
+        }
+        return backend == FftBackend.Fftw ? FftwRealFft3D.Get(shape) : new ManagedRealFft3D(shape);
+    }
+}
