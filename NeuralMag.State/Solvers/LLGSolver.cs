@@ -36,8 +36,8 @@ public sealed class LLGSolver
     private DateTime _lastReport;
 
     /// <summary>
-    /// When set, integrations longer than a second write a one-line progress report (simulated time, steps, RHS
-    /// evaluations) to this writer about once a second, e.g. <c>Console.Error</c>.
+    /// When set, integrations write a one-line progress report (simulated time, steps, RHS evaluations) to this
+    /// writer every <see cref="ProgressInterval"/> of wall time, e.g. <c>Console.Error</c>.
     /// </summary>
     public TextWriter? Progress
     {
@@ -49,13 +49,16 @@ public sealed class LLGSolver
             _integrator.OnStep = value == null ? null : (tau, tau1) =>
             {
                 var now = DateTime.UtcNow;
-                if ((now - _lastReport).TotalSeconds < 1) return;
+                if (now - _lastReport < ProgressInterval) return;
                 _lastReport = now;
                 value.Write($"\r[LLGSolver] t = {tau * ScaleT:E4} s of {tau1 * ScaleT:E4} s, {_integrator.AcceptedSteps} steps, {_integrator.Evaluations} RHS evaluations   ");
             };
         }
     }
     private TextWriter? _progress;
+
+    /// <summary>Least wall time between two progress reports (default one second).</summary>
+    public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Names of the explicit parameters of <see cref="Solve"/> (normalized, "." → "__").</summary>
     public IReadOnlyList<string> Parameters { get; }
