@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using NeuralMag.Bench;
 
-// Benchmark harness: `dotnet run -c Release --project bench/NeuralMag.Bench [-- --quick] [--filter TEXT] [--out report.md]`.
+// Benchmark harness: `dotnet run -c Release --project bench/NeuralMag.Bench [-- --quick] [--filter TEXT[,TEXT]] [--out report.md]`.
 // Every suite measures its subject next to a baseline in the same run and reports the ratio.
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var argList = args.ToList();
@@ -13,10 +13,18 @@ if (fi >= 0) { filter = argList[fi + 1]; argList.RemoveRange(fi, 2); }
 int oi = argList.IndexOf("--out");
 if (oi >= 0) { outFile = argList[oi + 1]; argList.RemoveRange(oi, 2); }
 
+if (argList.Count > 0)
+{
+    Console.Error.WriteLine(argList[0] is "--help" or "-h" ? "" : $"Unknown argument '{argList[0]}'.");
+    Console.Error.WriteLine("usage: NeuralMag.Bench [--quick] [--filter TEXT[,TEXT...]] [--out report.md]");
+    return argList[0] is "--help" or "-h" ? 0 : 2;
+}
+var filters = filter?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
 var suites = typeof(IBenchSuite).Assembly.GetTypes()
     .Where(t => typeof(IBenchSuite).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false })
     .Select(t => (IBenchSuite)Activator.CreateInstance(t)!)
-    .Where(s => filter == null || s.Name.Contains(filter, StringComparison.OrdinalIgnoreCase))
+    .Where(s => filters == null || filters.Any(f => s.Name.Contains(f, StringComparison.OrdinalIgnoreCase)))
     .OrderBy(s => s.Name, StringComparer.Ordinal).ToList();
 
 var report = new System.Text.StringBuilder();
@@ -35,6 +43,7 @@ foreach (var suite in suites)
     }
 }
 if (outFile != null) File.WriteAllText(outFile, report.ToString());
+return 0;
 
 static string Ratio(double r) => r >= 0.1 ? r.ToString("F2") : r.ToString("G3");
 

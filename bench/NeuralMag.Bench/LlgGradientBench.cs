@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using NeuralMag.AD;
+using NeuralMag.IO;
+
+namespace NeuralMag.Bench;
+
+/// <summary>
+/// Time and peak memory of a gradient through standard problem 4 dynamics (field 1 from the shared s-state, 100x25x1
+/// cells, float64): d&lt;m_y&gt;(t1)/d(m0, alpha) by checkpointed backpropagation, against the forward solve without a
+/// tape. Full mode integrates 1 ns; the peak managed heap above the idle state is sampled every 2 ms. Plain
+/// backpropagation (the whole tape kept) is shown over a short span, with its memory per simulated ns.
+/// </summary>
+public sealed class LlgGradientBench : IBenchSuite
+{
+    public string Name => "llg gradient";
+
+    public IEnumerable<BenchRow> Run(bool quick)
+    {
+        double t1 = quick ? 0.02e-9 : 1e-9;
+        int segments = quick ? 2 : 50;
+        var (state, llg) = Setup();
+        var m0 = state.M.Tensor;
+        var alpha = state.Scalar(0.02);
+        var (fwd, fwdPeak) = Measure(() => llg.Solve(new[] { t1 }, m0, alpha)[0][.., .., .., 1].Mean().Item());
+        var (ckpt, ckptPeak) = Measure(() => Gradient(m => llg.SolveCheckpointed(t1, segments, m.Item1, m.Item2), m0, alpha));
+        yield return new BenchRow($"forward solve {t1 * 1e9:G3} ns: peak heap {Mb(fwdPeak)}", fwd, "-", fwd);
+        yield return new BenchRow($"gradient {t1 * 1e9:G3} ns, checkpointed ({segments} segments): peak heap {Mb(ckptPeak)} ({ckptPeak / (double)Math.Max(fwdPeak, 1):F1}x forward)",
+            ckpt, "forward solve", fwd);
+        double span = quick ? 0.005e-9 : 0.02e-9;
+        var (bp, bpPeak) = Measure(() => Gradient(m => llg.Solve(new[] { span }, m.Item1, m.Item2)[0], m0, alpha));
+        yield return new BenchRow($"gradient {span * 1e9:G3} ns, plain backprop: peak heap {Mb(bpPeak)} (~{bpPeak / (span * 1e9) / 1e9:F0} GB per simulated ns)",
+            bp, "forward solve (scaled to the span)", fwd * span / t1);
+    }
+
+    private static string Mb(long bytes) => $"{bytes / 1e6:F0} MB";
+
+    private static (State, LLGSolver) Setup()
+    {
+        var root = ReferenceCase.DefaultRoot() ?? throw new DirectoryNotFoundException("shared/reference-data not found above the working directory.");
+        var state = new State(new Mesh(new[] { 100, 25, 1 }, new[] { 5e-9, 5e-9, 3e-9 }), Device.Cpu, DType.Float64);
+        state.Material["Ms"] = 8e5;
+        state.Material["A"] = 1.3e-11;
+        state.Material["alpha"] = 0.02;
+        state["m"] = new VectorFunction(state, Vti.ReadTensor(Path.Combine(root, "oommf", "s_state_init.vti"), "m", DType.Float64));
+        new ExchangeField().Register(state, "exchange");
+        new DemagField().Register(state, "demag");
+        new ExternalField(new[] { -19576.05800030313, 3421.8312764757497, 0.0 }).Register(state, "external");
+        new TotalField("exchange", "demag", "external").Register(state);
+        var llg = new LLGSolver(state, parameters: new[] { "material.alpha" });
+        llg.Step(1e-13); // demag kernel and JIT outside the measurement
+        return (state, llg);
+    }
+
+    private static NTensor[] Gradient(Func<(NTensor, NTensor), NTensor> solve, NTensor m0, NTensor alpha)
+    {
+        using var tape = new Tape();
+        var mw = tape.Watch(m0);
+        var aw = tape.Watch(alpha);
+        var my = solve((mw, aw))[.., .., .., 1].Mean();
+        return tape.Gradient(my, new[] { mw, aw });
+    }
+
+    /// <summary>Wall time and the peak of the managed heap above its level before the call.</summary>
+    private static (double Seconds, long PeakBytes) Measure(Action action)
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        long idle = GC.GetTotalMemory(true), peak = idle;
+        bool done = false;
+        var sampler = new Thread(() =>
+        {
+            while (!Volatile.Read(ref done))
+            {
+                peak = Math.Max(peak, GC.GetTotalMemory(false));
+                Thread.Sleep(2);
+            }
+        }) { IsBackground = true };
+        sampler.Start();
+        var sw = Stopwatch.StartNew();
+        action();
+        double secs = sw.Elapsed.TotalSeconds;
+        Volatile.Write(ref done, true);
+        sampler.Join();
+        peak = Math.Max(peak, GC.GetTotalMemory(false));
+        return (secs, peak - idle);
+    }
+}
