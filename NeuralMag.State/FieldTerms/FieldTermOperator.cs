@@ -206,6 +206,7 @@ internal sealed class FieldTermOperator
     /// </summary>
     public NTensor Field(NTensor[] a)
     {
+        if (OnDevice(a) is { } onDevice) return onDevice;
         var x = Inputs(a);
         int msIndex = Array.IndexOf(FieldParameters, "material__Ms");
         var ms = msIndex >= 1 && msIndex <= _nParams ? x.P[msIndex - 1] : Cached(ref _ms, a[msIndex], "material__Ms");
@@ -267,6 +268,33 @@ internal sealed class FieldTermOperator
             return grads;
         });
     }
+
+    /// <summary>
+    /// The field on an ILGPU device (CUDA, OpenCL, ilgpu-cpu) through <see cref="DeviceElementOperator"/>, when the
+    /// density has element operators, m is nodal and nothing records; null otherwise (the host path then runs, copying
+    /// the tensors to the host and back).
+    /// </summary>
+    private NTensor? OnDevice(NTensor[] a)
+    {
+        if (_state.Device.IsCpu || _fic || !_useOperators || Tape.IsRecording(a)) return null;
+        if (!Shapes.Equal(a[0].GetShape(), MShape) || a[0].Device != _state.Device) return null;
+        var pc = Parameters(a);
+        if (pc.Op == null) return null;
+        var rho = Cached(ref _rho, a[_rhoIndex], "rho");
+        int msIndex = Array.IndexOf(FieldParameters, "material__Ms");
+        var ms = msIndex >= 1 && msIndex <= _nParams ? pc.Values[msIndex - 1] : Cached(ref _ms, a[msIndex], "material__Ms");
+        var mass = Mass(ms, rho);
+        if (_device is not { } d || d.Op != pc.Op || d.Rho != rho || d.Mass != mass)
+        {
+            _device?.Operator.Dispose();
+            var scale = new double[mass.Length];
+            for (int i = 0; i < scale.Length; i++) scale[i] = -1 / (Constants.Mu0 * mass[i]);
+            _device = d = (pc.Op, rho, mass, new DeviceElementOperator(pc.Op, Geo, rho, scale, _state.Device));
+        }
+        return d.Operator.Apply(a[0]);
+    }
+
+    private (QuadraticElementOperator Op, double[] Rho, double[] Mass, DeviceElementOperator Operator)? _device;
 
     /// <summary>
     /// d/dε at ε = 0 of the assembler's outputs at m + εw. Exact for a quadratic density from two evaluations (the
