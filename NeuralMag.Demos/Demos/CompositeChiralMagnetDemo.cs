@@ -163,7 +163,7 @@ public sealed class CompositeChiralMagnetDemo : IDemo
             double mx = inner.Average(i => x[i]), my = inner.Average(i => phi[i]);
             double slope = inner.Sum(i => (x[i] - mx) * (phi[i] - my)) / inner.Sum(i => (x[i] - mx) * (x[i] - mx));
             double pSim = slope / Q0;
-            bool pass = dev < 0.02 && Math.Abs(pSim - p) < 1e-3 && e1 <= e0 * (1 - 1e-12 * Math.Sign(e0));
+            bool pass = dev < 0.02 && Math.Abs(pSim - p) < 1e-3 && e1 <= e0 + 1e-12 * Math.Abs(e0);
             ok &= pass;
             Console.WriteLine($"  {how} [{sw.Elapsed.TotalSeconds:F1} s]");
             Console.WriteLine($"    E: {e0:E6} J -> {e1:E6} J; max |φ_sim - φ_analytical| = {dev:E2} rad (tolerance 0.02); measured pitch p = {pSim:F5} (analytical {p:F5}): {(pass ? "PASS" : "FAIL")}");

@@ -17,7 +17,7 @@ namespace NeuralMag.Demos;
 public sealed class DmiStripeDemo : IDemo
 {
     public string Name => "dmi-1d-stripe";
-    public string Description => "1D interface-DMI benchmark: edge canting against the published reference profile";
+    public string Description => "1D interface-DMI benchmark: edge canting against the continuum solution and upstream";
 
     /// <summary>Upstream NeuralMag's energies for this problem (J), BB minimizer and LLG relax, from its executed example notebook.</summary>
     private const double UpstreamEnergyBB = -4.204674e-20, UpstreamEnergyLlg = -4.204614e-20;
