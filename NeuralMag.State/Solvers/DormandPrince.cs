@@ -88,7 +88,16 @@ public sealed class DormandPrince
                 if (B5[j] - B4[j] != 0) err = err + k[j] * (h * (B5[j] - B4[j]));
             var tol = NTensor.Maximum(y.Abs(), y1.Abs()) * RTol + ATol;
             double ratio = Rms(err / tol);
-            if (!double.IsFinite(ratio)) throw new InvalidOperationException($"DormandPrince: non-finite error estimate at t = {t}.");
+            if (!double.IsFinite(ratio))
+            {
+                // A trial step that overflowed (too large for a stiff start, e.g. strong DMI on a fine mesh): reject it
+                // and shrink by the largest decrease factor, unless the state itself is already broken.
+                if (!double.IsFinite(Rms(f0))) throw new InvalidOperationException($"DormandPrince: the right-hand side is not finite at t = {t}; check the inputs (m, fields, parameters).");
+                RejectedSteps++;
+                dt = 0.2 * h;
+                if (dt <= 1e-14 * Math.Max(Math.Abs(t), Math.Abs(t1 - t0))) throw new InvalidOperationException($"DormandPrince: step size underflow at t = {t} after non-finite error estimates.");
+                continue;
+            }
             bool accept = ratio <= 1;
             if (accept)
             {

@@ -20,6 +20,22 @@ public sealed class LlgTests
     }
 
     [TestMethod]
+    public void DormandPrinceRejectsAnOverflowingTrialStepAndShrinksIt()
+    {
+        // y' = -y, but the 6th evaluation (a stage of the second step) returns NaN, as a trial step that overflows on a
+        // stiff problem would: that step is rejected and retried smaller, and y(2) = e^-2 is still reached.
+        int calls = 0;
+        var dp = new DormandPrince((t, y) => ++calls == 6 ? NTensor.FullLike(y, double.NaN) : -y, rtol: 1e-8, atol: 1e-10);
+        var y = dp.Integrate(NTensor.FromArray(new[] { 1.0 }), 0, 2).ToArray();
+        Assert.AreEqual(Math.Exp(-2), y[0], 1e-7);
+        Assert.IsTrue(dp.RejectedSteps >= 1, "the NaN step was rejected");
+        // A right-hand side that is not finite at an accepted state is an error, not a reason to shrink forever.
+        var broken = new DormandPrince((t, y) => y * double.NaN);
+        var e = Assert.ThrowsExactly<InvalidOperationException>(() => broken.Integrate(NTensor.FromArray(new[] { 1.0 }), 0, 1));
+        StringAssert.Contains(e.Message, "not finite");
+    }
+
+    [TestMethod]
     public void UndampedPrecessionHasTheLarmorFrequency()
     {
         // A single macrospin in a field h along z precesses at omega = gamma h (alpha = 0).
