@@ -92,9 +92,7 @@ public sealed class CompositeChiralMagnetDemo : IDemo
         state.Material["Db"] = new CellFunction(state).FillByDomain(new[] { 0.0, D, 0.0 });
         state.Material["Ku"] = new CellFunction(state).FillByDomain(new[] { 0.0, Kc, Ku });
         // Anisotropy axis per domain: x (easy plane y-z) in the chiral slab, y in the ferromagnets.
-        var domains = state.Tensor("domains").ToArray();
-        var axis = domains.SelectMany(d => d == 1 ? new[] { 1.0, 0, 0 } : d == 2 ? new[] { 0.0, 1, 0 } : new[] { 0.0, 0, 0 }).ToArray();
-        state.Material["Ku_axis"] = new VectorCellFunction(state, state.Tensor(axis, new[] { N, 3 }));
+        state.Material["Ku_axis"] = new VectorCellFunction(state).FillByDomain(new[] { new[] { 0.0, 0, 0 }, new[] { 1.0, 0, 0 }, new[] { 0.0, 1, 0 } });
         state.Material["alpha"] = 1.0;
         var m0 = phi0.SelectMany(f => new[] { 0.0, Math.Cos(f), Math.Sin(f) }).ToArray();
         state["m"] = new VectorFunction(state, state.Tensor(m0, new[] { N + 1, 3 }));

@@ -118,6 +118,31 @@ public partial class Function
         return this;
     }
 
+    /// <summary>
+    /// Per-domain values of a vector (or otherwise shaped) cell function, upstream's fill_by_domain with vectors:
+    /// <paramref name="values"/>[id] holds the value of domain id, with as many entries as one point of the function
+    /// (3 for a vector).
+    /// </summary>
+    public Function FillByDomain(double[][] values)
+    {
+        if (Spaces.Any(s => s != 'c')) throw new InvalidOperationException($"FillByDomain needs a cell function; '{Name}' has spaces '{Spaces}'.");
+        int width = Shapes.Product(Shape);
+        for (int id = 0; id < values.Length; id++)
+            if (values[id] == null || values[id].Length != width)
+                throw new ArgumentException($"FillByDomain: the value of domain {id} has {values[id]?.Length ?? 0} entries; '{Name}' needs {width} per cell (shape {Shapes.Format(Shape)}).");
+        var domains = State.Tensor("domains").ToArray();
+        var data = new double[domains.Length * width];
+        for (int i = 0; i < domains.Length; i++)
+        {
+            int id = (int)domains[i];
+            if (id < 0 || id >= values.Length)
+                throw new ArgumentException($"Domain id {id} has no value: FillByDomain got {values.Length} values (ids 0..{values.Length - 1}).");
+            Array.Copy(values[id], 0, data, i * width, width);
+        }
+        Tensor = State.Tensor(data).Reshape(TensorShape);
+        return this;
+    }
+
     /// <summary>Spatial average (per component for vectors).</summary>
     public NTensor Average()
     {

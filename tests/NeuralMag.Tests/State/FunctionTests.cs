@@ -81,6 +81,22 @@ public sealed class FunctionTests
     }
 
     [TestMethod]
+    public void FillByDomainWithVectors()
+    {
+        var s = NewState();
+        var x = s.Coordinates()[0];
+        s.AddDomain(1, x.Gt(1e-9));
+        s.AddDomain(2, x.Lt(1e-9));
+        var axis = new VectorCellFunction(s).FillByDomain(new[] { new[] { 0.0, 0, 0 }, new[] { 1.0, 0, 0 }, new[] { 0.0, 0, 1 } });
+        var t = axis.Tensor.ToArray();
+        var d = s.Tensor("domains").ToArray();
+        for (int c = 0; c < d.Length; c++)
+            CollectionAssert.AreEqual(d[c] == 1 ? new[] { 1.0, 0, 0 } : new[] { 0.0, 0, 1 }, t[(3 * c)..(3 * c + 3)], $"cell {c}");
+        var e = Assert.ThrowsExactly<ArgumentException>(() => new VectorCellFunction(s).FillByDomain(new[] { new[] { 1.0, 0 } }));
+        StringAssert.Contains(e.Message, "needs 3 per cell");
+    }
+
+    [TestMethod]
     public void PeriodicAxisHasNNodes()
     {
         var s = new NeuralMag.State(new Mesh(new[] { 4, 3, 2 }, new[] { 1e-9, 1e-9, 1e-9 }, pbc: new Pbc[] { true, false, false }));
