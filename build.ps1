@@ -25,7 +25,38 @@ function Invoke-Checked([string]$Exe, [string[]]$Arguments) {
 
 function Invoke-Build { Invoke-Checked dotnet @("build", "NeuralMag.sln", "-c", $Configuration, "-nologo", "-v", "minimal") }
 
+# FFTW 3 (libfftw3) runs the demag FFTs; it is loaded at run time, and without it the managed FFT is used (with a
+# one-line notice). On Debian/Ubuntu as root or with passwordless sudo this installs it once; otherwise it says how.
+# It never fails the build.
+function Install-Fftw {
+    if (-not $IsLinux) { return }
+    $libs = @("/usr/lib/x86_64-linux-gnu/libfftw3.so.3", "/usr/lib/aarch64-linux-gnu/libfftw3.so.3", "/usr/lib64/libfftw3.so.3",
+              "/usr/lib/libfftw3.so.3", "/usr/local/lib/libfftw3.so.3")
+    if ($libs | Where-Object { Test-Path $_ }) { return }
+    $hint = "fftw: libfftw3 not found; the managed FFT will be used (install libfftw3-double3 for faster demag fields)."
+    if (-not (Get-Command apt-get -ErrorAction SilentlyContinue)) { Write-Host $hint; return }
+    $prefix = @()
+    if ((& id -u) -ne "0") {
+        $sudoOk = $false
+        if (Get-Command sudo -ErrorAction SilentlyContinue) { & sudo -n true 2>$null; $sudoOk = ($LASTEXITCODE -eq 0) }
+        if (-not $sudoOk) { Write-Host $hint; return }
+        $prefix = @("sudo", "-n")
+    }
+    Write-Host "fftw: installing libfftw3-double3 with apt-get (once)..."
+    $env:DEBIAN_FRONTEND = "noninteractive"
+    $install = $prefix + @("apt-get", "install", "-y", "--no-install-recommends", "libfftw3-double3")
+    & $install[0] @($install | Select-Object -Skip 1) *> $null
+    if ($LASTEXITCODE -ne 0) {
+        $update = $prefix + @("apt-get", "update", "-qq")
+        & $update[0] @($update | Select-Object -Skip 1) *> $null
+        & $install[0] @($install | Select-Object -Skip 1) *> $null
+    }
+    if ($LASTEXITCODE -ne 0) { Write-Host $hint } else { Write-Host "fftw: installed." }
+    $global:LASTEXITCODE = 0
+}
+
 function Invoke-Test {
+    Install-Fftw
     Invoke-Build
     $results = Join-Path $PSScriptRoot "TestResults"
     if (Test-Path $results) { Remove-Item -Recurse -Force $results }
@@ -67,6 +98,7 @@ switch ($Target) {
     "build" { Invoke-Build }
     "test" { Invoke-Test }
     "demo" {
+        Install-Fftw
         $demoArgs = if ($Rest.Count -gt 0) { $Rest } else { @("standard-problem-4") }
         Invoke-Checked dotnet (@("run", "--project", "NeuralMag.Demos", "-c", $Configuration, "--") + $demoArgs)
     }
