@@ -97,6 +97,38 @@ def demag(n, dx, dtype):
     row(f"h_demag {'x'.join(map(str, n))} {dtype} (first call incl. kernel {setup:.2f} s)", best_of(lambda: state.h_demag.tensor, reps))
 
 
+def topology(n, dtype):
+    nm.config.dtype = dtype
+    nx, nz, top = n[0], n[2], n[2] - 2
+    state = nm.State(nm.Mesh(n, [5e-9, 5e-9, 5e-9]))
+    state.material.Ms = 1.0
+    state.m = nm.VectorFunction(state).fill((0.0, 0.0, 1.0))
+    state.rho_m = nm.CellFunction(state).fill(0.7)
+    eps = float(state.eps)
+
+    def rho(rho_m):
+        r = rho_m.clone()
+        r[:, :, top:] = eps
+        return r
+
+    state.rho = nm.CellFunction(state, tensor=rho)
+    nm.DemagField().register(state, "demag")
+    demag = state.resolve("h_demag", ["rho_m"])
+    c = nx // 2
+
+    def loss(r):
+        return -demag(r**3)[c, c, nz, 2] ** 2
+
+    def value_and_grad():
+        x = state.rho_m.tensor.detach().clone().requires_grad_(True)
+        value = loss(x)
+        value.backward()
+        return value, x.grad
+
+    reps = 3 if quick else 5
+    row(f"objective value and gradient {'x'.join(map(str, n))} {dtype}", best_of(value_and_grad, reps))
+
+
 def sp4(vti, dtype, simulated):
     nm.config.dtype = dtype
     state = nm.State(nm.Mesh([100, 25, 1], [5e-9, 5e-9, 3e-9]))
@@ -128,6 +160,9 @@ if __name__ == "__main__":
         demag([100, 25, 1], [5e-9, 5e-9, 3e-9], dtype)
         for n in sizes:
             demag(n, [2e-9, 2e-9, 2e-9], dtype)
+    for dtype in ("float64", "float32"):
+        for n in [[10, 10, 6]] if quick else [[20, 20, 12], [64, 64, 16]]:
+            topology(n, dtype)
     if vti:
         for dtype in ("float64", "float32"):
             sp4(vti, dtype, 0.01e-9 if quick else 0.05e-9)
