@@ -68,7 +68,8 @@ public sealed partial class ElementAssembler
     /// <param name="rho">Density per cell.</param>
     /// <param name="gradient">Compute dE/dm at the nodes.</param>
     /// <param name="energy">Compute the cell energies and E (always when no gradient is asked for).</param>
-    public Result AssembleQuadratic(QuadraticElementOperator op, double[] m, double[] rho, bool gradient, bool energy = true)
+    /// <param name="into">Optional array (nodes x 3) to receive dE/dm, cleared first; a new one otherwise.</param>
+    public Result AssembleQuadratic(QuadraticElementOperator op, double[] m, double[] rho, bool gradient, bool energy = true, double[]? into = null)
     {
         if (op.Corners != _g.Corners) throw new ArgumentException("The operator was built for another grid.");
         if (m.Length != _g.NumNodes * 3) throw new ArgumentException($"m has {m.Length} values, expected {_g.NumNodes * 3} (nodes x 3).");
@@ -87,7 +88,12 @@ public sealed partial class ElementAssembler
 
         energy |= !gradient;
         var result = new Result { CellEnergy = energy ? new double[_g.NumCells] : Array.Empty<double>() };
-        var dEdm = gradient ? result.DEdm = new double[m.Length] : null;
+        if (into != null)
+        {
+            if (into.Length != m.Length) throw new ArgumentException($"into has {into.Length} values, expected {m.Length}.");
+            Array.Clear(into);
+        }
+        var dEdm = gradient ? result.DEdm = into ?? new double[m.Length] : null;
         var cellEnergy = energy ? result.CellEnergy : null;
         var cellOp = op.CellOperator;
         for (int cx = 0; cx < 3; cx++)

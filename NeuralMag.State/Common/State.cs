@@ -309,16 +309,18 @@ public sealed partial class State
         int slotCount = slots.Count;
         var stepArray = steps.ToArray();
         var targetInvoke = target.Invoke;
+        var memo = new StepMemo?[stepArray.Length];
         return new NamedFunction(parameters, args =>
         {
             var env = new NTensor[slotCount];
             for (int i = 0; i < paramSlots.Length; i++) env[paramSlots[i]] = args[i];
             foreach (var (slot, value) in bound) env[slot] = value;
-            foreach (var (slot, fn, argSlots) in stepArray)
+            for (int k = 0; k < stepArray.Length; k++)
             {
+                var (slot, fn, argSlots) = stepArray[k];
                 var a = new NTensor[argSlots.Length];
                 for (int i = 0; i < a.Length; i++) a[i] = env[argSlots[i]];
-                env[slot] = fn.Invoke(a);
+                env[slot] = StepMemo.Evaluate(ref memo[k], fn, a);
             }
             var ta = new NTensor[targetArgs.Length];
             for (int i = 0; i < ta.Length; i++) ta[i] = env[targetArgs[i]];
@@ -391,4 +393,42 @@ public sealed class MaterialNamespace
     public Function GetFunction(string name) => _state.GetFunction("material__" + name);
 
     public bool Has(string name) => _state.Has("material__" + name);
+}
+
+/// <summary>
+/// The last inputs and output of one intermediate attribute function in a resolved plan. Attribute functions are pure
+/// functions of their arguments, so when every argument is the same immutable storage as last time and nothing
+/// records on the tape, the last output is reused: rho rebuilt from the domains, or a material law of a fixed
+/// temperature, is computed once instead of on every field evaluation. Only host (CPU) outputs are kept, and only for
+/// functions with arguments.
+/// </summary>
+internal sealed class StepMemo
+{
+    private readonly Storage[] _inputs;
+    private readonly NTensor _output;
+
+    private StepMemo(Storage[] inputs, NTensor output)
+    {
+        _inputs = inputs;
+        _output = output;
+    }
+
+    public static NTensor Evaluate(ref StepMemo? slot, Callable fn, NTensor[] args)
+    {
+        if (args.Length == 0 || Tape.IsRecording(args)) return fn.Invoke(args);
+        var last = Volatile.Read(ref slot);
+        if (last != null && last.Matches(args)) return last._output;
+        var output = fn.Invoke(args);
+        if (output.Storage is CpuStorage && !Tape.IsRecording(output))
+            Volatile.Write(ref slot, new StepMemo(args.Select(a => a.Storage).ToArray(), output));
+        return output;
+    }
+
+    private bool Matches(NTensor[] args)
+    {
+        if (args.Length != _inputs.Length) return false;
+        for (int i = 0; i < args.Length; i++)
+            if (!ReferenceEquals(args[i].Storage, _inputs[i])) return false;
+        return true;
+    }
 }

@@ -60,6 +60,15 @@ internal sealed class FieldTermOperator
     /// <summary>Shape of m and of the outputs: nodes, or cells with FIC.</summary>
     private int[] MShape => _fic ? CellVectorShape : NodeVectorShape;
 
+    private double[]? _mHost, _gHost;
+
+    private static double[] HostInto(NTensor t, ref double[]? buffer)
+    {
+        if (buffer == null || buffer.Length != t.Size) buffer = new double[t.Size];
+        t.Device.Backend.ToHost(t.Storage, buffer);
+        return buffer;
+    }
+
     /// <summary>The values on the host; a float64 CPU tensor is read in place (never written).</summary>
     private static double[] Host(NTensor t) => t.Storage is CpuStorage { F64: { } a } ? a : t.ToArray();
 
@@ -86,10 +95,13 @@ internal sealed class FieldTermOperator
     /// <summary>The assembler's inputs: nodal m (projected from cells with FIC) and the rest.</summary>
     private sealed record Prepared(double[] MNode, double[] MOwn, double[][] P, double[][] N, double[] Rho, double[]? Denominators, QuadraticElementOperator? Op);
 
-    private Prepared Inputs(NTensor[] a)
+    /// <param name="reuse">Nothing will keep the inputs (no tape): a float32 m may be converted into a reused buffer.</param>
+    private Prepared Inputs(NTensor[] a, bool reuse = false)
     {
         var rho = Cached(ref _rho, a[_rhoIndex], "rho");
-        var mOwn = FieldValues(a[0], "m");
+        var mOwn = reuse && a[0].DType != DType.Float64 && Shapes.Equal(a[0].GetShape(), MShape)
+            ? HostInto(a[0], ref _mHost)
+            : FieldValues(a[0], "m");
         double[]? den = null;
         var mNode = _fic ? _proj.CellsToNodes(mOwn, 3, rho, out den) : mOwn;
         var pc = Parameters(a);
@@ -207,11 +219,16 @@ internal sealed class FieldTermOperator
     public NTensor Field(NTensor[] a)
     {
         if (OnDevice(a) is { } onDevice) return onDevice;
-        var x = Inputs(a);
+        bool recording = Tape.IsRecording(a);
+        var x = Inputs(a, reuse: !recording);
         int msIndex = Array.IndexOf(FieldParameters, "material__Ms");
         var ms = msIndex >= 1 && msIndex <= _nParams ? x.P[msIndex - 1] : Cached(ref _ms, a[msIndex], "material__Ms");
         var mass = Mass(ms, x.Rho);
-        var r = Run(x, x.MNode, ElementAssembler.Mode.MGradient, energy: false);
+        // Outside the tape, a float32 state's field passes through a reused float64 buffer (the tensor made from it
+        // is a float32 copy); float64 results own their array.
+        var into = !recording && _state.DType != DType.Float64 && x.Op != null && !_fic ? (_gHost ??= new double[x.MNode.Length]) : null;
+        var r = x.Op != null ? _asm.AssembleQuadratic(x.Op, x.MNode, x.Rho, gradient: true, energy: false, into: into)
+                             : Run(x, x.MNode, ElementAssembler.Mode.MGradient, energy: false);
         var hNode = FieldFromGradient(r.DEdm!, mass);
         var h = _fic ? _proj.NodesToCells(hNode, 3) : hNode;
         var result = Make(h, MShape);

@@ -22,6 +22,28 @@ public sealed class StateTests
     };
 
     [TestMethod]
+    public void AnIntermediateFunctionWithUnchangedInputsIsNotRecomputed()
+    {
+        var s = NewState();
+        int calls = 0;
+        s["T"] = 300.0;
+        s["Ms_of_T"] = (NTensor T) => { calls++; return 8e5 * (1.0 - T / 600.0); };
+        s["E_test"] = (NTensor Ms_of_T, NTensor x) => Ms_of_T * x;
+        var f = s.Resolve("E_test", new[] { "x" });
+        Assert.AreEqual(4e5 * 2, f.Invoke(s.Scalar(2.0)).Item(), 1e-6);
+        Assert.AreEqual(4e5 * 3, f.Invoke(s.Scalar(3.0)).Item(), 1e-6);
+        Assert.AreEqual(1, calls, "T did not change: Ms(T) is reused");
+        s.Tensor("T").Assign(s.Scalar(0.0)); // an in-place update (new storage) of the bound constant
+        Assert.AreEqual(8e5 * 2, f.Invoke(s.Scalar(2.0)).Item(), 1e-6);
+        Assert.AreEqual(2, calls, "a new T value is a new storage: Ms(T) is recomputed");
+        // On the tape the function runs every time, so that its operations are recorded.
+        var g = s.Resolve("E_test", new[] { "T", "x" });
+        var grad = Autodiff.Grad(T => g.Invoke(T, s.Scalar(1.0)))(s.Scalar(300.0));
+        Assert.AreEqual(-8e5 / 600.0, grad.Item(), 1e-9);
+        Assert.AreEqual(3, calls);
+    }
+
+    [TestMethod]
     public void NumbersBecomeZeroDimensionalTensorsOfTheStateDtype()
     {
         var s = NewState();
