@@ -136,11 +136,57 @@ internal sealed class DemagOperator
         });
     }
 
+    /// <summary>Per (Ms, rho) storages: the weights of the projections and the inverse node mass (no-tape path).</summary>
+    private (Storage Ms, Storage Rho, double[] W, double[] Wn, double[] InvMass)? _weights;
+
+    /// <summary>
+    /// The forward field outside the tape: the cell mean and the weighted node gather run along structured lines, the
+    /// weights and node masses are kept while Ms and rho keep their storages, and a float64 m is read in place.
+    /// </summary>
+    private NTensor FieldNoTape(NTensor[] a, int[] nodeShape)
+    {
+        var m = a[0].Storage is CpuStorage { F64: { } f64 } ? f64 : a[0].ToArray();
+        if (_weights is not { } wt || !ReferenceEquals(wt.Ms, a[1].Storage) || !ReferenceEquals(wt.Rho, a[2].Storage))
+        {
+            var ms = CellValues(a[1], "material__Ms");
+            var rho = CellValues(a[2], "rho");
+            int nc = _geo.NumCells;
+            double share = _geo.CellVolume / _geo.Corners;
+            var w = new double[nc];
+            var wn = new double[nc];
+            var wd = new double[nc];
+            for (int c = 0; c < nc; c++)
+            {
+                w[c] = rho[c] * ms[c];
+                wn[c] = share * rho[c] * ms[c];
+                double q = _float32Mass ? (double)((float)share * (float)rho[c]) : share * rho[c];
+                wd[c] = q * ms[c];
+            }
+            // Node mass W_i = sum_{c at i} wd_c, as the gather of a unit cell field.
+            var ones = new double[nc * 3];
+            Array.Fill(ones, 1.0);
+            var mass3 = new double[_geo.NumNodes * 3];
+            NodeCellTransfer.NodeGather(_geo, ones, wd, Enumerable.Repeat(1.0, _geo.NumNodes).ToArray(), mass3);
+            var inv = new double[_geo.NumNodes];
+            for (int i = 0; i < inv.Length; i++) inv[i] = 1 / mass3[3 * i];
+            _weights = wt = (a[1].Storage, a[2].Storage, w, wn, inv);
+        }
+        var source = new double[_geo.NumCells * 3];
+        NodeCellTransfer.CellMean(_geo, m, wt.W, source);
+        var hCell = Convolve(source);
+        var h = new double[_geo.NumNodes * 3];
+        NodeCellTransfer.NodeGather(_geo, hCell, wt.Wn, wt.InvMass, h);
+        return _state.DType == DType.Float64 && _state.Device.IsCpu
+            ? new NTensor(new CpuStorage(h), nodeShape)
+            : NTensor.FromArray(h, nodeShape, _state.DType, _state.Device);
+    }
+
     public NTensor Field(NTensor[] a)
     {
         var nodeShape = _geo.Nodes.Append(3).ToArray();
         if (!Shapes.Equal(a[0].GetShape(), nodeShape))
             throw new ArgumentException($"DemagField: m has shape {Shapes.Format(a[0].GetShape())}, expected {Shapes.Format(nodeShape)}.");
+        if (!Tape.IsRecording(a)) return FieldNoTape(a, nodeShape);
         var m = a[0].ToArray();
         var ms = CellValues(a[1], "material__Ms");
         var rho = CellValues(a[2], "rho");
