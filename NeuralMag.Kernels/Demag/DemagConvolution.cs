@@ -12,12 +12,15 @@ public static unsafe class DemagConvolution
 {
     /// <param name="kernel">Demag kernel of the grid.</param>
     /// <param name="magnetization">Cells x 3 values of Ms rho m (row-major cells).</param>
-    public static double[] Apply(DemagKernel kernel, double[] magnetization)
+    /// <param name="into">Optional cells x 3 array for the result (every element is written); a new one otherwise.</param>
+    public static double[] Apply(DemagKernel kernel, double[] magnetization, double[]? into = null)
     {
         var n = kernel.Cells;
         int cells = n[0] * n[1] * n[2];
         if (magnetization.Length != cells * 3) throw new ArgumentException($"DemagConvolution: {magnetization.Length} values for {cells} cells x 3.");
-        var h = new double[cells * 3];
+        if (into != null && into.Length != cells * 3) throw new ArgumentException($"DemagConvolution: the output has {into.Length} values, expected {cells * 3}.");
+        var h = into ?? new double[cells * 3];
+        if (into != null && kernel.Fft == null) Array.Clear(h);
         if (kernel.Fft == null)
         {
             // A single cell: the tensor is the self term only (its Fourier transform is itself).

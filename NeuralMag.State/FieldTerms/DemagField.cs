@@ -138,6 +138,7 @@ internal sealed class DemagOperator
 
     /// <summary>Per (Ms, rho) storages: the weights of the projections and the inverse node mass (no-tape path).</summary>
     private (Storage Ms, Storage Rho, double[] W, double[] Wn, double[] InvMass)? _weights;
+    private double[]? _sourceBuffer, _cellFieldBuffer;
 
     /// <summary>
     /// The forward field outside the tape: the cell mean and the weighted node gather run along structured lines, the
@@ -171,11 +172,16 @@ internal sealed class DemagOperator
             for (int i = 0; i < inv.Length; i++) inv[i] = 1 / mass3[3 * i];
             _weights = wt = (a[1].Storage, a[2].Storage, w, wn, inv);
         }
-        var source = new double[_geo.NumCells * 3];
+        // Work arrays taken from (and given back to) the operator, so concurrent calls never share one.
+        var source = Interlocked.Exchange(ref _sourceBuffer, null) ?? new double[_geo.NumCells * 3];
+        var hCell = Interlocked.Exchange(ref _cellFieldBuffer, null) ?? new double[_geo.NumCells * 3];
         NodeCellTransfer.CellMean(_geo, m, wt.W, source);
-        var hCell = Convolve(source);
+        if (_truePbc) hCell = DemagConvolution.ApplyPeriodic(_cells3, _dx, source);
+        else DemagConvolution.Apply(_kernel!, source, hCell);
         var h = new double[_geo.NumNodes * 3];
         NodeCellTransfer.NodeGather(_geo, hCell, wt.Wn, wt.InvMass, h);
+        _sourceBuffer = source;
+        _cellFieldBuffer = hCell;
         return _state.DType == DType.Float64 && _state.Device.IsCpu
             ? new NTensor(new CpuStorage(h), nodeShape)
             : NTensor.FromArray(h, nodeShape, _state.DType, _state.Device);
