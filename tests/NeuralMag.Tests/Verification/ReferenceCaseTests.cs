@@ -25,11 +25,38 @@ public sealed class ReferenceCaseTests
         Assert.IsTrue(Cases().Any(), "no case folder (with inputs.json) found in the reference data");
     }
 
+    /// <summary>Every case on every ILGPU device kind: ilgpu-cpu always, cuda and opencl where present.</summary>
+    public static IEnumerable<object[]> DeviceCases()
+    {
+        foreach (var device in new[] { "ilgpu-cpu", "cuda", "opencl" })
+            foreach (var c in Cases()) yield return new object[] { device, c[0], c[1] };
+    }
+
+    private static readonly Dictionary<string, Device?> Devices = new();
+
     [TestMethod]
     [DynamicData(nameof(Cases))]
-    public void CaseMatchesUpstream(string name, string directory)
+    public void CaseMatchesUpstream(string name, string directory) => Check(Device.Cpu, name, directory);
+
+    [TestMethod]
+    [DynamicData(nameof(DeviceCases))]
+    public void CaseMatchesUpstreamOnAnIlgpuDevice(string deviceName, string name, string directory)
     {
-        var results = new ReferenceVerifier(Device.Cpu, DType.Float64).VerifyCase(directory).ToList();
+        Device? device;
+        lock (Devices)
+            if (!Devices.TryGetValue(deviceName, out device))
+            {
+                try { device = DeviceRegistry.Get(deviceName); }
+                catch (NotSupportedException) { device = null; }
+                Devices[deviceName] = device;
+            }
+        if (device == null) Assert.Inconclusive($"No {deviceName} device on this machine.");
+        Check(device, name, directory);
+    }
+
+    private static void Check(Device device, string name, string directory)
+    {
+        var results = new ReferenceVerifier(device, DType.Float64).VerifyCase(directory).ToList();
         Assert.IsTrue(results.Count > 0, $"{name}: no checks ran");
         foreach (var r in results) Console.WriteLine(r);
         // A feature we have not built yet (FIC) is reported as inconclusive (skipped) with its reason, never as passed.
