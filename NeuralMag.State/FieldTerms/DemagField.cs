@@ -139,6 +139,7 @@ internal sealed class DemagOperator
     /// <summary>Per (Ms, rho) storages: the weights of the projections and the inverse node mass (no-tape path).</summary>
     private (Storage Ms, Storage Rho, double[] W, double[] Wn, double[] InvMass)? _weights;
     private double[]? _sourceBuffer, _cellFieldBuffer;
+    private (double[] Weights, DeviceDemagConvolution Operator)? _device;
 
     /// <summary>
     /// The forward field outside the tape: the cell mean and the weighted node gather run along structured lines, the
@@ -146,7 +147,6 @@ internal sealed class DemagOperator
     /// </summary>
     private NTensor FieldNoTape(NTensor[] a, int[] nodeShape)
     {
-        var m = a[0].Storage is CpuStorage { F64: { } f64 } ? f64 : a[0].ToArray();
         if (_weights is not { } wt || !ReferenceEquals(wt.Ms, a[1].Storage) || !ReferenceEquals(wt.Rho, a[2].Storage))
         {
             var ms = CellValues(a[1], "material__Ms");
@@ -172,6 +172,17 @@ internal sealed class DemagOperator
             for (int i = 0; i < inv.Length; i++) inv[i] = 1 / mass3[3 * i];
             _weights = wt = (a[1].Storage, a[2].Storage, w, wn, inv);
         }
+        // On an ILGPU device: the whole convolution there, with our FFT kernel (built once per weights).
+        if (!_state.Device.IsCpu && !_truePbc && a[0].Device == _state.Device && DeviceDemagConvolution.Supports(_kernel!))
+        {
+            if (_device is not { } dv || dv.Weights != wt.W)
+            {
+                _device?.Operator.Dispose();
+                _device = dv = (wt.W, new DeviceDemagConvolution(_kernel!, _geo, wt.W, wt.Wn, wt.InvMass, _state.Device));
+            }
+            return dv.Operator.Apply(a[0]);
+        }
+        var m = a[0].Storage is CpuStorage { F64: { } f64 } ? f64 : a[0].ToArray();
         // Work arrays taken from (and given back to) the operator, so concurrent calls never share one.
         var source = Interlocked.Exchange(ref _sourceBuffer, null) ?? new double[_geo.NumCells * 3];
         var hCell = Interlocked.Exchange(ref _cellFieldBuffer, null) ?? new double[_geo.NumCells * 3];

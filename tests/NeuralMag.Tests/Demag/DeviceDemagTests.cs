@@ -1,0 +1,95 @@
+using NeuralMag.AD;
+
+namespace NeuralMag.Tests.Demag;
+
+using State = NeuralMag.State;
+
+/// <summary>
+/// The demag field on ILGPU devices (our Stockham FFT kernel) against the CPU device (FFTW or the managed FFT), float64
+/// to relative 1e-12 as the issue asks between devices. ilgpu-cpu runs everywhere; CUDA/OpenCL when present.
+/// </summary>
+[TestClass]
+public sealed class DeviceDemagTests
+{
+    private static readonly Dictionary<string, Device?> Devices = new();
+
+    private static Device Get(string name)
+    {
+        lock (Devices)
+        {
+            if (!Devices.TryGetValue(name, out var d))
+            {
+                try { d = DeviceRegistry.Get(name); }
+                catch (NotSupportedException) { d = null; }
+                Devices[name] = d;
+            }
+            return d ?? throw new AssertInconclusiveException($"No {name} device on this machine.");
+        }
+    }
+
+    private static State NewState(Device device, int[] n, Pbc[] pbc)
+    {
+        var state = new State(new Mesh(n, new[] { 2e-9, 3e-9, 2.5e-9 }, pbc: pbc), device, DType.Float64);
+        var nodes = state.Mesh.NodeCounts;
+        int nn = nodes.Aggregate(1, (a, b) => a * b), nc = n.Aggregate(1, (a, b) => a * b);
+        var rng = new Random(6);
+        var raw = NTensor.FromArray(Enumerable.Range(0, nn * 3).Select(_ => rng.NextDouble() - 0.5).ToArray(), nodes.Append(3).ToArray(), DType.Float64, device);
+        state["m"] = new VectorFunction(state, raw / raw.Norm(-1).Unsqueeze(-1));
+        state.Material["Ms"] = new CellFunction(state, tensor: NTensor.FromArray(Enumerable.Range(0, nc).Select(_ => 4e5 + 4e5 * rng.NextDouble()).ToArray(), n, DType.Float64, device));
+        state["rho"] = new CellFunction(state, tensor: NTensor.FromArray(Enumerable.Range(0, nc).Select(c => c % 5 == 0 ? state.Eps : 1.0).ToArray(), n, DType.Float64, device));
+        new DemagField().Register(state, "demag");
+        return state;
+    }
+
+    [TestMethod]
+    [DataRow("ilgpu-cpu")]
+    [DataRow("cuda")]
+    [DataRow("opencl")]
+    public void DemagOnTheDeviceMatchesTheCpu(string deviceName)
+    {
+        var device = Get(deviceName);
+        foreach (var (n, pbc) in new (int[], Pbc[])[]
+                 {
+                     (new[] { 5, 4, 3 }, new Pbc[] { false, false, false }),
+                     (new[] { 4, 6, 2 }, new Pbc[] { 2, false, false }),
+                     (new[] { 7, 5 }, new Pbc[] { false, false }),
+                     (new[] { 9 }, new Pbc[] { false }),
+                 })
+        {
+            var h = NewState(device, n, pbc).Tensor("h_demag");
+            Assert.AreEqual(device, h.Device, "the field stays on the device");
+            var a = h.ToArray();
+            var b = NewState(Device.Cpu, n, pbc).Tensor("h_demag").ToArray();
+            double scale = b.Max(Math.Abs);
+            for (int i = 0; i < a.Length; i++) Assert.AreEqual(b[i], a[i], 1e-12 * scale, $"{n.Length}D {string.Join("x", n)} element {i}");
+        }
+    }
+
+    [TestMethod]
+    [DataRow("ilgpu-cpu")]
+    [DataRow("cuda")]
+    public void AnLlgStepWithExchangeDemagAndZeemanOnTheDeviceMatchesTheCpu(string deviceName)
+    {
+        var device = Get(deviceName);
+        NTensor Step(Device d)
+        {
+            var state = new State(new Mesh(new[] { 8, 4, 1 }, new[] { 5e-9, 5e-9, 3e-9 }), d, DType.Float64);
+            state.Material["Ms"] = 8e5;
+            state.Material["A"] = 1.3e-11;
+            state.Material["alpha"] = 0.02;
+            state["m"] = new VectorFunction(state).Fill(new[] { 1.0, 0.25, 0.1 });
+            state["m"] = new VectorFunction(state, state.M.Tensor / state.M.Tensor.Norm(-1).Unsqueeze(-1));
+            new ExchangeField().Register(state, "exchange");
+            new DemagField().Register(state, "demag");
+            new ExternalField(new[] { -19576.0, 3421.8, 0.0 }).Register(state, "external");
+            new TotalField("exchange", "demag", "external").Register(state);
+            new LLGSolver(state).Step(2e-12);
+            return state.M.Tensor;
+        }
+        var onDevice = Step(device);
+        Assert.AreEqual(device, onDevice.Device);
+        var a = onDevice.ToArray();
+        var b = Step(Device.Cpu).ToArray();
+        for (int i = 0; i < a.Length; i++) Assert.AreEqual(b[i], a[i], 1e-10, $"m element {i}");
+    }
+}
