@@ -25,6 +25,19 @@ public static unsafe class FftwNative
     internal static delegate* unmanaged<nint, double*, Complex*, void> ExecuteR2C;
     internal static delegate* unmanaged<nint, Complex*, double*, void> ExecuteC2R;
     internal static delegate* unmanaged<nint, void> DestroyPlan;
+    // The guru interface (batched 1-D transforms with arbitrary strides), for the pruned transforms of padded grids.
+    internal static delegate* unmanaged<int, IoDim*, int, IoDim*, double*, Complex*, uint, nint> PlanGuruR2C;
+    internal static delegate* unmanaged<int, IoDim*, int, IoDim*, Complex*, double*, uint, nint> PlanGuruC2R;
+    internal static delegate* unmanaged<int, IoDim*, int, IoDim*, Complex*, Complex*, int, uint, nint> PlanGuruDft;
+    internal static delegate* unmanaged<nint, Complex*, Complex*, void> ExecuteDft;
+
+    /// <summary>fftw_iodim: a length and the input and output strides (in elements).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct IoDim
+    {
+        public int N, Is, Os;
+        public IoDim(int n, int inStride, int outStride) { N = n; Is = inStride; Os = outStride; }
+    }
     internal static delegate* unmanaged<double, void> SetTimeLimit;
     internal static delegate* unmanaged<int, void> PlanWithThreads;
 
@@ -53,6 +66,10 @@ public static unsafe class FftwNative
             ExecuteC2R = (delegate* unmanaged<nint, Complex*, double*, void>)NativeLibrary.GetExport(lib, "fftw_execute_dft_c2r");
             DestroyPlan = (delegate* unmanaged<nint, void>)NativeLibrary.GetExport(lib, "fftw_destroy_plan");
             SetTimeLimit = (delegate* unmanaged<double, void>)NativeLibrary.GetExport(lib, "fftw_set_timelimit");
+            PlanGuruR2C = (delegate* unmanaged<int, IoDim*, int, IoDim*, double*, Complex*, uint, nint>)NativeLibrary.GetExport(lib, "fftw_plan_guru_dft_r2c");
+            PlanGuruC2R = (delegate* unmanaged<int, IoDim*, int, IoDim*, Complex*, double*, uint, nint>)NativeLibrary.GetExport(lib, "fftw_plan_guru_dft_c2r");
+            PlanGuruDft = (delegate* unmanaged<int, IoDim*, int, IoDim*, Complex*, Complex*, int, uint, nint>)NativeLibrary.GetExport(lib, "fftw_plan_guru_dft");
+            ExecuteDft = (delegate* unmanaged<nint, Complex*, Complex*, void>)NativeLibrary.GetExport(lib, "fftw_execute_dft");
         }
         catch (EntryPointNotFoundException e)
         {

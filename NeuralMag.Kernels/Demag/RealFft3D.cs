@@ -41,6 +41,18 @@ public abstract unsafe class RealFft3D
     public abstract void Forward(double* real, Complex* spectrum);
     public abstract void Inverse(Complex* spectrum, double* real);
 
+    /// <summary>
+    /// <see cref="Forward"/> of a real array that is zero outside the corner block [0, block[k]) per axis: an
+    /// implementation may skip the 1-D transforms of all-zero lines (FFTW does). The result is the full half spectrum.
+    /// </summary>
+    public virtual void ForwardPruned(double* real, Complex* spectrum, int[] block) => Forward(real, spectrum);
+
+    /// <summary>
+    /// <see cref="Inverse"/> when only the corner block [0, block[k]) of the result is needed: the values outside it
+    /// are unspecified (FFTW skips the lines that do not reach the block).
+    /// </summary>
+    public virtual void InversePruned(Complex* spectrum, double* real, int[] block) => Inverse(spectrum, real);
+
     public void Forward(NativeBuffer<double> real, NativeBuffer<Complex> spectrum) { Check(real, spectrum); Forward(real.Pointer, spectrum.Pointer); }
     public void Inverse(NativeBuffer<Complex> spectrum, NativeBuffer<double> real) { Check(real, spectrum); Inverse(spectrum.Pointer, real.Pointer); }
 
