@@ -55,23 +55,48 @@ public static unsafe class DemagConvolution
         return h;
     }
 
-    /// <summary>h^ = N^ M^ at every frequency, overwriting M^ (the kernel spectra already carry the 1/N of the inverse).</summary>
+    /// <summary>
+    /// h^ = N^ M^ at every frequency of the half spectrum, overwriting M^ (the kernel spectra already carry the 1/N of
+    /// the inverse). The kernel is stored for non-negative frequencies of the folded axes: a mirrored row reads the
+    /// stored row and flips the sign of the components odd along that axis.
+    /// </summary>
     private static void MultiplyInPlace(DemagKernel kernel, DemagWorkspace ws)
     {
         var sp = kernel.Spectrum;
         double[] nxx = sp[0], nxy = sp[1], nxz = sp[2], nyy = sp[3], nyz = sp[4], nzz = sp[5];
+        var hs = kernel.Fft!.SpectrumShape;
+        int r = hs.Length;
+        var h3 = Enumerable.Repeat(1, 3 - r).Concat(hs).ToArray();
+        var s3 = Enumerable.Repeat(1, 3 - r).Concat(kernel.StoredShape).ToArray();
+        var phys = new int[3];
+        for (int pIdx = 0; pIdx < 3; pIdx++) phys[pIdx] = pIdx - (3 - r) >= 0 ? kernel.Axes[pIdx - (3 - r)] : -1;
+        // Sign flips of (xy, xz, yz) when padded axis 0 or 1 is mirrored.
+        double Flip(int c, int pIdx) => phys[pIdx] < 0 ? 1 : kernel.MirrorSign(c, phys[pIdx]);
+        double fxy0 = Flip(1, 0), fxz0 = Flip(2, 0), fyz0 = Flip(4, 0), fxy1 = Flip(1, 1), fxz1 = Flip(2, 1), fyz1 = Flip(4, 1);
         nint p0 = (nint)ws.Spectra[0].Pointer, p1 = (nint)ws.Spectra[1].Pointer, p2 = (nint)ws.Spectra[2].Pointer;
-        NeuralMag.AD.CpuBackend.For(nxx.Length, (lo, hi) =>
+        int rows = h3[0] * h3[1], n2 = h3[2];
+        NeuralMag.AD.CpuBackend.For(rows, (lo, hi) =>
         {
             Complex* a = (Complex*)p0, b = (Complex*)p1, c = (Complex*)p2;
-            for (int k = lo; k < hi; k++)
+            for (int row = lo; row < hi; row++)
             {
-                Complex mx = a[k], my = b[k], mz = c[k];
-                a[k] = nxx[k] * mx + nxy[k] * my + nxz[k] * mz;
-                b[k] = nxy[k] * mx + nyy[k] * my + nyz[k] * mz;
-                c[k] = nxz[k] * mx + nyz[k] * my + nzz[k] * mz;
+                int i0 = row / h3[1], i1 = row % h3[1];
+                int j0 = i0, j1 = i1;
+                double sxy = 1, sxz = 1, syz = 1;
+                if (s3[0] < h3[0] && i0 > h3[0] / 2) { j0 = h3[0] - i0; sxy *= fxy0; sxz *= fxz0; syz *= fyz0; }
+                if (s3[1] < h3[1] && i1 > h3[1] / 2) { j1 = h3[1] - i1; sxy *= fxy1; sxz *= fxz1; syz *= fyz1; }
+                long k0 = (long)row * n2, o0 = ((long)j0 * s3[1] + j1) * n2;
+                for (int i2 = 0; i2 < n2; i2++)
+                {
+                    long k = k0 + i2, o = o0 + i2;
+                    double kxx = nxx[o], kxy = sxy * nxy[o], kxz = sxz * nxz[o], kyy = nyy[o], kyz = syz * nyz[o], kzz = nzz[o];
+                    Complex mx = a[k], my = b[k], mz = c[k];
+                    a[k] = kxx * mx + kxy * my + kxz * mz;
+                    b[k] = kxy * mx + kyy * my + kyz * mz;
+                    c[k] = kxz * mx + kyz * my + kzz * mz;
+                }
             }
-        });
+        }, Math.Max(1, 16384 / n2));
     }
 
     /// <summary>Component j of the cell values into the corner block of the padded grid s.</summary>

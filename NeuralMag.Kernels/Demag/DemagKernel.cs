@@ -40,6 +40,7 @@ public sealed unsafe class DemagKernel
         double min = dx.Min();
         var d = dx.Select(v => v / min).ToArray();
         Spectrum = new double[6][];
+        for (int t = 0; t + 1 < Axes.Length; t++) Folded[Axes[t]] = images[Axes[t]] == 0 && FftShape[Axes[t]] % 2 == 0;
         var perms = new[] { new[] { 0, 1, 2 }, new[] { 0, 1, 2 }, new[] { 0, 2, 1 }, new[] { 1, 2, 0 }, new[] { 1, 2, 0 }, new[] { 2, 0, 1 } };
         var diagonal = new[] { true, false, false, true, false, true };
         for (int c = 0; c < 6; c++)
@@ -76,16 +77,115 @@ public sealed unsafe class DemagKernel
             var values = new double[half];
             if (Fft != null)
             {
+                // An off-diagonal component is odd along its two axes, except for the self-mirrored sample at S/2 of
+                // a padded axis, which lies beyond the magnet (|i| >= n) and never enters the cropped convolution:
+                // zero it, so the spectrum is exactly odd there and can be folded.
+                foreach (int a in OddAxes[c])
+                    if (Folded[a]) ZeroPlane(real.Pointer, a, FftShape[a] / 2);
                 // Real part of the transform, divided by the number of points: the convolution's inverse transforms
                 // are then unnormalized.
                 Fft.Forward(real, spectrum);
                 double scale = 1.0 / size;
                 var sp = spectrum.Span;
                 for (int i = 0; i < values.Length; i++) values[i] = sp[i].Real * scale;
+                Spectrum[c] = Fold(values, c);
             }
-            else values[0] = real.Span[0];
-            Spectrum[c] = values;
+            else
+            {
+                values[0] = real.Span[0];
+                Spectrum[c] = values;
+            }
         }
+    }
+
+    /// <summary>Physical axes along which each component (<see cref="Components"/> order) is odd.</summary>
+    private static readonly int[][] OddAxes = { Array.Empty<int>(), new[] { 0, 1 }, new[] { 0, 2 }, Array.Empty<int>(), new[] { 1, 2 }, Array.Empty<int>() };
+
+    /// <summary>
+    /// Per physical axis: the spectrum is stored for the non-negative frequencies only (N̂(−k) = ±N̂(k)): an open
+    /// (zero-padded) transformed axis that is not the half-spectrum axis of the real FFT. Pseudo-periodic image sums
+    /// are not exactly symmetric, so those axes keep every frequency.
+    /// </summary>
+    private bool[] Folded { get; } = new bool[3];
+
+    /// <summary>The stored part of the half spectrum per transformed axis (the half spectrum's shape, folded axes halved).</summary>
+    public int[] StoredShape { get; private set; } = Array.Empty<int>();
+
+    private void ZeroPlane(double* grid, int axis, int index)
+    {
+        int n0 = FftShape[0], n1 = FftShape[1], n2 = FftShape[2];
+        for (int i0 = 0; i0 < n0; i0++)
+            for (int i1 = 0; i1 < n1; i1++)
+                for (int i2 = 0; i2 < n2; i2++)
+                    if ((axis == 0 ? i0 : axis == 1 ? i1 : i2) == index) grid[((long)i0 * n1 + i1) * n2 + i2] = 0;
+    }
+
+    /// <summary>The sign of component c's spectrum at the mirrored frequency of a folded physical axis.</summary>
+    public double MirrorSign(int c, int physicalAxis) => OddAxes[c].Contains(physicalAxis) ? -1 : 1;
+
+    /// <summary>Keeps the block of non-negative frequencies on the folded axes, after checking N̂(−k) = ±N̂(k) holds.</summary>
+    private double[] Fold(double[] half, int c)
+    {
+        var hs = Fft!.SpectrumShape;
+        int r = hs.Length;
+        var st = (int[])hs.Clone();
+        for (int t = 0; t < r - 1; t++)
+            if (Folded[Axes[t]]) st[t] = hs[t] / 2 + 1;
+        StoredShape = st;
+        var h3 = Pad3(hs);
+        var s3 = Pad3(st);
+        var fold3 = new bool[3];
+        var axis3 = new int[3];
+        for (int t = 0; t < r; t++)
+        {
+            fold3[3 - r + t] = t < r - 1 && Folded[Axes[t]];
+            axis3[3 - r + t] = Axes[t];
+        }
+        var stored = new double[(long)s3[0] * s3[1] * s3[2]];
+        double max = half.Max(Math.Abs), worst = 0;
+        for (int i0 = 0; i0 < h3[0]; i0++)
+            for (int i1 = 0; i1 < h3[1]; i1++)
+            {
+                int j0 = i0, j1 = i1;
+                double sign = 1;
+                if (fold3[0] && i0 > h3[0] / 2) { j0 = h3[0] - i0; sign *= MirrorSign(c, axis3[0]); }
+                if (fold3[1] && i1 > h3[1] / 2) { j1 = h3[1] - i1; sign *= MirrorSign(c, axis3[1]); }
+                bool mirrored = j0 != i0 || j1 != i1;
+                for (int i2 = 0; i2 < h3[2]; i2++)
+                {
+                    double v = half[((long)i0 * h3[1] + i1) * h3[2] + i2];
+                    long o = ((long)j0 * s3[1] + j1) * s3[2] + i2;
+                    if (!mirrored) stored[o] = v;
+                    else worst = Math.Max(worst, Math.Abs(v - sign * half[((long)j0 * h3[1] + j1) * h3[2] + i2]));
+                }
+            }
+        if (worst > 1e-9 * max)
+            throw new InvalidOperationException($"Demag kernel component {c}: the spectrum is not symmetric under k -> -k (deviation {worst / max:E2}); cannot fold it.");
+        return stored;
+    }
+
+    private static int[] Pad3(int[] s) => Enumerable.Repeat(1, 3 - s.Length).Concat(s).ToArray();
+
+    /// <summary>Component c's half spectrum in the layout of <see cref="RealFft3D.SpectrumShape"/> (unfolded).</summary>
+    public double[] HalfSpectrum(int c)
+    {
+        if (Fft == null) return (double[])Spectrum[c].Clone();
+        var hs = Pad3(Fft.SpectrumShape);
+        var st = Pad3(StoredShape);
+        int r = Fft.SpectrumShape.Length;
+        var result = new double[(long)hs[0] * hs[1] * hs[2]];
+        for (int i0 = 0; i0 < hs[0]; i0++)
+            for (int i1 = 0; i1 < hs[1]; i1++)
+            {
+                int j0 = i0, j1 = i1;
+                double sign = 1;
+                // Padded index p is transform axis p - (3 - r); a folded one always exists.
+                if (st[0] < hs[0] && i0 > hs[0] / 2) { j0 = hs[0] - i0; sign *= MirrorSign(c, Axes[0 - (3 - r)]); }
+                if (st[1] < hs[1] && i1 > hs[1] / 2) { j1 = hs[1] - i1; sign *= MirrorSign(c, Axes[1 - (3 - r)]); }
+                for (int i2 = 0; i2 < hs[2]; i2++)
+                    result[((long)i0 * hs[1] + i1) * hs[2] + i2] = sign * Spectrum[c][((long)j0 * st[1] + j1) * st[2] + i2];
+            }
+        return result;
     }
 
     public int[] Cells { get; }
@@ -98,9 +198,10 @@ public sealed unsafe class DemagKernel
     /// <summary>The real-to-complex transform of the grid (null for a single cell).</summary>
     public RealFft3D? Fft { get; }
     /// <summary>
-    /// Half spectra of N_xx, N_xy, N_xz, N_yy, N_yz, N_zz (<see cref="Components"/> order) in the layout of
-    /// <see cref="RealFft3D.SpectrumShape"/>, divided by the number of FFT points; one value (the self term) for a
-    /// single cell.
+    /// Spectra of N_xx, N_xy, N_xz, N_yy, N_yz, N_zz (<see cref="Components"/> order), divided by the number of FFT
+    /// points, stored for the non-negative frequencies of the folded axes only (<see cref="StoredShape"/>; a quarter of
+    /// the half spectrum in 3D): N̂(−k) = N̂(k) for the diagonal and ±N̂(k) for the off-diagonal components
+    /// (<see cref="MirrorSign"/>). One value (the self term) for a single cell. <see cref="HalfSpectrum"/> unfolds.
     /// </summary>
     public double[][] Spectrum { get; }
 

@@ -73,8 +73,9 @@ public sealed class DeviceDemagConvolution : IDisposable
             Sx = _shape[0], Sy = _shape[1], Sz = _shape[2],
             HalfAxis = halfAxis, Dx = d[0], Dy = d[1], Dz = d[2], HalfLength = d[0] * d[1] * d[2],
         };
-        if (kernel.Spectrum[0].Length != _grid.HalfLength)
-            throw new InvalidOperationException($"Unexpected half-spectrum length {kernel.Spectrum[0].Length}, expected {_grid.HalfLength}.");
+        var halfSpectra = Enumerable.Range(0, 6).Select(kernel.HalfSpectrum).ToArray();
+        if (halfSpectra[0].Length != _grid.HalfLength)
+            throw new InvalidOperationException($"Unexpected half-spectrum length {halfSpectra[0].Length}, expected {_grid.HalfLength}.");
         _nodes = g.NumNodes;
         _cells = g.NumCells;
         _points = _shape[0] * _shape[1] * _shape[2];
@@ -93,7 +94,7 @@ public sealed class DeviceDemagConvolution : IDisposable
         }
         if (tw.Count == 0) tw.Add(0);
         var acc = _backend.Accelerator;
-        _spectra = acc.Allocate1D(kernel.Spectrum.SelectMany(s => s).ToArray());
+        _spectra = acc.Allocate1D(halfSpectra.SelectMany(s => s).ToArray());
         _twiddles = acc.Allocate1D(tw.ToArray());
         _w = acc.Allocate1D(cellWeight);
         _wn = acc.Allocate1D(gatherWeight);
