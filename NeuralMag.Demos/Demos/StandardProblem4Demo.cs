@@ -47,13 +47,14 @@ public sealed class StandardProblem4Demo : IDemo
         state.Material["alpha"] = 0.02;
         var llg = new LLGSolver(state);
 
-        int steps = options.Quick ? 5 : 30; // 0.3 ns, the span of upstream's test
+        // Full mode: 1 ns, as upstream's demo; the check covers the first 0.3 ns, the span of upstream's test.
+        int steps = options.Quick ? 5 : 100;
         const double dt = 1e-11;
         var oommf = ReadOommf(root == null ? null : Path.Combine(root, "oommf", $"oommf_sp4_fieldswitch_{field}.csv"));
         var csv = new List<string> { "t,m_x,m_y,m_z" };
         var ts = new List<double>();
         var my = new List<double>();
-        double maxDiff = 0;
+        double maxDiff = 0, maxDiffAll = 0;
         var sw = Stopwatch.StartNew();
         for (int i = 0; i <= steps; i++)
         {
@@ -64,7 +65,8 @@ public sealed class StandardProblem4Demo : IDemo
             csv.Add(string.Join(",", new[] { state.T, avg[0], avg[1], avg[2] }.Select(v => v.ToString("R", CultureInfo.InvariantCulture))));
             double? reference = oommf is { } curve ? Interp(curve, state.T) : null;
             if (reference is { } r && state.T <= 3e-10 + 1e-15) maxDiff = Math.Max(maxDiff, Math.Abs(avg[1] - r));
-            if (i % 5 == 0 || i == steps)
+            if (reference is { } r2) maxDiffAll = Math.Max(maxDiffAll, Math.Abs(avg[1] - r2));
+            if (i % (options.Quick ? 5 : 10) == 0 || i == steps)
                 Console.WriteLine($"  t = {state.T * 1e9:F3} ns  <m> = ({avg[0]:F4}, {avg[1]:F4}, {avg[2]:F4})" +
                                   (reference is { } rr ? $"  OOMMF m_y = {rr:F4}" : "") + $"  [{sw.Elapsed.TotalSeconds:F1} s, {llg.Evaluations} field evaluations]");
         }
@@ -79,6 +81,7 @@ public sealed class StandardProblem4Demo : IDemo
             return my.All(double.IsFinite) ? 0 : 1;
         }
         bool ok = maxDiff < 0.04 && my.All(double.IsFinite);
+        Console.WriteLine($"max |m_y - m_y(OOMMF)| over the whole run ({simulatedNs:F2} ns): {maxDiffAll:F4} (for information)");
         Console.WriteLine($"max |m_y - m_y(OOMMF)| over the first 0.3 ns: {maxDiff:F4} (upstream's criterion < 0.04): {(ok ? "PASS" : "FAIL")}");
         return ok ? 0 : 1;
     }
