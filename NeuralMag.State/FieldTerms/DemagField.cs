@@ -68,10 +68,7 @@ internal sealed class DemagOperator
     private readonly int[] _cells3;
     private readonly double[] _dx;
     private readonly bool _float32Mass;
-    private int[][]? _colors;
 
-    /// <summary>Cells grouped so that no two of a group share a node: node scatters run in parallel per group.</summary>
-    private int[][] Colors => _colors ??= _geo.ColorGroups();
 
     public DemagOperator(State state, double p, bool truePbc, bool float32Mass)
     {
@@ -163,13 +160,9 @@ internal sealed class DemagOperator
                 double q = _float32Mass ? (double)((float)share * (float)rho[c]) : share * rho[c];
                 wd[c] = q * ms[c];
             }
-            // Node mass W_i = sum_{c at i} wd_c, as the gather of a unit cell field.
-            var ones = new double[nc * 3];
-            Array.Fill(ones, 1.0);
-            var mass3 = new double[_geo.NumNodes * 3];
-            NodeCellTransfer.NodeGather(_geo, ones, wd, Enumerable.Repeat(1.0, _geo.NumNodes).ToArray(), mass3);
+            var mass = NodeMass(wd);
             var inv = new double[_geo.NumNodes];
-            for (int i = 0; i < inv.Length; i++) inv[i] = 1 / mass3[3 * i];
+            for (int i = 0; i < inv.Length; i++) inv[i] = 1 / mass[i];
             _weights = wt = (a[1].Storage, a[2].Storage, w, wn, inv);
         }
         // On an ILGPU device: the whole convolution there, with our FFT kernel (built once per weights).
@@ -289,78 +282,54 @@ internal sealed class DemagOperator
     }
 
     /// <summary>Nodes to cells: the value at the cell centre, i.e. the mean of the corners (one-point projection).</summary>
+    /// <summary>Cell means of the nodal m (the corner average).</summary>
     private double[] ToCell(double[] m)
     {
-        int nc = _geo.NumCells, corners = _geo.Corners;
-        double share = 1.0 / corners;
-        var r = new double[nc * 3];
-        CpuBackend.For(nc, (lo, hi) =>
-        {
-            Span<int> nodes = stackalloc int[8];
-            for (int c = lo; c < hi; c++)
-            {
-                _geo.CornerNodes(c, nodes);
-                for (int k = 0; k < corners; k++)
-                    for (int i = 0; i < 3; i++) r[c * 3 + i] += share * m[nodes[k] * 3 + i];
-            }
-        }, 4096);
+        var r = new double[_geo.NumCells * 3];
+        NodeCellTransfer.CellMean(_geo, m, Ones(_geo.NumCells), r);
         return r;
     }
 
+    /// <summary>Adjoint of <see cref="ToCell"/>: each node gathers 1/2^d of its cells' values.</summary>
     private double[] ToCellAdjoint(double[] g)
     {
-        int corners = _geo.Corners;
-        double share = 1.0 / corners;
         var r = new double[_geo.NumNodes * 3];
-        foreach (var group in Colors)
-            CpuBackend.For(group.Length, (lo, hi) =>
-            {
-                Span<int> nodes = stackalloc int[8];
-                for (int gi = lo; gi < hi; gi++)
-                {
-                    int c = group[gi];
-                    _geo.CornerNodes(c, nodes);
-                    for (int k = 0; k < corners; k++)
-                        for (int i = 0; i < 3; i++) r[nodes[k] * 3 + i] += share * g[c * 3 + i];
-                }
-            }, 4096);
+        var share = new double[_geo.NumCells];
+        Array.Fill(share, 1.0 / _geo.Corners);
+        NodeCellTransfer.NodeGather(_geo, g, share, Ones(_geo.NumNodes), r);
         return r;
     }
 
     /// <summary>
-    /// Cells to nodes: h_i = sum_{c at i} wn_c h_c / W_i with the node mass W_i = sum_{c at i} wd_c (both sums in one
-    /// pass over the cells); returns h and W.
+    /// Cells to nodes: h_i = sum_{c at i} wn_c h_c / W_i with the node mass W_i = sum_{c at i} wd_c; returns h and W.
     /// </summary>
     private (double[] H, double[] WeightSum) ToNodeWeighted(double[] hCell, double[] wn, double[] wd)
     {
+        var weightSum = NodeMass(wd);
+        var inv = new double[weightSum.Length];
+        for (int i = 0; i < inv.Length; i++) inv[i] = 1 / weightSum[i];
         var r = new double[_geo.NumNodes * 3];
-        var weightSum = new double[_geo.NumNodes];
-        int corners = _geo.Corners;
-        foreach (var group in Colors)
-            CpuBackend.For(group.Length, (lo, hi) =>
-            {
-                Span<int> nodes = stackalloc int[8];
-                for (int gi = lo; gi < hi; gi++)
-                {
-                    int c = group[gi];
-                    _geo.CornerNodes(c, nodes);
-                    double w = wn[c], hx = w * hCell[c * 3], hy = w * hCell[c * 3 + 1], hz = w * hCell[c * 3 + 2];
-                    for (int k = 0; k < corners; k++)
-                    {
-                        int n = nodes[k];
-                        r[n * 3] += hx;
-                        r[n * 3 + 1] += hy;
-                        r[n * 3 + 2] += hz;
-                        weightSum[n] += wd[c];
-                    }
-                }
-            }, 4096);
-        CpuBackend.For(weightSum.Length, (lo, hi) =>
-        {
-            for (int n = lo; n < hi; n++)
-                for (int i = 0; i < 3; i++) r[n * 3 + i] /= weightSum[n];
-        });
+        NodeCellTransfer.NodeGather(_geo, hCell, wn, inv, r);
         return (r, weightSum);
+    }
+
+    /// <summary>W_i = sum_{c at i} w_c, as the gather of a unit cell field.</summary>
+    private double[] NodeMass(double[] cellWeight)
+    {
+        var ones = new double[cellWeight.Length * 3];
+        Array.Fill(ones, 1.0);
+        var mass3 = new double[_geo.NumNodes * 3];
+        NodeCellTransfer.NodeGather(_geo, ones, cellWeight, Ones(_geo.NumNodes), mass3);
+        var mass = new double[_geo.NumNodes];
+        for (int i = 0; i < mass.Length; i++) mass[i] = mass3[3 * i];
+        return mass;
+    }
+
+    private static double[] Ones(int n)
+    {
+        var a = new double[n];
+        Array.Fill(a, 1.0);
+        return a;
     }
 }
 

@@ -11,21 +11,7 @@ using State = NeuralMag.State;
 [TestClass]
 public sealed class DeviceDemagTests
 {
-    private static readonly Dictionary<string, Device?> Devices = new();
-
-    private static Device Get(string name)
-    {
-        lock (Devices)
-        {
-            if (!Devices.TryGetValue(name, out var d))
-            {
-                try { d = DeviceRegistry.Get(name); }
-                catch (NotSupportedException) { d = null; }
-                Devices[name] = d;
-            }
-            return d ?? throw new AssertInconclusiveException($"No {name} device on this machine.");
-        }
-    }
+    private static Device Get(string name) => TestDevices.GetOrSkip(name);
 
     private static State NewState(Device device, int[] n, Pbc[] pbc)
     {

@@ -92,11 +92,13 @@ public sealed class LlgGradientTests
 [TestClass]
 public sealed class CheckpointedGradientTests
 {
-    [TestMethod]
-    public void CheckpointedGradientsEqualDirectBackprop()
+    /// <summary>
+    /// Two nodes x 2 x 2 of exchange + Zeeman with alpha as a solver parameter, and L(m0, alpha) = w . m(t1) through a
+    /// given solve, with its value and gradients (dL/dm0, dL/dalpha).
+    /// </summary>
+    private static (LLGSolver Llg, Func<Func<NTensor, NTensor, NTensor>, NTensor[]> Grads) CoupledMacrospins(double cell, double tol)
     {
-        // Same values and gradients as backprop through all steps when Solve runs on the same intervals.
-        var state = new NeuralMag.State(new Mesh(new[] { 2, 1, 1 }, new[] { 5e-9, 5e-9, 5e-9 }), Device.Cpu, DType.Float64);
+        var state = new NeuralMag.State(new Mesh(new[] { 2, 1, 1 }, new[] { cell, cell, cell }), Device.Cpu, DType.Float64);
         state.Material["Ms"] = 8e5;
         state.Material["A"] = 1.3e-11;
         state.Material["alpha"] = 0.1;
@@ -106,7 +108,7 @@ public sealed class CheckpointedGradientTests
         new ExchangeField().Register(state, "exchange");
         new ExternalField(new[] { 1e5, 0, 3e5 }).Register(state, "external");
         new TotalField("exchange", "external").Register(state);
-        var llg = new LLGSolver(state, parameters: new[] { "material.alpha" }, rtol: 1e-7, atol: 1e-7);
+        var llg = new LLGSolver(state, parameters: new[] { "material.alpha" }, rtol: tol, atol: tol);
         var w = NTensor.FromArray(Enumerable.Range(0, m0v.Length).Select(i => Math.Cos(0.9 * i)).ToArray(), new[] { 3, 2, 2, 3 });
         NTensor[] Grads(Func<NTensor, NTensor, NTensor> solve)
         {
@@ -115,6 +117,14 @@ public sealed class CheckpointedGradientTests
             var loss = (solve(mw, aw) * w).Sum();
             return new[] { loss.Detach() }.Concat(tape.Gradient(loss, new[] { mw, aw })).ToArray();
         }
+        return (llg, Grads);
+    }
+
+    [TestMethod]
+    public void CheckpointedGradientsEqualDirectBackprop()
+    {
+        // Same values and gradients as backprop through all steps when Solve runs on the same intervals.
+        var (llg, Grads) = CoupledMacrospins(5e-9, 1e-7);
         var direct = Grads((m, a) => llg.Solve(new[] { 2e-12, 4e-12, 6e-12 }, m, a)[2]);
         var ckpt = Grads((m, a) => llg.SolveCheckpointed(6e-12, 3, m, a));
         Assert.AreEqual(direct[0].Item(), ckpt[0].Item(), "same forward value");
@@ -130,25 +140,7 @@ public sealed class CheckpointedGradientTests
         // The continuous adjoint approximates the derivative of the exact flow; the checkpointed gradient is the exact
         // derivative of the discrete solution (equal to finite differences to ~1e-9 here). With tight tolerances both
         // approach the same numbers.
-        var state = new NeuralMag.State(new Mesh(new[] { 2, 1, 1 }, new[] { 2e-9, 2e-9, 2e-9 }), Device.Cpu, DType.Float64);
-        state.Material["Ms"] = 8e5;
-        state.Material["A"] = 1.3e-11;
-        state.Material["alpha"] = 0.1;
-        var m0v = new double[3 * 2 * 2 * 3];
-        for (int i = 0; i < m0v.Length / 3; i++) { double a = 0.3 * i; m0v[3 * i] = Math.Cos(a); m0v[3 * i + 2] = Math.Sin(a); }
-        state["m"] = new VectorFunction(state, state.Tensor(m0v, new[] { 3, 2, 2, 3 }));
-        new ExchangeField().Register(state, "exchange");
-        new ExternalField(new[] { 1e5, 0, 3e5 }).Register(state, "external");
-        new TotalField("exchange", "external").Register(state);
-        var llg = new LLGSolver(state, parameters: new[] { "material.alpha" }, rtol: 1e-10, atol: 1e-10);
-        var w = NTensor.FromArray(Enumerable.Range(0, m0v.Length).Select(i => Math.Cos(0.9 * i)).ToArray(), new[] { 3, 2, 2, 3 });
-        NTensor[] Grads(Func<NTensor, NTensor, NTensor> solve)
-        {
-            using var tape = new Tape();
-            var mw = tape.Watch(state.M.Tensor); var aw = tape.Watch(state.Scalar(0.1));
-            var loss = (solve(mw, aw) * w).Sum();
-            return new[] { loss.Detach() }.Concat(tape.Gradient(loss, new[] { mw, aw })).ToArray();
-        }
+        var (llg, Grads) = CoupledMacrospins(2e-9, 1e-10);
         var exact = Grads((m, a) => llg.SolveCheckpointed(20e-12, 20, m, a));
         foreach (var (checkpoints, tol) in new[] { (1, 1e-5), (20, 1e-7) })
         {

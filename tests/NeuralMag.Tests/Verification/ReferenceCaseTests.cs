@@ -32,8 +32,6 @@ public sealed class ReferenceCaseTests
             foreach (var c in Cases()) yield return new object[] { device, c[0], c[1] };
     }
 
-    private static readonly Dictionary<string, Device?> Devices = new();
-
     [TestMethod]
     [DynamicData(nameof(Cases))]
     public void CaseMatchesUpstream(string name, string directory) => Check(Device.Cpu, name, directory);
@@ -42,15 +40,7 @@ public sealed class ReferenceCaseTests
     [DynamicData(nameof(DeviceCases))]
     public void CaseMatchesUpstreamOnAnIlgpuDevice(string deviceName, string name, string directory)
     {
-        Device? device;
-        lock (Devices)
-            if (!Devices.TryGetValue(deviceName, out device))
-            {
-                try { device = DeviceRegistry.Get(deviceName); }
-                catch (NotSupportedException) { device = null; }
-                Devices[deviceName] = device;
-            }
-        if (device == null) Assert.Inconclusive($"No {deviceName} device on this machine.");
+        var device = TestDevices.GetOrSkip(deviceName);
         Check(device, name, directory);
     }
 
