@@ -8,7 +8,7 @@
 #   demo [args]  NeuralMag.Demos with the given arguments (default: the main demo, standard-problem-4)
 #   verify [args] the cross-code verification command (default: ../shared/reference-data)
 #   bench [args] the benchmark harness (markdown report)
-#   publish      self-contained linux-x64 builds of the demos and the benchmark into ./publish
+#   publish      self-contained linux-x64 builds of the demos, the benchmark and the test runner into ./publish
 #   publish-gpu  publish, then a compressed archive publish/neuralmag-gpu.tar.gz for a GPU machine without .NET
 param(
     [Parameter(Position = 0)][string]$Target = "build",
@@ -84,10 +84,11 @@ function Invoke-Test {
 }
 
 function Invoke-Publish {
-    # Both apps go into one folder so that they share one copy of the .NET runtime (the archive stays < 64 MiB).
+    # The apps go into one folder so that they share one copy of the .NET runtime (the archive stays < 64 MiB): the
+    # demos (with `verify`), the benchmark, and the MSTest suite as a self-contained runner (tools/NeuralMag.TestRunner).
     # dotnet's output goes to the host: a PowerShell function returns everything written to its pipeline.
     $out = Join-Path $PSScriptRoot "publish"
-    foreach ($p in @("NeuralMag.Demos/NeuralMag.Demos.csproj", "bench/NeuralMag.Bench/NeuralMag.Bench.csproj")) {
+    foreach ($p in @("NeuralMag.Demos/NeuralMag.Demos.csproj", "bench/NeuralMag.Bench/NeuralMag.Bench.csproj", "tools/NeuralMag.TestRunner/NeuralMag.TestRunner.csproj")) {
         Invoke-Checked dotnet @("publish", $p, "-c", $Configuration, "-r", "linux-x64", "--self-contained", "true",
             "-p:PublishSingleFile=false", "-p:InvariantGlobalization=true", "-o", (Join-Path $out "neuralmag"), "-nologo", "-v", "minimal") | Out-Host
     }
