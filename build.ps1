@@ -63,12 +63,12 @@ function Invoke-Test {
     $projects = Get-ChildItem -Path tests -Recurse -Include *.csproj, *.fsproj
     $failedRun = $false
     foreach ($p in $projects) {
-        & dotnet test $p.FullName -c $Configuration --no-build --nologo --logger "trx" --logger "console;verbosity=normal" --results-directory $results @Rest
+        & dotnet test $p.FullName -c $Configuration --no-build --nologo --logger "trx;LogFileName=$($p.BaseName).trx" --logger "console;verbosity=normal" --results-directory $results @Rest
         if ($LASTEXITCODE -ne 0) { $failedRun = $true }
     }
     $passed = 0; $failed = 0; $skipped = 0
     foreach ($trx in Get-ChildItem -Path $results -Filter *.trx -ErrorAction SilentlyContinue) {
-        [xml]$x = Get-Content $trx.FullName
+        [xml]$x = Get-Content -LiteralPath $trx.FullName
         $c = $x.TestRun.ResultSummary.Counters
         $p = [int]$c.passed
         $f = [int]$c.failed + [int]$c.error + [int]$c.timeout + [int]$c.aborted
