@@ -182,7 +182,7 @@ internal sealed class DemagOperator
         NodeCellTransfer.CellMean(_geo, m, wt.W, source);
         if (_truePbc) hCell = DemagConvolution.ApplyPeriodic(_cells3, _dx, source);
         else DemagConvolution.Apply(_kernel!, source, hCell);
-        var h = new double[_geo.NumNodes * 3];
+        var h = GC.AllocateUninitializedArray<double>(_geo.NumNodes * 3); // the gather writes every element
         NodeCellTransfer.NodeGather(_geo, hCell, wt.Wn, wt.InvMass, h);
         _sourceBuffer = source;
         _cellFieldBuffer = hCell;
