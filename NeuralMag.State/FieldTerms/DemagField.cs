@@ -135,7 +135,7 @@ internal sealed class DemagOperator
 
     /// <summary>Per (Ms, rho) storages: the weights of the projections and the inverse node mass (no-tape path).</summary>
     private (Storage Ms, Storage Rho, double[] W, double[] Wn, double[] InvMass)? _weights;
-    private double[]? _sourceBuffer, _cellFieldBuffer;
+    private double[]? _sourceBuffer, _cellFieldBuffer, _mBuffer, _hBuffer;
     private (double[] Weights, DeviceDemagConvolution Operator)? _device;
 
     /// <summary>
@@ -175,20 +175,27 @@ internal sealed class DemagOperator
             }
             return dv.Operator.Apply(a[0]);
         }
-        var m = a[0].Storage is CpuStorage { F64: { } f64 } ? f64 : a[0].ToArray();
-        // Work arrays taken from (and given back to) the operator, so concurrent calls never share one.
+        // Work arrays taken from (and given back to) the operator, so concurrent calls never share one. A float32 m
+        // is converted into a reused float64 array and the float64 field into the float32 result.
+        bool ownsResult = _state.DType == DType.Float64 && _state.Device.IsCpu;
         var source = Interlocked.Exchange(ref _sourceBuffer, null) ?? new double[_geo.NumCells * 3];
         var hCell = Interlocked.Exchange(ref _cellFieldBuffer, null) ?? new double[_geo.NumCells * 3];
+        var mHost = a[0].Storage is CpuStorage { F64: { } } ? null : Interlocked.Exchange(ref _mBuffer, null) ?? new double[_geo.NumNodes * 3];
+        var m = a[0].Storage is CpuStorage { F64: { } f64 } ? f64 : mHost!;
+        if (mHost != null) a[0].Device.Backend.ToHost(a[0].Storage, mHost);
         NodeCellTransfer.CellMean(_geo, m, wt.W, source);
         if (_truePbc) hCell = DemagConvolution.ApplyPeriodic(_cells3, _dx, source);
         else DemagConvolution.Apply(_kernel!, source, hCell);
-        var h = GC.AllocateUninitializedArray<double>(_geo.NumNodes * 3); // the gather writes every element
+        // The gather writes every element, so a new result array need not be cleared.
+        var h = ownsResult ? GC.AllocateUninitializedArray<double>(_geo.NumNodes * 3) : Interlocked.Exchange(ref _hBuffer, null) ?? new double[_geo.NumNodes * 3];
         NodeCellTransfer.NodeGather(_geo, hCell, wt.Wn, wt.InvMass, h);
         _sourceBuffer = source;
         _cellFieldBuffer = hCell;
-        return _state.DType == DType.Float64 && _state.Device.IsCpu
-            ? new NTensor(new CpuStorage(h), nodeShape)
-            : NTensor.FromArray(h, nodeShape, _state.DType, _state.Device);
+        if (mHost != null) _mBuffer = mHost;
+        if (ownsResult) return new NTensor(new CpuStorage(h), nodeShape);
+        var result = NTensor.FromArray(h, nodeShape, _state.DType, _state.Device);
+        _hBuffer = h;
+        return result;
     }
 
     public NTensor Field(NTensor[] a)
