@@ -26,6 +26,12 @@ public sealed class DemagField : FieldTerm
     /// </summary>
     public bool UpstreamFloat32Mass { get; init; } = true;
 
+    /// <summary>
+    /// On a CUDA device, transform with cuFFT instead of our Stockham kernel. Default: NM_CUFFT=1 (opt-in: the cuFFT path
+    /// has not been run on a GPU yet; DeviceDemagTests checks it against the CPU where CUDA is present).
+    /// </summary>
+    public bool CuFft { get; init; } = CuFftDemagConvolution.Enabled;
+
     public override string DefaultName => "demag";
     public override EnergyDensity Density { get; } = new DemagEnergyDensity();
     protected override bool ComputesField => false;
@@ -43,7 +49,7 @@ public sealed class DemagField : FieldTerm
         if (allTrue && mesh.Dim < 3)
             throw new ArgumentException($"True-PBC demag needs a 3D mesh, this one is {mesh.Dim}D.");
         base.Register(state, name);
-        var op = new DemagOperator(state, _p, allTrue, UpstreamFloat32Mass);
+        var op = new DemagOperator(state, _p, allTrue, UpstreamFloat32Mass, CuFft);
         bool fic = state.M.Spaces.All(c => c == 'c');
         // With FIC (m on cells) the cell field is the result; otherwise it is projected to the nodes.
         state.SetTyped(AttributeName("h", name), new NamedFunction(new[] { "m", "material__Ms", "rho" }, fic ? op.CellField : op.Field), state.M.Spaces, new[] { 3 });
@@ -70,9 +76,12 @@ internal sealed class DemagOperator
     private readonly bool _float32Mass;
 
 
-    public DemagOperator(State state, double p, bool truePbc, bool float32Mass)
+    private readonly bool _cuFft;
+
+    public DemagOperator(State state, double p, bool truePbc, bool float32Mass, bool cuFft)
     {
         _float32Mass = float32Mass;
+        _cuFft = cuFft;
         _state = state;
         var mesh = state.Mesh;
         _geo = new GridGeometry(mesh.N, mesh.Pbc.Take(mesh.Dim).Select(b => b.IsPeriodic).ToArray(), mesh.Dx);
@@ -136,7 +145,7 @@ internal sealed class DemagOperator
     /// <summary>Per (Ms, rho) storages: the weights of the projections and the inverse node mass (no-tape path).</summary>
     private (Storage Ms, Storage Rho, double[] W, double[] Wn, double[] InvMass)? _weights;
     private double[]? _sourceBuffer, _cellFieldBuffer, _mBuffer, _hBuffer;
-    private (double[] Weights, DeviceDemagConvolution Operator)? _device;
+    private (double[] Weights, IDisposable Owner, Func<NTensor, NTensor> Apply)? _device;
 
     /// <summary>
     /// The forward field outside the tape: the cell mean and the weighted node gather run along structured lines, the
@@ -170,10 +179,19 @@ internal sealed class DemagOperator
         {
             if (_device is not { } dv || dv.Weights != wt.W)
             {
-                _device?.Operator.Dispose();
-                _device = dv = (wt.W, new DeviceDemagConvolution(_kernel!, _geo, wt.W, wt.Wn, wt.InvMass, _state.Device));
+                _device?.Owner.Dispose();
+                if (_cuFft && CuFftDemagConvolution.Supports(_state.Device, _kernel!))
+                {
+                    var cu = new CuFftDemagConvolution(_kernel!, _geo, wt.W, wt.Wn, wt.InvMass, _state.Device);
+                    _device = dv = (wt.W, cu, cu.Apply);
+                }
+                else
+                {
+                    var own = new DeviceDemagConvolution(_kernel!, _geo, wt.W, wt.Wn, wt.InvMass, _state.Device);
+                    _device = dv = (wt.W, own, own.Apply);
+                }
             }
-            return dv.Operator.Apply(a[0]);
+            return dv.Apply(a[0]);
         }
         // Work arrays taken from (and given back to) the operator, so concurrent calls never share one. A float32 m
         // is converted into a reused float64 array and the float64 field into the float32 result.

@@ -13,7 +13,7 @@ public sealed class DeviceDemagTests
 {
     private static Device Get(string name) => TestDevices.GetOrSkip(name);
 
-    private static State NewState(Device device, int[] n, Pbc[] pbc)
+    private static State NewState(Device device, int[] n, Pbc[] pbc, bool cuFft = false)
     {
         var state = new State(new Mesh(n, new[] { 2e-9, 3e-9, 2.5e-9 }, pbc: pbc), device, DType.Float64);
         var nodes = state.Mesh.NodeCounts;
@@ -23,16 +23,18 @@ public sealed class DeviceDemagTests
         state["m"] = new VectorFunction(state, raw / raw.Norm(-1).Unsqueeze(-1));
         state.Material["Ms"] = new CellFunction(state, tensor: NTensor.FromArray(Enumerable.Range(0, nc).Select(_ => 4e5 + 4e5 * rng.NextDouble()).ToArray(), n, DType.Float64, device));
         state["rho"] = new CellFunction(state, tensor: NTensor.FromArray(Enumerable.Range(0, nc).Select(c => c % 5 == 0 ? state.Eps : 1.0).ToArray(), n, DType.Float64, device));
-        new DemagField().Register(state, "demag");
+        new DemagField { CuFft = cuFft }.Register(state, "demag");
         return state;
     }
 
     [TestMethod]
-    [DataRow("ilgpu-cpu")]
-    [DataRow("cuda")]
-    [DataRow("opencl")]
-    public void DemagOnTheDeviceMatchesTheCpu(string deviceName)
+    [DataRow("ilgpu-cpu", false)]
+    [DataRow("cuda", false)]
+    [DataRow("cuda", true)]
+    [DataRow("opencl", false)]
+    public void DemagOnTheDeviceMatchesTheCpu(string deviceName, bool cuFft)
     {
+        // cuFft: the cuFFT path (CuFftDemagConvolution), opt-in until this row has passed on a GPU.
         var device = Get(deviceName);
         foreach (var (n, pbc) in new (int[], Pbc[])[]
                  {
@@ -42,7 +44,7 @@ public sealed class DeviceDemagTests
                      (new[] { 9 }, new Pbc[] { false }),
                  })
         {
-            var h = NewState(device, n, pbc).Tensor("h_demag");
+            var h = NewState(device, n, pbc, cuFft).Tensor("h_demag");
             Assert.AreEqual(device, h.Device, "the field stays on the device");
             var a = h.ToArray();
             var b = NewState(Device.Cpu, n, pbc).Tensor("h_demag").ToArray();
