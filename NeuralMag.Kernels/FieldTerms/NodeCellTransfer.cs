@@ -11,72 +11,107 @@ public static class NodeCellTransfer
     public static void CellMean(GridGeometry g, double[] node, double[] weight, double[] cell)
     {
         var (cells, nodes, dim) = Pad(g);
-        int corners = g.Corners;
-        double share = 1.0 / corners;
-        int sy = nodes[2], sx = nodes[1] * nodes[2];
-        NeuralMag.AD.CpuBackend.For(cells[0] * cells[1], (lo, hi) =>
+        double share = 1.0 / g.Corners;
+        int cy = cells[1], cz = cells[2], ny = nodes[1], nz = nodes[2];
+        NeuralMag.AD.CpuBackend.For(cells[0] * cy, (lo, hi) =>
         {
-            Span<int> off = stackalloc int[8];
+            Span<int> cols = stackalloc int[4];
             for (int row = lo; row < hi; row++)
             {
-                int ix = row / cells[1], iy = row % cells[1];
-                int ox = ix + 1 == nodes[0] ? -ix * sx : sx, oy = iy + 1 == nodes[1] ? -iy * sy : sy;
-                for (int iz = 0; iz < cells[2]; iz++)
+                int ix = row / cy, iy = row % cy, count = 0;
+                // The node columns (x, y) at the cell column's corners; periodic axes wrap.
+                for (int bx = 0; bx <= (dim >= 1 ? 1 : 0); bx++)
+                    for (int by = 0; by <= (dim >= 2 ? 1 : 0); by++)
+                        cols[count++] = ((ix + bx) % nodes[0] * ny + (iy + by) % ny) * nz;
+                int c0 = row * cz;
+                for (int iz = 0; iz < cz; iz++)
                 {
-                    int oz = iz + 1 == nodes[2] ? -iz : 1;
-                    int baseNode = ix * sx + iy * sy + iz, c = row * cells[2] + iz;
+                    int up = dim == 3 ? (iz + 1) % nz : iz;
                     double x = 0, y = 0, z = 0;
-                    for (int a = 0; a < corners; a++)
+                    for (int k = 0; k < count; k++)
                     {
-                        int n = (baseNode + ((a & 1) != 0 ? ox : 0) + ((a & 2) != 0 ? oy : 0) + ((a & 4) != 0 ? oz : 0)) * 3;
-                        x += node[n];
-                        y += node[n + 1];
-                        z += node[n + 2];
+                        int a = (cols[k] + iz) * 3;
+                        x += node[a];
+                        y += node[a + 1];
+                        z += node[a + 2];
+                        if (dim == 3)
+                        {
+                            int b = (cols[k] + up) * 3;
+                            x += node[b];
+                            y += node[b + 1];
+                            z += node[b + 2];
+                        }
                     }
+                    int c = c0 + iz;
                     double w = weight[c] * share;
                     cell[3 * c] = w * x;
                     cell[3 * c + 1] = w * y;
                     cell[3 * c + 2] = w * z;
                 }
             }
-        }, Math.Max(1, 8192 / cells[2]));
+        }, Math.Max(1, 8192 / cz));
     }
 
     /// <summary>node[n, i] = scale[n] · Σ_{cells c at n} weight[c] cell[c, i].</summary>
     public static void NodeGather(GridGeometry g, double[] cell, double[] weight, double[] scale, double[] node)
     {
         var (cells, nodes, dim) = Pad(g);
-        int corners = g.Corners;
-        NeuralMag.AD.CpuBackend.For(nodes[0] * nodes[1], (lo, hi) =>
+        int cy = cells[1], cz = cells[2], ny = nodes[1], nz = nodes[2];
+        bool periodicZ = cz == nz;
+        NeuralMag.AD.CpuBackend.For(nodes[0] * ny, (lo, hi) =>
         {
+            Span<int> cols = stackalloc int[4];
             for (int row = lo; row < hi; row++)
             {
-                int ix = row / nodes[1], iy = row % nodes[1];
-                for (int iz = 0; iz < nodes[2]; iz++)
+                int ix = row / ny, iy = row % ny, count = 0;
+                // The cell columns (x, y) that have this node column at a corner; open axes skip missing ones.
+                for (int bx = 0; bx <= (dim >= 1 ? 1 : 0); bx++)
                 {
-                    int n = row * nodes[2] + iz;
-                    double x = 0, y = 0, z = 0;
-                    for (int a = 0; a < corners; a++)
+                    int cx = ix - bx;
+                    if (cx < 0) { if (cells[0] == nodes[0]) cx += cells[0]; else continue; }
+                    if (cx >= cells[0]) continue;
+                    for (int by = 0; by <= (dim >= 2 ? 1 : 0); by++)
                     {
-                        // The cell with this node at corner a starts one index lower along the axes of a's set bits.
-                        int cx = ix - (a & 1), cy = iy - ((a >> 1) & 1), cz = iz - ((a >> 2) & 1);
-                        if (cx < 0) { if (cells[0] == nodes[0]) cx += cells[0]; else continue; }
-                        if (cy < 0) { if (cells[1] == nodes[1]) cy += cells[1]; else continue; }
-                        if (cz < 0) { if (cells[2] == nodes[2]) cz += cells[2]; else continue; }
-                        if (cx >= cells[0] || cy >= cells[1] || cz >= cells[2]) continue;
-                        int c = (cx * cells[1] + cy) * cells[2] + cz;
-                        double w = weight[c];
-                        x += w * cell[3 * c];
-                        y += w * cell[3 * c + 1];
-                        z += w * cell[3 * c + 2];
+                        int cyy = iy - by;
+                        if (cyy < 0) { if (cy == ny) cyy += cy; else continue; }
+                        if (cyy >= cy) continue;
+                        cols[count++] = (cx * cy + cyy) * cz;
                     }
+                }
+                int n0 = row * nz;
+                for (int iz = 0; iz < nz; iz++)
+                {
+                    // Cells iz (above) and iz - 1 (below) along z in 3-D; just iz otherwise.
+                    int above = iz < cz ? iz : -1;
+                    int below = dim == 3 ? (iz >= 1 ? iz - 1 : periodicZ ? cz - 1 : -1) : -1;
+                    double x = 0, y = 0, z = 0;
+                    for (int k = 0; k < count; k++)
+                    {
+                        if (above >= 0)
+                        {
+                            int c = cols[k] + above;
+                            double w = weight[c];
+                            x += w * cell[3 * c];
+                            y += w * cell[3 * c + 1];
+                            z += w * cell[3 * c + 2];
+                        }
+                        if (below >= 0)
+                        {
+                            int c = cols[k] + below;
+                            double w = weight[c];
+                            x += w * cell[3 * c];
+                            y += w * cell[3 * c + 1];
+                            z += w * cell[3 * c + 2];
+                        }
+                    }
+                    int n = n0 + iz;
                     double s = scale[n];
                     node[3 * n] = s * x;
                     node[3 * n + 1] = s * y;
                     node[3 * n + 2] = s * z;
                 }
             }
-        }, Math.Max(1, 8192 / nodes[2]));
+        }, Math.Max(1, 8192 / nz));
     }
 
     /// <summary>Cells and nodes per axis padded to 3 axes (1 cell and 1 node on missing axes).</summary>
