@@ -143,9 +143,12 @@ internal sealed class DemagOperator
     }
 
     /// <summary>Per (Ms, rho) storages: the weights of the projections and the inverse node mass (no-tape path).</summary>
-    private (Storage Ms, Storage Rho, double[] W, double[] Wn, double[] InvMass)? _weights;
+    // Immutable cache entries swapped whole (safe for concurrent readers).
+    private WeightsCache? _weights;
+    private sealed record WeightsCache(Storage Ms, Storage Rho, double[] W, double[] Wn, double[] InvMass);
+    private sealed record DeviceCache(double[] Weights, IDisposable Owner, Func<NTensor, NTensor> Apply);
     private double[]? _sourceBuffer, _cellFieldBuffer, _mBuffer, _hBuffer;
-    private (double[] Weights, IDisposable Owner, Func<NTensor, NTensor> Apply)? _device;
+    private DeviceCache? _device;
 
     /// <summary>
     /// The forward field outside the tape: the cell mean and the weighted node gather run along structured lines, the
@@ -172,7 +175,7 @@ internal sealed class DemagOperator
             var mass = NodeMass(wd);
             var inv = new double[_geo.NumNodes];
             for (int i = 0; i < inv.Length; i++) inv[i] = 1 / mass[i];
-            _weights = wt = (a[1].Storage, a[2].Storage, w, wn, inv);
+            _weights = wt = new WeightsCache(a[1].Storage, a[2].Storage, w, wn, inv);
         }
         // On an ILGPU device: the whole convolution there, with our FFT kernel (built once per weights).
         if (!_state.Device.IsCpu && !_truePbc && a[0].Device == _state.Device && DeviceDemagConvolution.Supports(_kernel!))
@@ -183,12 +186,12 @@ internal sealed class DemagOperator
                 if (_cuFft && CuFftDemagConvolution.Supports(_state.Device, _kernel!))
                 {
                     var cu = new CuFftDemagConvolution(_kernel!, _geo, wt.W, wt.Wn, wt.InvMass, _state.Device);
-                    _device = dv = (wt.W, cu, cu.Apply);
+                    _device = dv = new DeviceCache(wt.W, cu, cu.Apply);
                 }
                 else
                 {
                     var own = new DeviceDemagConvolution(_kernel!, _geo, wt.W, wt.Wn, wt.InvMass, _state.Device);
-                    _device = dv = (wt.W, own, own.Apply);
+                    _device = dv = new DeviceCache(wt.W, own, own.Apply);
                 }
             }
             return dv.Apply(a[0]);

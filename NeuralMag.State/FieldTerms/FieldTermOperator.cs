@@ -22,8 +22,13 @@ internal sealed class FieldTermOperator
 
     // The last inputs seen. Tensor storages are immutable, so the same storage means the same values.
     private ParamCache? _params;
-    private (Storage Key, double[] Values)? _rho, _ms;
-    private (double[] Ms, double[] Rho, double[] Values)? _mass;
+    // Cache entries are immutable objects swapped whole, so a concurrent reader never sees a key with another's values.
+    private ValuesCache? _rho, _ms;
+    private MassCache? _mass;
+
+    private sealed record ValuesCache(Storage Key, double[] Values);
+    private sealed record MassCache(double[] Ms, double[] Rho, double[] Values);
+    private sealed record DeviceCache(QuadraticElementOperator Op, double[] Rho, double[] Mass, DeviceElementOperator Operator);
 
     private sealed record ParamCache(Storage[] Keys, double[][] Values, QuadraticElementOperator? Op);
 
@@ -62,7 +67,8 @@ internal sealed class FieldTermOperator
 
     private double[]? _mHost, _gHost;
 
-    private static double[] HostInto(NTensor t, ref double[]? buffer)
+    /// <summary>The values converted into <paramref name="buffer"/> (taken from the operator; given back after the call).</summary>
+    private static double[] HostInto(NTensor t, double[]? buffer)
     {
         if (buffer == null || buffer.Length != t.Size) buffer = new double[t.Size];
         t.Device.Backend.ToHost(t.Storage, buffer);
@@ -93,33 +99,37 @@ internal sealed class FieldTermOperator
     }
 
     /// <summary>The assembler's inputs: nodal m (projected from cells with FIC) and the rest.</summary>
-    private sealed record Prepared(double[] MNode, double[] MOwn, double[][] P, double[][] N, double[] Rho, double[]? Denominators, QuadraticElementOperator? Op);
+    private sealed record Prepared(double[] MNode, double[] MOwn, double[][] P, double[][] N, double[] Rho, double[]? Denominators, QuadraticElementOperator? Op)
+    {
+        /// <summary>m's host buffer when it came from the operator's pool (float32, no tape); given back after the call.</summary>
+        public double[]? PooledM { get; init; }
+    }
 
     /// <param name="reuse">Nothing will keep the inputs (no tape): a float32 m may be converted into a reused buffer.</param>
     private Prepared Inputs(NTensor[] a, bool reuse = false)
     {
         var rho = Cached(ref _rho, a[_rhoIndex], "rho");
-        var mOwn = reuse && a[0].DType != DType.Float64 && Shapes.Equal(a[0].GetShape(), MShape)
-            ? HostInto(a[0], ref _mHost)
-            : FieldValues(a[0], "m");
+        bool pooled = reuse && a[0].DType != DType.Float64 && Shapes.Equal(a[0].GetShape(), MShape);
+        var mOwn = pooled ? HostInto(a[0], Interlocked.Exchange(ref _mHost, null)) : FieldValues(a[0], "m");
         double[]? den = null;
         var mNode = _fic ? _proj.CellsToNodes(mOwn, 3, rho, out den) : mOwn;
         var pc = Parameters(a);
         var n = new double[_nNodal][];
         for (int i = 0; i < _nNodal; i++) n[i] = FieldValues(a[1 + _nParams + i], EnergyParameters[1 + _nParams + i]);
-        return new Prepared(mNode, mOwn, pc.Values, n, rho, den, pc.Op);
+        return new Prepared(mNode, mOwn, pc.Values, n, rho, den, pc.Op) { PooledM = pooled ? mOwn : null };
     }
 
     /// <summary>
     /// A scalar cell function's values, converted once per storage. A new storage with the same values (rho recomputed
     /// from the domains on every call) returns the cached array, so the caches keyed by it (mass, operators) hold.
     /// </summary>
-    private double[] Cached(ref (Storage Key, double[] Values)? slot, NTensor t, string what)
+    private double[] Cached(ref ValuesCache? slot, NTensor t, string what)
     {
-        if (slot is { } c && ReferenceEquals(c.Key, t.Storage)) return c.Values;
+        var last = Volatile.Read(ref slot);
+        if (last != null && ReferenceEquals(last.Key, t.Storage)) return last.Values;
         var v = CellValues(t, what, 1);
-        if (slot is { } old && old.Values.AsSpan().SequenceEqual(v)) v = old.Values;
-        slot = (t.Storage, v);
+        if (last != null && last.Values.AsSpan().SequenceEqual(v)) v = last.Values;
+        Volatile.Write(ref slot, new ValuesCache(t.Storage, v));
         return v;
     }
 
@@ -207,7 +217,7 @@ internal sealed class FieldTermOperator
         var w = new double[ms.Length];
         for (int i = 0; i < w.Length; i++) w[i] = ms[i] * rho[i];
         var mass = _asm.LumpedMass(w);
-        _mass = (ms, rho, mass);
+        _mass = new MassCache(ms, rho, mass);
         return mass;
     }
 
@@ -226,12 +236,14 @@ internal sealed class FieldTermOperator
         var mass = Mass(ms, x.Rho);
         // Outside the tape, a float32 state's field passes through a reused float64 buffer (the tensor made from it
         // is a float32 copy); float64 results own their array.
-        var into = !recording && _state.DType != DType.Float64 && x.Op != null && !_fic ? (_gHost ??= new double[x.MNode.Length]) : null;
+        var into = !recording && _state.DType != DType.Float64 && x.Op != null && !_fic ? (Interlocked.Exchange(ref _gHost, null) ?? new double[x.MNode.Length]) : null;
         var r = x.Op != null ? _asm.AssembleQuadratic(x.Op, x.MNode, x.Rho, gradient: true, energy: false, into: into)
                              : Run(x, x.MNode, ElementAssembler.Mode.MGradient, energy: false);
         var hNode = FieldFromGradient(r.DEdm!, mass);
         var h = _fic ? _proj.NodesToCells(hNode, 3) : hNode;
         var result = Make(h, MShape);
+        if (into != null) Volatile.Write(ref _gHost, into);
+        if (x.PooledM != null) Volatile.Write(ref _mHost, x.PooledM);
         if (!Tape.IsRecording(a)) return result;
         RejectRhoWithFic(a);
         bool[] tracked = a.Select(Tape.IsRecording).ToArray();
@@ -306,12 +318,12 @@ internal sealed class FieldTermOperator
             _device?.Operator.Dispose();
             var scale = new double[mass.Length];
             for (int i = 0; i < scale.Length; i++) scale[i] = -1 / (Constants.Mu0 * mass[i]);
-            _device = d = (pc.Op, rho, mass, new DeviceElementOperator(pc.Op, Geo, rho, scale, _state.Device));
+            _device = d = new DeviceCache(pc.Op, rho, mass, new DeviceElementOperator(pc.Op, Geo, rho, scale, _state.Device));
         }
         return d.Operator.Apply(a[0]);
     }
 
-    private (QuadraticElementOperator Op, double[] Rho, double[] Mass, DeviceElementOperator Operator)? _device;
+    private DeviceCache? _device;
 
     /// <summary>
     /// d/dε at ε = 0 of the assembler's outputs at m + εw. Exact for a quadratic density from two evaluations (the

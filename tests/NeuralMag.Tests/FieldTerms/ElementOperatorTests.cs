@@ -128,4 +128,35 @@ public sealed class ElementOperatorTests
         var w = NTensor.FromArray(Enumerable.Range(0, shape.Aggregate(1, (a, b) => a * b)).Select(i => Math.Sin(0.7 * i)).ToArray(), shape);
         CheckVjp(v => (h.Invoke(v) * w).Sum(), x, $"h_{term} w.r.t. {input}");
     }
+
+    [TestMethod]
+    [DataRow("float64")]
+    [DataRow("float32")]
+    public void ConcurrentFieldEvaluationsGiveTheSerialResults(string dtypeName)
+    {
+        // The operator's caches and pooled float32 buffers must not mix calls made from several threads.
+        var dtype = DTypeExtensions.Parse(dtypeName);
+        var state = new State(new Mesh(new[] { 12, 10, 4 }, new[] { 2e-9, 2e-9, 2e-9 }), Device.Cpu, dtype);
+        state.Material["Ms"] = 8e5;
+        state.Material["A"] = 1.3e-11;
+        state["m"] = new VectorFunction(state).Fill(new[] { 0.0, 0, 1 });
+        new ExchangeField().Register(state, "exchange");
+        new DemagField().Register(state, "demag");
+        var hEx = state.Resolve("h_exchange", new[] { "m" });
+        var hDemag = state.Resolve("h_demag", new[] { "m" });
+        var ms = Enumerable.Range(0, 16).Select(k =>
+        {
+            var rng = new Random(k);
+            var raw = NTensor.FromArray(Enumerable.Range(0, 13 * 11 * 5 * 3).Select(_ => rng.NextDouble() - 0.5).ToArray(), new[] { 13, 11, 5, 3 }, dtype);
+            return raw / raw.Norm(-1).Unsqueeze(-1);
+        }).ToArray();
+        var serial = ms.Select(m => (hEx.Invoke(m).ToArray(), hDemag.Invoke(m).ToArray())).ToArray();
+        var parallel = new (double[], double[])[ms.Length];
+        Parallel.For(0, ms.Length, new ParallelOptions { MaxDegreeOfParallelism = 4 }, k => parallel[k] = (hEx.Invoke(ms[k]).ToArray(), hDemag.Invoke(ms[k]).ToArray()));
+        for (int k = 0; k < ms.Length; k++)
+        {
+            CollectionAssert.AreEqual(serial[k].Item1, parallel[k].Item1, $"exchange, m #{k}");
+            CollectionAssert.AreEqual(serial[k].Item2, parallel[k].Item2, $"demag, m #{k}");
+        }
+    }
 }
