@@ -13,34 +13,36 @@ public static class NodeCellTransfer
         var (cells, nodes, dim) = Pad(g);
         double share = 1.0 / g.Corners;
         int cy = cells[1], cz = cells[2], ny = nodes[1], nz = nodes[2];
+        bool ax = dim == 3, ay = dim >= 2;
         NeuralMag.AD.CpuBackend.For(cells[0] * cy, (lo, hi) =>
         {
             Span<int> cols = stackalloc int[4];
-            for (int row = lo; row < hi; row++)
+            int ix = lo / cy, iy = lo % cy;
+            for (int row = lo; row < hi; row++, iy++)
             {
-                int ix = row / cy, iy = row % cy, count = 0;
-                // The node columns (x, y) at the cell column's corners; periodic axes wrap.
-                for (int bx = 0; bx <= (dim >= 1 ? 1 : 0); bx++)
-                    for (int by = 0; by <= (dim >= 2 ? 1 : 0); by++)
-                        cols[count++] = ((ix + bx) % nodes[0] * ny + (iy + by) % ny) * nz;
+                if (iy == cy) { iy = 0; ix++; }
+                int count = 0;
+                // The node columns at the cell column's corners on the two outer axes; periodic axes wrap.
+                int x1 = ix + 1 == nodes[0] ? 0 : ix + 1, y1 = iy + 1 == ny ? 0 : iy + 1;
+                cols[count++] = (ix * ny + iy) * nz;
+                if (ay) cols[count++] = (ix * ny + y1) * nz;
+                if (ax)
+                {
+                    cols[count++] = (x1 * ny + iy) * nz;
+                    if (ay) cols[count++] = (x1 * ny + y1) * nz;
+                }
                 int c0 = row * cz;
                 for (int iz = 0; iz < cz; iz++)
                 {
-                    int up = dim == 3 ? (iz + 1) % nz : iz;
+                    int up = (iz + 1) % nz;
                     double x = 0, y = 0, z = 0;
                     for (int k = 0; k < count; k++)
                     {
-                        int a = (cols[k] + iz) * 3;
-                        x += node[a];
-                        y += node[a + 1];
-                        z += node[a + 2];
-                        if (dim == 3)
-                        {
-                            int b = (cols[k] + up) * 3;
-                            x += node[b];
-                            y += node[b + 1];
-                            z += node[b + 2];
-                        }
+                        // The two corners along the innermost axis: iz and iz + 1 (wrapped when periodic).
+                        int a = (cols[k] + iz) * 3, b = (cols[k] + up) * 3;
+                        x += node[a] + node[b];
+                        y += node[a + 1] + node[b + 1];
+                        z += node[a + 2] + node[b + 2];
                     }
                     int c = c0 + iz;
                     double w = weight[c] * share;
@@ -57,20 +59,22 @@ public static class NodeCellTransfer
     {
         var (cells, nodes, dim) = Pad(g);
         int cy = cells[1], cz = cells[2], ny = nodes[1], nz = nodes[2];
-        bool periodicZ = cz == nz;
+        bool periodicZ = cz == nz, ax = dim == 3, ay = dim >= 2;
         NeuralMag.AD.CpuBackend.For(nodes[0] * ny, (lo, hi) =>
         {
             Span<int> cols = stackalloc int[4];
-            for (int row = lo; row < hi; row++)
+            int ix = lo / ny, iy = lo % ny;
+            for (int row = lo; row < hi; row++, iy++)
             {
-                int ix = row / ny, iy = row % ny, count = 0;
-                // The cell columns (x, y) that have this node column at a corner; open axes skip missing ones.
-                for (int bx = 0; bx <= (dim >= 1 ? 1 : 0); bx++)
+                if (iy == ny) { iy = 0; ix++; }
+                int count = 0;
+                // The cell columns that have this node column at a corner on the two outer axes; open axes skip missing ones.
+                for (int bx = 0; bx <= (ax ? 1 : 0); bx++)
                 {
                     int cx = ix - bx;
                     if (cx < 0) { if (cells[0] == nodes[0]) cx += cells[0]; else continue; }
                     if (cx >= cells[0]) continue;
-                    for (int by = 0; by <= (dim >= 2 ? 1 : 0); by++)
+                    for (int by = 0; by <= (ay ? 1 : 0); by++)
                     {
                         int cyy = iy - by;
                         if (cyy < 0) { if (cy == ny) cyy += cy; else continue; }
@@ -81,9 +85,9 @@ public static class NodeCellTransfer
                 int n0 = row * nz;
                 for (int iz = 0; iz < nz; iz++)
                 {
-                    // Cells iz (above) and iz - 1 (below) along z in 3-D; just iz otherwise.
+                    // Cells iz (above) and iz - 1 (below) along the innermost axis.
                     int above = iz < cz ? iz : -1;
-                    int below = dim == 3 ? (iz >= 1 ? iz - 1 : periodicZ ? cz - 1 : -1) : -1;
+                    int below = iz >= 1 ? iz - 1 : periodicZ ? cz - 1 : -1;
                     double x = 0, y = 0, z = 0;
                     for (int k = 0; k < count; k++)
                     {
@@ -114,15 +118,18 @@ public static class NodeCellTransfer
         }, Math.Max(1, 8192 / nz));
     }
 
-    /// <summary>Cells and nodes per axis padded to 3 axes (1 cell and 1 node on missing axes).</summary>
+    /// <summary>
+    /// Cells and nodes per axis padded to 3 axes at the front (1 cell and 1 node on the missing leading axes), so the
+    /// last real axis is always the innermost, contiguous loop. Row-major flat indices are unchanged.
+    /// </summary>
     private static (int[] Cells, int[] Nodes, int Dim) Pad(GridGeometry g)
     {
         var cells = new[] { 1, 1, 1 };
         var nodes = new[] { 1, 1, 1 };
         for (int k = 0; k < g.Dim; k++)
         {
-            cells[k] = g.Cells[k];
-            nodes[k] = g.Nodes[k];
+            cells[3 - g.Dim + k] = g.Cells[k];
+            nodes[3 - g.Dim + k] = g.Nodes[k];
         }
         return (cells, nodes, g.Dim);
     }
