@@ -264,5 +264,31 @@ public sealed partial class ElementAssembler
         return mass;
     }
 
+    /// <summary>
+    /// Adjoint of <see cref="LumpedMass"/>: from dL/dM per node, dL/d(weight_c) = V / 2^dim · Σ_corners dL/dM_node.
+    /// </summary>
+    public double[] LumpedMassAdjoint(double[] massCotangent)
+    {
+        var g = new double[_g.NumCells];
+        Span<int> nodes = stackalloc int[8];
+        double share = _g.CellVolume / _g.Corners;
+        for (int c = 0; c < _g.NumCells; c++)
+        {
+            _g.CornerNodes(c, nodes);
+            double s = 0;
+            for (int a = 0; a < _g.Corners; a++) s += massCotangent[nodes[a]];
+            g[c] = s * share;
+        }
+        return g;
+    }
+
+    /// <summary>dL/dM per node for a nodal field h = f / M (any f independent of M): dL/dM_n = −Σ_i g_n,i h_n,i / M_n.</summary>
+    public static double[] InverseMassCotangent(double[] g, double[] h, double[] mass)
+    {
+        var r = new double[mass.Length];
+        for (int n = 0; n < r.Length; n++) r[n] = -(g[3 * n] * h[3 * n] + g[3 * n + 1] * h[3 * n + 1] + g[3 * n + 2] * h[3 * n + 2]) / mass[n];
+        return r;
+    }
+
     private static void CpuRange(int n, Action<int, int> body) => NeuralMag.AD.CpuBackend.For(n, body, 256);
 }

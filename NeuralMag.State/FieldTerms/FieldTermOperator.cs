@@ -272,20 +272,12 @@ internal sealed class FieldTermOperator
             if (tracked[msIndex] || gRho != null)
             {
                 // The mass M_i = sum_c Ms_c rho_c V/2^d: dh_i/dM_i = -h_i/M_i.
+                var dWeight = _asm.LumpedMassAdjoint(ElementAssembler.InverseMassCotangent(gNode, hNode, mass));
                 var gMs = new double[ms.Length];
-                Span<int> nodes = stackalloc int[8];
-                double share = Geo.CellVolume / Geo.Corners;
                 for (int c = 0; c < ms.Length; c++)
                 {
-                    Geo.CornerNodes(c, nodes);
-                    double s = 0;
-                    for (int k = 0; k < Geo.Corners; k++)
-                    {
-                        int node = nodes[k];
-                        for (int i = 0; i < 3; i++) s -= gNode[node * 3 + i] * hNode[node * 3 + i] / mass[node];
-                    }
-                    gMs[c] = s * x.Rho[c] * share;
-                    if (gRho != null) gRho[c] += s * ms[c] * share;
+                    gMs[c] = dWeight[c] * x.Rho[c];
+                    if (gRho != null) gRho[c] += dWeight[c] * ms[c];
                 }
                 if (tracked[msIndex])
                 {

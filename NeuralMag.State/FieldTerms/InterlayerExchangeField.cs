@@ -122,7 +122,8 @@ public sealed class InterlayerExchangeField
         var ms = Cells(a[2], mesh.N);
         var rho = Cells(a[3], mesh.N);
         var geo = new NeuralMag.Kernels.FieldTerms.GridGeometry(mesh.N, mesh.Pbc.Take(3).Select(p => p.IsPeriodic).ToArray(), mesh.Dx);
-        var mass = new NeuralMag.Kernels.FieldTerms.ElementAssembler(geo, 1).LumpedMass(Times(ms, rho));
+        var assembler = new NeuralMag.Kernels.FieldTerms.ElementAssembler(geo, 1);
+        var mass = assembler.LumpedMass(Times(ms, rho));
         var h = new double[g.Length];
         for (int i = 0; i < h.Length; i++) h[i] = g[i] / (Constants.Mu0 * mass[i / 3]);
         var result = NTensor.FromArray(h, a[0].GetShape(), state.DType, state.Device);
@@ -139,18 +140,13 @@ public sealed class InterlayerExchangeField
             grads[1] = Back(a[1], Times(dw, rhoxy), ccn, state);
             grads[4] = Back(a[4], Times(dw, iA), ccn, state);
             // dh_i/dM_i = -h_i/M_i, M_i = Σ_c Ms_c rho_c V/8.
+            var dWeight = assembler.LumpedMassAdjoint(NeuralMag.Kernels.FieldTerms.ElementAssembler.InverseMassCotangent(go, h, mass));
             var gMs = new double[ms.Length];
             var gRho = new double[ms.Length];
-            Span<int> nodes = stackalloc int[8];
-            double share = geo.CellVolume / 8;
             for (int c = 0; c < ms.Length; c++)
             {
-                geo.CornerNodes(c, nodes);
-                double sum = 0;
-                for (int k = 0; k < 8; k++)
-                    for (int i = 0; i < 3; i++) sum -= go[nodes[k] * 3 + i] * h[nodes[k] * 3 + i] / mass[nodes[k]];
-                gMs[c] = sum * rho[c] * share;
-                gRho[c] = sum * ms[c] * share;
+                gMs[c] = dWeight[c] * rho[c];
+                gRho[c] = dWeight[c] * ms[c];
             }
             grads[2] = Back(a[2], gMs, mesh.N, state);
             grads[3] = Back(a[3], gRho, mesh.N, state);
