@@ -142,8 +142,36 @@ internal sealed class DemagOperator
         });
     }
 
-    /// <summary>Per (Ms, rho) storages: the weights of the projections and the inverse node mass (no-tape path).</summary>
-    // Immutable cache entries swapped whole (safe for concurrent readers).
+    /// <summary>
+    /// The cell weights of the projections: w = rho Ms (the source M = w · mean m), wn = (V/2^d) rho Ms (the numerator
+    /// of the cell-to-node projection) and wd its mass, equal to wn unless upstream's float32 rounding of (V/2^d) rho is
+    /// reproduced.
+    /// </summary>
+    private (double[] W, double[] Wn, double[] Wd) ProjectionWeights(double[] ms, double[] rho)
+    {
+        int nc = _geo.NumCells;
+        double share = _geo.CellVolume / _geo.Corners;
+        var w = new double[nc];
+        var wn = new double[nc];
+        var wd = new double[nc];
+        for (int c = 0; c < nc; c++)
+        {
+            w[c] = rho[c] * ms[c];
+            wn[c] = share * rho[c] * ms[c];
+            wd[c] = MassShare(rho[c]) * ms[c];
+        }
+        return (w, wn, wd);
+    }
+
+    /// <summary>(V/2^d) rho, rounded to float32 like upstream's when <c>UpstreamFloat32Mass</c> is set.</summary>
+    private double MassShare(double rho)
+    {
+        double share = _geo.CellVolume / _geo.Corners;
+        return _float32Mass ? (double)((float)share * (float)rho) : share * rho;
+    }
+
+    // Per (Ms, rho) storages: the weights of the projections and the inverse node mass (no-tape path). Immutable cache
+    // entries swapped whole (safe for concurrent readers).
     private WeightsCache? _weights;
     private sealed record WeightsCache(Storage Ms, Storage Rho, double[] W, double[] Wn, double[] InvMass);
     private sealed record DeviceCache(double[] Weights, IDisposable Owner, Func<NTensor, NTensor> Apply);
@@ -158,20 +186,7 @@ internal sealed class DemagOperator
     {
         if (_weights is not { } wt || !ReferenceEquals(wt.Ms, a[1].Storage) || !ReferenceEquals(wt.Rho, a[2].Storage))
         {
-            var ms = CellValues(a[1], "material__Ms");
-            var rho = CellValues(a[2], "rho");
-            int nc = _geo.NumCells;
-            double share = _geo.CellVolume / _geo.Corners;
-            var w = new double[nc];
-            var wn = new double[nc];
-            var wd = new double[nc];
-            for (int c = 0; c < nc; c++)
-            {
-                w[c] = rho[c] * ms[c];
-                wn[c] = share * rho[c] * ms[c];
-                double q = _float32Mass ? (double)((float)share * (float)rho[c]) : share * rho[c];
-                wd[c] = q * ms[c];
-            }
+            var (w, wn, wd) = ProjectionWeights(CellValues(a[1], "material__Ms"), CellValues(a[2], "rho"));
             var mass = NodeMass(wd);
             var inv = new double[_geo.NumNodes];
             for (int i = 0; i < inv.Length; i++) inv[i] = 1 / mass[i];
@@ -229,8 +244,8 @@ internal sealed class DemagOperator
         var ms = CellValues(a[1], "material__Ms");
         var rho = CellValues(a[2], "rho");
         int nc = _geo.NumCells, corners = _geo.Corners;
-        var w = new double[nc];
-        for (int c = 0; c < nc; c++) w[c] = rho[c] * ms[c];
+        double share = _geo.CellVolume / corners;
+        var (w, wn, wd) = ProjectionWeights(ms, rho);
         var mbar = ToCell(m);
         var source = new double[nc * 3];
         CpuBackend.For(nc, (lo, hi) =>
@@ -239,27 +254,17 @@ internal sealed class DemagOperator
                 for (int i = 0; i < 3; i++) source[c * 3 + i] = w[c] * mbar[c * 3 + i];
         });
         var hCell = Convolve(source);
-        // Weighted projection h_i = sum_c wn_c H_c / sum_c wd_c with wn = (V/2^d) rho Ms and wd its mass
-        // (equal to wn unless the float32 mass of upstream is reproduced).
-        double share = _geo.CellVolume / corners;
-        var wn = new double[nc];
-        var wd = new double[nc];
+        // Weighted projection h_i = sum_c wn_c H_c / sum_c wd_c; the derivatives of wd = MassShare(rho) Ms.
         var dwdRho = new double[nc];
         var wdPerMs = new double[nc];
-        CpuBackend.For(nc, (lo, hi) =>
+        double dShare = _float32Mass ? (double)(float)share : share;
+        for (int c = 0; c < nc; c++)
         {
-            for (int c = lo; c < hi; c++)
-            {
-                wn[c] = share * rho[c] * ms[c];
-                double q = _float32Mass ? (double)((float)share * (float)rho[c]) : share * rho[c];
-                wd[c] = q * ms[c];
-                wdPerMs[c] = q;
-                dwdRho[c] = (_float32Mass ? (double)(float)share : share) * ms[c];
-            }
-        });
+            wdPerMs[c] = MassShare(rho[c]);
+            dwdRho[c] = dShare * ms[c];
+        }
         var (h, weightSum) = ToNodeWeighted(hCell, wn, wd);
         var result = NTensor.FromArray(h, nodeShape, _state.DType, _state.Device);
-        if (!Tape.IsRecording(a)) return result;
         return Tape.Record(result, a, g =>
         {
             var gv = g.ToArray();
