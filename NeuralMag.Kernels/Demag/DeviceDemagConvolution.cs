@@ -19,6 +19,8 @@ public sealed class DeviceDemagConvolution : IDisposable
     public struct GridConstants
     {
         public int Corners;
+        /// <summary>Doubles per point of the padded grids: 2 for interleaved complex grids, 1 for real ones.</summary>
+        public int Stride;
         public int Nx, Ny, Nz, Cx, Cy, Cz, Sx, Sy, Sz;
         /// <summary>Half-spectrum layout: the transformed axis that is halved (-1 none), and the dims of the layout.</summary>
         public int HalfAxis, Dx, Dy, Dz, HalfLength;
@@ -53,26 +55,8 @@ public sealed class DeviceDemagConvolution : IDisposable
         _backend = device.Backend as IlgpuBackend
                    ?? throw new NotSupportedException($"DeviceDemagConvolution needs an ILGPU device (cuda, opencl, ilgpu-cpu); got '{device}'.");
         if (!Supports(kernel)) throw new NotSupportedException("DeviceDemagConvolution needs power-of-two padded lengths and more than one cell.");
-        int dim = g.Dim;
-        var cells = new[] { 1, 1, 1 };
-        var nodes = new[] { 1, 1, 1 };
-        for (int k = 0; k < dim; k++)
-        {
-            cells[k] = g.Cells[k];
-            nodes[k] = g.Nodes[k];
-        }
-        if (!cells.SequenceEqual(kernel.Cells)) throw new ArgumentException("The grid's cells differ from the kernel's.");
         _shape = (int[])kernel.FftShape.Clone();
-        int halfAxis = kernel.Axes[^1];
-        var d = (int[])_shape.Clone();
-        d[halfAxis] = _shape[halfAxis] / 2 + 1;
-        _grid = new GridConstants
-        {
-            Corners = g.Corners,
-            Nx = nodes[0], Ny = nodes[1], Nz = nodes[2], Cx = cells[0], Cy = cells[1], Cz = cells[2],
-            Sx = _shape[0], Sy = _shape[1], Sz = _shape[2],
-            HalfAxis = halfAxis, Dx = d[0], Dy = d[1], Dz = d[2], HalfLength = d[0] * d[1] * d[2],
-        };
+        _grid = Constants(kernel, g, stride: 2);
         var halfSpectra = Enumerable.Range(0, 6).Select(kernel.HalfSpectrum).ToArray();
         if (halfSpectra[0].Length != _grid.HalfLength)
             throw new InvalidOperationException($"Unexpected half-spectrum length {halfSpectra[0].Length}, expected {_grid.HalfLength}.");
@@ -101,6 +85,30 @@ public sealed class DeviceDemagConvolution : IDisposable
         _invMass = acc.Allocate1D(invNodeMass);
         _grids = new[] { acc.Allocate1D<double>(2L * _points), acc.Allocate1D<double>(2L * _points), acc.Allocate1D<double>(2L * _points) };
         _scratch = acc.Allocate1D<double>(2L * _points);
+    }
+
+    /// <summary>The grid constants of the kernels for this demag kernel and grid (missing axes padded at the end).</summary>
+    internal static GridConstants Constants(DemagKernel kernel, GridGeometry g, int stride)
+    {
+        var cells = new[] { 1, 1, 1 };
+        var nodes = new[] { 1, 1, 1 };
+        for (int k = 0; k < g.Dim; k++)
+        {
+            cells[k] = g.Cells[k];
+            nodes[k] = g.Nodes[k];
+        }
+        if (!cells.SequenceEqual(kernel.Cells)) throw new ArgumentException("The grid's cells differ from the kernel's.");
+        var s = kernel.FftShape;
+        int halfAxis = kernel.Axes[^1];
+        var d = (int[])s.Clone();
+        d[halfAxis] = s[halfAxis] / 2 + 1;
+        return new GridConstants
+        {
+            Corners = g.Corners, Stride = stride,
+            Nx = nodes[0], Ny = nodes[1], Nz = nodes[2], Cx = cells[0], Cy = cells[1], Cz = cells[2],
+            Sx = s[0], Sy = s[1], Sz = s[2],
+            HalfAxis = halfAxis, Dx = d[0], Dy = d[1], Dz = d[2], HalfLength = d[0] * d[1] * d[2],
+        };
     }
 
     /// <summary>Device bytes held: kernel spectra, grids and weights.</summary>
@@ -156,12 +164,12 @@ public sealed class DeviceDemagConvolution : IDisposable
         }
     }
 
-    private static void Zero(Index1D i, ArrayView<double> a) => a[i] = 0;
+    internal static void Zero(Index1D i, ArrayView<double> a) => a[i] = 0;
 
     private static void Copy(Index1D i, ArrayView<double> from, ArrayView<double> to) => to[i] = from[i];
 
-    /// <summary>Cell c: the three components of Ms rho · mean of the corners into the real parts of the padded grids.</summary>
-    private static void ScatterCellMean(Index1D c, GridConstants g, ArrayView<double> m, ArrayView<double> w, ArrayView<double> gx, ArrayView<double> gy, ArrayView<double> gz)
+    /// <summary>Cell c: the three components of Ms rho · mean of the corners into the padded grids (real parts).</summary>
+    internal static void ScatterCellMean(Index1D c, GridConstants g, ArrayView<double> m, ArrayView<double> w, ArrayView<double> gx, ArrayView<double> gy, ArrayView<double> gz)
     {
         int iz = c % g.Cz, iy = c / g.Cz % g.Cy, ix = c / (g.Cz * g.Cy);
         int sy = g.Nz, sx = g.Ny * g.Nz;
@@ -176,7 +184,7 @@ public sealed class DeviceDemagConvolution : IDisposable
             z += m[n + 2];
         }
         double f = w[c] / g.Corners;
-        int p = 2 * ((ix * g.Sy + iy) * g.Sz + iz);
+        int p = g.Stride * ((ix * g.Sy + iy) * g.Sz + iz);
         gx[p] = f * x;
         gy[p] = f * y;
         gz[p] = f * z;
@@ -232,7 +240,7 @@ public sealed class DeviceDemagConvolution : IDisposable
     }
 
     /// <summary>Node n: h = invMass_n Σ_{cells c at n} wn_c H_c (real parts of the padded grids).</summary>
-    private static void GatherToNodes(Index1D n, GridConstants g, ArrayView<double> gx, ArrayView<double> gy, ArrayView<double> gz, ArrayView<double> wn, ArrayView<double> invMass, ArrayView<double> h)
+    internal static void GatherToNodes(Index1D n, GridConstants g, ArrayView<double> gx, ArrayView<double> gy, ArrayView<double> gz, ArrayView<double> wn, ArrayView<double> invMass, ArrayView<double> h)
     {
         int iz = n % g.Nz, iy = n / g.Nz % g.Ny, ix = n / (g.Nz * g.Ny);
         double x = 0, y = 0, z = 0;
@@ -244,7 +252,7 @@ public sealed class DeviceDemagConvolution : IDisposable
             if (cz < 0) { if (g.Cz == g.Nz) cz += g.Cz; else continue; }
             if (cx >= g.Cx || cy >= g.Cy || cz >= g.Cz) continue;
             double w = wn[(cx * g.Cy + cy) * g.Cz + cz];
-            int p = 2 * ((cx * g.Sy + cy) * g.Sz + cz);
+            int p = g.Stride * ((cx * g.Sy + cy) * g.Sz + cz);
             x += w * gx[p];
             y += w * gy[p];
             z += w * gz[p];
