@@ -151,9 +151,10 @@ internal sealed class FieldTermOperator
 
     /// <summary>One assembly pass: through the element operators where they exist and the mode allows.</summary>
     /// <param name="energy">With the element operators and mode MGradient: also the cell energies.</param>
-    private ElementAssembler.Result Run(Prepared x, double[] mNode, ElementAssembler.Mode mode, bool energy = true) =>
+    /// <param name="into">With the element operators: an array to receive dE/dm (see <see cref="ElementAssembler.AssembleQuadratic"/>).</param>
+    private ElementAssembler.Result Run(Prepared x, double[] mNode, ElementAssembler.Mode mode, bool energy = true, double[]? into = null) =>
         x.Op != null && mode is ElementAssembler.Mode.Energy or ElementAssembler.Mode.MGradient
-            ? _asm.AssembleQuadratic(x.Op, mNode, x.Rho, mode == ElementAssembler.Mode.MGradient, energy)
+            ? _asm.AssembleQuadratic(x.Op, mNode, x.Rho, mode == ElementAssembler.Mode.MGradient, energy, into)
             : _asm.Assemble(_density, mNode, x.P, x.N, x.Rho, mode, CellFields);
 
     private NTensor Make(double[] data, int[] shape) =>
@@ -237,8 +238,7 @@ internal sealed class FieldTermOperator
         // Outside the tape, a float32 state's field passes through a reused float64 buffer (the tensor made from it
         // is a float32 copy); float64 results own their array.
         var into = !recording && _state.DType != DType.Float64 && x.Op != null && !_fic ? (Interlocked.Exchange(ref _gHost, null) ?? new double[x.MNode.Length]) : null;
-        var r = x.Op != null ? _asm.AssembleQuadratic(x.Op, x.MNode, x.Rho, gradient: true, energy: false, into: into)
-                             : Run(x, x.MNode, ElementAssembler.Mode.MGradient, energy: false);
+        var r = Run(x, x.MNode, ElementAssembler.Mode.MGradient, energy: false, into: into);
         var hNode = FieldFromGradient(r.DEdm!, mass);
         var h = _fic ? _proj.NodesToCells(hNode, 3) : hNode;
         var result = Make(h, MShape);
