@@ -94,18 +94,8 @@ public sealed class CuFftDemagConvolution : IDisposable
     }
 
     /// <summary>ĥ = N̂ M̂ at half-spectrum index k (interleaved complex), with the six real kernel spectra of length n.</summary>
-    private static void Multiply(Index1D k, int n, ArrayView<double> gx, ArrayView<double> gy, ArrayView<double> gz, ArrayView<double> spectra)
-    {
-        double nxx = spectra[k], nxy = spectra[n + k], nxz = spectra[2 * n + k], nyy = spectra[3 * n + k], nyz = spectra[4 * n + k], nzz = spectra[5 * n + k];
-        int p = 2 * k;
-        double xr = gx[p], xi = gx[p + 1], yr = gy[p], yi = gy[p + 1], zr = gz[p], zi = gz[p + 1];
-        gx[p] = nxx * xr + nxy * yr + nxz * zr;
-        gx[p + 1] = nxx * xi + nxy * yi + nxz * zi;
-        gy[p] = nxy * xr + nyy * yr + nyz * zr;
-        gy[p + 1] = nxy * xi + nyy * yi + nyz * zi;
-        gz[p] = nxz * xr + nyz * yr + nzz * zr;
-        gz[p + 1] = nxz * xi + nyz * yi + nzz * zi;
-    }
+    private static void Multiply(Index1D k, int n, ArrayView<double> gx, ArrayView<double> gy, ArrayView<double> gz, ArrayView<double> spectra) =>
+        DeviceDemagConvolution.MultiplyPoint(k, k, n, gx, gy, gz, spectra);
 
     public void Dispose()
     {

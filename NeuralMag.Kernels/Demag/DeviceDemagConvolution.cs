@@ -227,7 +227,15 @@ public sealed class DeviceDemagConvolution : IDisposable
             i2 = (g.Sz - i2) % g.Sz;
         }
         int s = (i0 * g.Dy + i1) * g.Dz + i2;
-        int n = g.HalfLength;
+        MultiplyPoint(k, s, g.HalfLength, gx, gy, gz, spectra);
+    }
+
+    /// <summary>
+    /// ĥ = N̂ M̂ at the interleaved complex point k of the grids, with the symmetric tensor read at index s of the six
+    /// real kernel spectra of length n each.
+    /// </summary>
+    internal static void MultiplyPoint(int k, int s, int n, ArrayView<double> gx, ArrayView<double> gy, ArrayView<double> gz, ArrayView<double> spectra)
+    {
         double nxx = spectra[s], nxy = spectra[n + s], nxz = spectra[2 * n + s], nyy = spectra[3 * n + s], nyz = spectra[4 * n + s], nzz = spectra[5 * n + s];
         int p = 2 * k;
         double xr = gx[p], xi = gx[p + 1], yr = gy[p], yi = gy[p + 1], zr = gz[p], zi = gz[p + 1];
