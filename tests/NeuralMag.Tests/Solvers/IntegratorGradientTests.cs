@@ -64,13 +64,13 @@ public sealed class LlgGradientTests
         var llg = new LLGSolver(state, parameters: new[] { "material.alpha" }, rtol: 1e-9, atol: 1e-9);
         var times = new[] { 2e-12, 4e-12 };
         var w = NTensor.FromArray(Enumerable.Range(0, m0v.Length).Select(i => Math.Sin(1.7 * i)).ToArray(), new[] { 3, 2, 2, 3 });
-        double Loss(NTensor m0, double alpha) => llg.Solve(times, m0, state.Scalar(alpha)).Select(m => (m * w).Sum().Item()).Sum();
+        double Loss(NTensor m0, double alpha) => llg.Solve(times, m0, [state.Scalar(alpha)]).Select(m => (m * w).Sum().Item()).Sum();
         NTensor[] g;
         var m0 = state.M.Tensor;
         using (var tape = new Tape())
         {
             var mw = tape.Watch(m0); var aw = tape.Watch(state.Scalar(0.1));
-            var ms = llg.Solve(times, mw, aw);
+            var ms = llg.Solve(times, mw, [aw]);
             var loss = (ms[0] * w).Sum() + (ms[1] * w).Sum();
             g = tape.Gradient(loss, new[] { mw, aw });
         }
@@ -125,8 +125,8 @@ public sealed class CheckpointedGradientTests
     {
         // Same values and gradients as backprop through all steps when Solve runs on the same intervals.
         var (llg, Grads) = CoupledMacrospins(5e-9, 1e-7);
-        var direct = Grads((m, a) => llg.Solve(new[] { 2e-12, 4e-12, 6e-12 }, m, a)[2]);
-        var ckpt = Grads((m, a) => llg.SolveCheckpointed(6e-12, 3, m, a));
+        var direct = Grads((m, a) => llg.Solve([2e-12, 4e-12, 6e-12], m, [a])[2]);
+        var ckpt = Grads((m, a) => llg.SolveCheckpointed(6e-12, m, [a], segments: 3));
         Assert.AreEqual(direct[0].Item(), ckpt[0].Item(), "same forward value");
         Assert.AreEqual(direct[2].Item(), ckpt[2].Item(), Math.Abs(direct[2].Item()) * 1e-12, "dL/dalpha");
         var a1 = direct[1].ToArray(); var b1 = ckpt[1].ToArray();
@@ -141,10 +141,10 @@ public sealed class CheckpointedGradientTests
         // derivative of the discrete solution (equal to finite differences to ~1e-9 here). With tight tolerances both
         // approach the same numbers.
         var (llg, Grads) = CoupledMacrospins(2e-9, 1e-10);
-        var exact = Grads((m, a) => llg.SolveCheckpointed(20e-12, 20, m, a));
+        var exact = Grads((m, a) => llg.SolveCheckpointed(20e-12, m, [a], segments: 20));
         foreach (var (checkpoints, tol) in new[] { (1, 1e-5), (20, 1e-7) })
         {
-            var adjoint = Grads((m, a) => llg.SolveAdjoint(20e-12, m, checkpoints, a));
+            var adjoint = Grads((m, a) => llg.SolveAdjoint(20e-12, m, [a], checkpoints));
             Assert.AreEqual(exact[0].Item(), adjoint[0].Item(), 1e-9 * Math.Abs(exact[0].Item()), "the same forward solve to the tolerance");
             Assert.AreNotEqual(0.0, exact[2].Item());
             double ea = Math.Abs(exact[2].Item() - adjoint[2].Item()) / Math.Abs(exact[2].Item());
