@@ -20,7 +20,7 @@ public sealed class StandardProblem4Field2Tests
         var logPath = Path.Combine(dir, "log.dat");
         try
         {
-            int steps = Environment.GetEnvironmentVariable("NM_FULL") == "1" ? 30 : 1;
+            int steps = Config.Full ? 30 : 1;
             double my0 = state.M.Average().ToArray()[1];
             var progress = new StringWriter();
             var llg = new LLGSolver(state) { Progress = new TextProgress(progress, TimeSpan.FromMilliseconds(20)) };
