@@ -43,7 +43,7 @@ public sealed class TimeDependentOptimizationDemo : IDemo
         var target = new VectorFunction(state).Fill(new[] { Math.Sqrt(0.5), 0, Math.Sqrt(0.5) }).Tensor;
         const double tEnd = 0.05e-9;
         const int segments = 5;
-        NTensor LossOf(LLGSolver solver, NTensor angles) => (solver.SolveCheckpointed(tEnd, segments, null, angles) - target).Abs().Mean();
+        NTensor LossOf(LLGSolver solver, NTensor angles) => (solver.SolveCheckpointed(tEnd, null, [angles], segments) - target).Abs().Mean();
         NTensor Loss(NTensor angles) => LossOf(llg, angles);
 
         // The tape gradient once against central differences, both with tight tolerances: with the default ones
@@ -77,7 +77,7 @@ public sealed class TimeDependentOptimizationDemo : IDemo
         }
         double final = Loss(state.Tensor(angles)).Item();
         rows.Add(new[] { iterations, angles[0], angles[1], final });
-        var mEnd = llg.SolveCheckpointed(tEnd, segments, null, state.Tensor(angles)).Mean(0).Mean(0).Mean(0).ToArray();
+        var mEnd = llg.SolveCheckpointed(tEnd, null, [state.Tensor(angles)], segments).Mean(0).Mean(0).Mean(0).ToArray();
         Console.WriteLine($"after {iterations} Adam steps: theta = {angles[0]:F4}, phi = {angles[1]:F4}, loss {rows[0][3]:F5} -> {final:F5}; " +
                           $"<m(T)> = ({mEnd[0]:F4}, {mEnd[1]:F4}, {mEnd[2]:F4}), target (0.7071, 0, 0.7071)  [{sw.Elapsed.TotalSeconds:F1} s, {llg.Evaluations} field evaluations]");
 

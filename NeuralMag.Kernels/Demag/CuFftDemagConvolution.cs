@@ -20,7 +20,7 @@ namespace NeuralMag.Kernels.Demag;
 public sealed class CuFftDemagConvolution : IDisposable
 {
     /// <summary>Opt-in until checked on a GPU: NM_CUFFT=1.</summary>
-    public static bool Enabled => Environment.GetEnvironmentVariable("NM_CUFFT") == "1";
+    public static bool Enabled => Config.CuFft;
 
     private readonly IlgpuBackend _backend;
     private readonly DeviceDemagConvolution.GridConstants _grid;

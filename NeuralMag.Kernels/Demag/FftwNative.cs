@@ -1,3 +1,4 @@
+using NeuralMag.AD;
 using System.Numerics;
 using System.Runtime.InteropServices;
 
@@ -43,14 +44,14 @@ public static unsafe class FftwNative
 
     static FftwNative()
     {
-        if (string.Equals(Environment.GetEnvironmentVariable("NEURALMAG_FFT"), "managed", StringComparison.OrdinalIgnoreCase))
+        if (Config.Fft == "managed")
         {
-            LoadError = "NEURALMAG_FFT=managed";
+            LoadError = "NM_FFT=managed";
             return;
         }
         nint lib = 0;
-        // NEURALMAG_FFTW_LIBRARY: an explicit file to load instead of the usual names (a missing one disables FFTW).
-        var names = Environment.GetEnvironmentVariable("NEURALMAG_FFTW_LIBRARY") is { Length: > 0 } explicitName ? new[] { explicitName } : LibraryNames;
+        // Config.FftwLibrary (NM_FFTW_LIBRARY): an explicit file to load instead of the usual names (a missing one disables FFTW).
+        var names = Config.FftwLibrary is { Length: > 0 } explicitName ? new[] { explicitName } : LibraryNames;
         foreach (var name in names)
             if (NativeLibrary.TryLoad(name, out lib)) { LibraryName = name; break; }
         if (lib == 0)

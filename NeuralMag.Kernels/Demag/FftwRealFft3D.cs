@@ -1,3 +1,4 @@
+using NeuralMag.AD;
 using System.Runtime.InteropServices;
 using System.Numerics;
 
@@ -13,9 +14,9 @@ public sealed unsafe class FftwRealFft3D : RealFft3D
     private static readonly Dictionary<string, FftwRealFft3D> Plans = new();
     private readonly nint _forward, _inverse;
 
-    /// <summary>Planner rigor for new plans: FFTW_MEASURE (default) or FFTW_ESTIMATE (NEURALMAG_FFTW_PLANNER=estimate).</summary>
+    /// <summary>Planner rigor for new plans: FFTW_MEASURE (default) or as <see cref="Config.FftwPlanner"/> (NM_FFTW_PLANNER) says.</summary>
     public static uint PlannerFlags { get; set; } =
-        Environment.GetEnvironmentVariable("NEURALMAG_FFTW_PLANNER")?.ToLowerInvariant() switch
+        Config.FftwPlanner switch
         {
             "estimate" => FftwNative.Estimate, "patient" => FftwNative.Patient, _ => FftwNative.Measure,
         };
@@ -23,10 +24,9 @@ public sealed unsafe class FftwRealFft3D : RealFft3D
     /// <summary>
     /// Threads of new plans (needs libfftw3_threads); 0 (default) = all cores for grids of at least 2^20 points and
     /// one thread below (on 2 cores, two threads were 1.35x faster on 512x512x128 and 2.5x slower on 256x64).
-    /// NEURALMAG_FFTW_THREADS overrides.
+    /// <see cref="Config.FftwThreads"/> (NM_FFTW_THREADS) overrides.
     /// </summary>
-    public static int Threads { get; set; } =
-        int.TryParse(Environment.GetEnvironmentVariable("NEURALMAG_FFTW_THREADS"), out var t) && t > 0 ? t : 0;
+    public static int Threads { get; set; } = Config.FftwThreads;
 
     /// <summary>
     /// Upper bound in seconds for one planning (fftw_set_timelimit). A plan cut short falls back to an estimate, which

@@ -1,3 +1,4 @@
+using NeuralMag.AD;
 using System.Numerics;
 
 namespace NeuralMag.Kernels.Demag;
@@ -62,9 +63,9 @@ public abstract unsafe class RealFft3D
             throw new ArgumentException($"RealFft3D: buffers of {real.Length} and {spectrum.Length} for {RealLength} real and {SpectrumLength} complex values.");
     }
 
-    /// <summary>The process-wide default: <see cref="FftBackend.Auto"/> unless NEURALMAG_FFT=managed|fftw or set here.</summary>
+    /// <summary>The process-wide default: <see cref="FftBackend.Auto"/> unless <see cref="Config.Fft"/> (NM_FFT=managed|fftw) or set here.</summary>
     public static FftBackend DefaultBackend { get; set; } =
-        Environment.GetEnvironmentVariable("NEURALMAG_FFT")?.ToLowerInvariant() switch { "managed" => FftBackend.Managed, "fftw" => FftBackend.Fftw, _ => FftBackend.Auto };
+        Config.Fft switch { "managed" => FftBackend.Managed, "fftw" => FftBackend.Fftw, _ => FftBackend.Auto };
 
     private static int _noticeShown;
 
@@ -80,8 +81,8 @@ public abstract unsafe class RealFft3D
             else
             {
                 backend = FftBackend.Managed;
-                if (Interlocked.Exchange(ref _noticeShown, 1) == 0 && FftwNative.LoadError != "NEURALMAG_FFT=managed")
-                    Console.Error.WriteLine($"NeuralMag: libfftw3 not found ({FftwNative.LoadError}); using the managed FFT (slower). Debian/Ubuntu: apt-get install libfftw3-double3.");
+                if (Interlocked.Exchange(ref _noticeShown, 1) == 0 && FftwNative.LoadError != "NM_FFT=managed")
+                    Config.Notice($"libfftw3 not found ({FftwNative.LoadError}); using the managed FFT (slower). Debian/Ubuntu: apt-get install libfftw3-double3.");
             }
         }
         return backend == FftBackend.Fftw ? FftwRealFft3D.Get(shape) : new ManagedRealFft3D(shape);

@@ -6,7 +6,8 @@ namespace NeuralMag;
 /// Adaptive explicit Runge–Kutta integrator of Dormand and Prince, order 5 with an embedded order-4 error estimate
 /// (Hairer, Nørsett, Wanner, Solving ODEs I, II.5), with the step control torchdiffeq's "dopri5" uses: Hairer's
 /// initial step, error ratio = RMS(err / (atol + rtol max(|y0|, |y1|))), next step = dt · clamp(0.9 ratio^(-1/5),
-/// 0.2 (1 after an accepted step), 10). Steps are shortened to land on the requested end time.
+/// 0.2 (1 after an accepted step), 10). Steps are shortened to land on the requested end time; the step size the
+/// control proposed before that shortening is handed back, so that a following interval continues with it.
 /// </summary>
 public sealed class DormandPrince
 {
@@ -24,29 +25,58 @@ public sealed class DormandPrince
     private static readonly double[] B5 = { 35.0 / 384, 0, 500.0 / 1113, 125.0 / 192, -2187.0 / 6784, 11.0 / 84, 0 };
     private static readonly double[] B4 = { 5179.0 / 57600, 0, 7571.0 / 16695, 393.0 / 640, -92097.0 / 339200, 187.0 / 2100, 1.0 / 40 };
 
+    /// <summary>Accepted steps after which a run checks whether it can reach its end within <see cref="MaxSteps"/>.</summary>
+    private const int ProjectionWindow = 200;
+
     private readonly Func<double, NTensor, NTensor> _f;
 
-    public DormandPrince(Func<double, NTensor, NTensor> f, double rtol = 1e-5, double atol = 1e-5)
+    /// <param name="f">The right-hand side f(t, y).</param>
+    /// <param name="rtol">Relative tolerance, positive.</param>
+    /// <param name="atol">Absolute tolerance, positive.</param>
+    /// <param name="maxSteps">Most accepted plus rejected steps one call may take (see <see cref="MaxSteps"/>).</param>
+    /// <param name="atolVector">Optional per-entry absolute tolerance (same shape as y) replacing <paramref name="atol"/>;
+    /// an entry of +∞ leaves that component out of the error control (a "seminorm").</param>
+    public DormandPrince(Func<double, NTensor, NTensor> f, double rtol = 1e-5, double atol = 1e-5, int maxSteps = 1_000_000, NTensor? atolVector = null)
     {
         _f = f ?? throw new ArgumentNullException(nameof(f));
-        if (!(rtol > 0) || !(atol > 0)) throw new ArgumentException($"rtol and atol must be positive (got {rtol}, {atol}).");
+        if (!(rtol > 0) || !double.IsFinite(rtol)) throw new ArgumentOutOfRangeException(nameof(rtol), rtol, "The relative tolerance must be positive and finite.");
+        if (!(atol > 0) || !double.IsFinite(atol)) throw new ArgumentOutOfRangeException(nameof(atol), atol, "The absolute tolerance must be positive and finite.");
+        if (maxSteps < 1) throw new ArgumentOutOfRangeException(nameof(maxSteps), maxSteps, "The step limit must be at least 1.");
         RTol = rtol;
         ATol = atol;
+        MaxSteps = maxSteps;
+        _atolVector = atolVector;
     }
 
+    private readonly NTensor? _atolVector;
+
+    /// <summary>Relative tolerance of the step control.</summary>
     public double RTol { get; }
+
+    /// <summary>Absolute tolerance of the step control.</summary>
     public double ATol { get; }
+
+    /// <summary>
+    /// Most steps (accepted and rejected) one call may take. A run whose recent step size shows that it cannot reach
+    /// its end within this limit stops early with a message saying so (after <c>200</c> accepted steps), instead of
+    /// taking them all.
+    /// </summary>
+    public int MaxSteps { get; }
 
     /// <summary>Right-hand-side evaluations so far.</summary>
     public long Evaluations { get; private set; }
+
+    /// <summary>Accepted steps so far.</summary>
     public long AcceptedSteps { get; private set; }
+
+    /// <summary>Rejected steps so far.</summary>
     public long RejectedSteps { get; private set; }
 
     /// <summary>Called after each accepted step with (t, t1) in integrator units (e.g. for a progress display).</summary>
     public Action<double, double>? OnStep { get; set; }
 
-    /// <summary>Largest number of steps one call may take before giving up.</summary>
-    public int MaxSteps { get; init; } = 1_000_000;
+    /// <summary>Called after each accepted step with the new (t, y), e.g. to store checkpoints.</summary>
+    public Action<double, NTensor>? OnAccepted { get; set; }
 
     private NTensor F(double t, NTensor y)
     {
@@ -56,23 +86,70 @@ public sealed class DormandPrince
 
     private static double Rms(NTensor x) => Math.Sqrt(x.Square().Mean().Item());
 
-    /// <summary>Integrates y' = f(t, y) from t0 to t1 and returns y(t1).</summary>
-    public NTensor Integrate(NTensor y0, double t0, double t1)
+    /// <summary>Integrates y' = f(t, y) from t0 to t1 (t1 ≥ t0) and returns y(t1), choosing the first step by Hairer's rule.</summary>
+    public NTensor Integrate(NTensor y0, double t0, double t1, CancellationToken cancellationToken = default)
     {
+        double step = 0;
+        return Integrate(y0, t0, t1, ref step, cancellationToken);
+    }
+
+    /// <summary>
+    /// Integrates y' = f(t, y) from t0 to t1 (t1 ≥ t0) and returns y(t1). <paramref name="stepSize"/> is the first
+    /// trial step (0 or NaN: Hairer's initial step) and on return holds the step the control proposes next, to pass to
+    /// the call that continues from t1.
+    /// </summary>
+    public NTensor Integrate(NTensor y0, double t0, double t1, ref double stepSize, CancellationToken cancellationToken = default)
+    {
+        NTensor? f0 = null;
+        return Advance(y0, ref f0, t0, t1, ref stepSize, cancellationToken);
+    }
+
+    /// <summary>
+    /// y at each of <paramref name="times"/> (ascending, the first ≥ t0) from y(t0) = y0, in one run: the step size and
+    /// the first-same-as-last stage carry over from one output time to the next.
+    /// </summary>
+    public NTensor[] Integrate(NTensor y0, double t0, IReadOnlyList<double> times, ref double stepSize, CancellationToken cancellationToken = default)
+    {
+        var result = new NTensor[times.Count];
+        NTensor? f0 = null;
+        var y = y0;
+        double t = t0;
+        for (int i = 0; i < times.Count; i++)
+        {
+            y = Advance(y, ref f0, t, times[i], ref stepSize, cancellationToken);
+            t = times[i];
+            result[i] = y;
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// One run from (t0, y0) to t1. <paramref name="f0"/> is f(t0, y0) when known (first same as last) and on return
+    /// f(t1, y(t1)); <paramref name="dt"/> is the trial step in and the proposed next step out.
+    /// </summary>
+    private NTensor Advance(NTensor y0, ref NTensor? f0, double t0, double t1, ref double dt, CancellationToken cancellationToken)
+    {
+        if (!double.IsFinite(t0)) throw new ArgumentOutOfRangeException(nameof(t0), t0, "The integration start must be finite.");
+        if (!double.IsFinite(t1)) throw new ArgumentOutOfRangeException(nameof(t1), t1, "The integration end must be finite.");
+        if (t1 < t0) throw new ArgumentOutOfRangeException(nameof(t1), t1, $"The integration end lies before the start {t0} (integrator units).");
         if (t1 == t0) return y0;
-        if (t1 < t0) throw new ArgumentException($"Integration end {t1} lies before the start {t0}.");
-        var f0 = F(t0, y0);
-        double dt = InitialStep(t0, y0, f0);
+        cancellationToken.ThrowIfCancellationRequested();
+        var fy = f0 ?? F(t0, y0);
+        if (!double.IsFinite(Rms(fy))) throw new InvalidOperationException($"DormandPrince: the right-hand side is not finite at t = {t0}; check the inputs (m, fields, parameters).");
+        if (!(dt > 0) || !double.IsFinite(dt)) dt = InitialStep(t0, y0, fy);
         var y = y0;
         double t = t0;
         var k = new NTensor[7];
-        int steps = 0;
+        int steps = 0, accepted = 0;
+        double windowStart = t0;
         while (t < t1)
         {
-            if (++steps > MaxSteps) throw new InvalidOperationException($"DormandPrince: more than {MaxSteps} steps between t = {t0} and {t1}; the problem may be stiff or the tolerances too tight.");
+            if (++steps > MaxSteps)
+                throw new InvalidOperationException($"DormandPrince: more than {MaxSteps} steps between t = {t0} and {t1} (integrator units), at t = {t}; the problem may be stiff or the tolerances too tight: raise MaxSteps, loosen rtol/atol or shorten the interval.");
             double h = Math.Min(dt, t1 - t);
             bool last = h >= t1 - t;
-            k[0] = f0;
+            if (t + h == t) throw new InvalidOperationException($"DormandPrince: the step size {h:g} underflows at t = {t} (integrator units); the problem is too stiff for this explicit method at these tolerances.");
+            k[0] = fy;
             for (int s = 1; s < 7; s++)
             {
                 var ys = y;
@@ -86,30 +163,50 @@ public sealed class DormandPrince
             var err = k[0] * (h * (B5[0] - B4[0]));
             for (int j = 1; j < 7; j++)
                 if (B5[j] - B4[j] != 0) err = err + k[j] * (h * (B5[j] - B4[j]));
-            var tol = NTensor.Maximum(y.Abs(), y1.Abs()) * RTol + ATol;
+            var scaleMax = NTensor.Maximum(y.Abs(), y1.Abs()) * RTol;
+            var tol = _atolVector is null ? scaleMax + ATol : scaleMax + _atolVector;
             double ratio = Rms(err / tol);
             if (!double.IsFinite(ratio))
             {
                 // A trial step that overflowed (too large for a stiff start, e.g. strong DMI on a fine mesh): reject it
-                // and shrink by the largest decrease factor, unless the state itself is already broken.
-                if (!double.IsFinite(Rms(f0))) throw new InvalidOperationException($"DormandPrince: the right-hand side is not finite at t = {t}; check the inputs (m, fields, parameters).");
+                // and shrink by the largest decrease factor.
                 RejectedSteps++;
                 dt = 0.2 * h;
-                if (dt <= 1e-14 * Math.Max(Math.Abs(t), Math.Abs(t1 - t0))) throw new InvalidOperationException($"DormandPrince: step size underflow at t = {t} after non-finite error estimates.");
                 continue;
             }
             bool accept = ratio <= 1;
+            double next = NextStep(h, ratio, accept);
             if (accept)
             {
                 y = y1;
                 t = last ? t1 : t + h;
-                f0 = k[6]; // first-same-as-last
+                fy = k[6]; // first-same-as-last
                 AcceptedSteps++;
+                accepted++;
+                OnAccepted?.Invoke(t, y);
                 OnStep?.Invoke(t, t1);
+                cancellationToken.ThrowIfCancellationRequested();
+                // A step shortened to land on t1 says nothing against the step proposed before it: keep that one.
+                dt = last && h < dt ? Math.Max(dt, next) : next;
+                if (accepted % ProjectionWindow == 0 && t < t1)
+                {
+                    double recent = (t - windowStart) / ProjectionWindow;
+                    windowStart = t;
+                    double needed = (t1 - t) / recent;
+                    if (steps + needed > MaxSteps)
+                        throw new InvalidOperationException(
+                            $"DormandPrince: at the recent step size {recent:g} (integrator units) reaching t = {t1} from t = {t} needs about {needed:E2} more steps, " +
+                            $"beyond the limit of {MaxSteps} steps per call. The problem is stiff for this explicit method (fine cells, strong exchange or anisotropy): " +
+                            "use coarser cells, shorter intervals, looser tolerances, or raise MaxSteps.");
+                }
             }
-            else RejectedSteps++;
-            dt = NextStep(h, ratio, accept);
+            else
+            {
+                RejectedSteps++;
+                dt = next;
+            }
         }
+        f0 = fy;
         return y;
     }
 
@@ -124,7 +221,7 @@ public sealed class DormandPrince
     /// <summary>Hairer's starting step for an order-5 method (Solving ODEs I, II.4).</summary>
     private double InitialStep(double t0, NTensor y0, NTensor f0)
     {
-        var scale = y0.Abs() * RTol + ATol;
+        var scale = _atolVector is null ? y0.Abs() * RTol + ATol : y0.Abs() * RTol + _atolVector;
         double d0 = Rms(y0 / scale), d1 = Rms(f0 / scale);
         double h0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : 0.01 * d0 / d1;
         var f1 = F(t0 + h0, y0 + f0 * h0);

@@ -13,21 +13,53 @@ public enum MinimizerUpdate { Cayley, Projected }
 /// descent direction (h from the state in A/m), τ_BB1 = s·s / s·y, τ_BB2 = s·y / y·y with s = m_k − m_{k−1},
 /// y = g_k − g_{k−1} (alternating: BB1 on odd iterations), clamped to [τmin, τmax]; the first τ is 1/max|h|.
 /// The Cayley update m' = ((1 − |a|²/4) m − a × m) / (1 + |a|²/4), a = −τ m × h, keeps |m| = 1 exactly; the
-/// projected one normalizes m − τ g. Stops when max |g| ≤ tol (A/m) or after maxIter steps.
+/// projected one normalizes m − τ g. Stops when max |g| ≤ tol (A/m) or after maxIter steps. m is checked at the
+/// start as by <see cref="LLGSolver.Step"/> (finite; unit vectors where Ms &gt; 0, normalized with one notice), and a
+/// descent direction that turns non-finite stops the run with an exception, never as a result.
 /// </summary>
 public sealed class EnergyMinimizer
 {
     private readonly State _state;
     private NTensor? _mPrev, _gPrev;
     private double? _tau;
+    private bool _normalizedNotice;
 
+    /// <param name="state">The state holding m and h.</param>
+    /// <param name="method">Barzilai–Borwein variant.</param>
+    /// <param name="update">How m moves along the descent direction.</param>
+    /// <param name="tauInit">First step size (default 1/max|h|), positive and finite when given.</param>
+    /// <param name="tauMin">Smallest step size, positive.</param>
+    /// <param name="tauMax">Largest step size, at least tauMin.</param>
+    /// <param name="tol">Stop when max |m × (m × h)| ≤ tol (A/m), finite and ≥ 0.</param>
+    /// <param name="maxIter">Most steps in all (≥ 0).</param>
     public EnergyMinimizer(State state, BBMethod method = BBMethod.Alternating, MinimizerUpdate update = MinimizerUpdate.Cayley,
         double? tauInit = null, double tauMin = 1e-18, double tauMax = 1e-4, double tol = 1e-3, int maxIter = 10000)
     {
         _state = state ?? throw new ArgumentNullException(nameof(state));
-        if (!(tauMin > 0) || !(tauMax >= tauMin)) throw new ArgumentException($"Need 0 < tauMin <= tauMax, got {tauMin}, {tauMax}.");
+        if (!(tauMin > 0) || !double.IsFinite(tauMin)) throw new ArgumentOutOfRangeException(nameof(tauMin), tauMin, "tauMin must be positive and finite.");
+        if (!(tauMax >= tauMin) || !double.IsFinite(tauMax)) throw new ArgumentOutOfRangeException(nameof(tauMax), tauMax, $"tauMax must be finite and at least tauMin = {tauMin:g}.");
+        if (tauInit is { } ti && (!(ti > 0) || !double.IsFinite(ti))) throw new ArgumentOutOfRangeException(nameof(tauInit), ti, "tauInit must be positive and finite (or null for 1/max|h|).");
+        CheckTol(tol, nameof(tol));
+        CheckMaxIter(maxIter, nameof(maxIter));
+        if (!Enum.IsDefined(method)) throw new ArgumentOutOfRangeException(nameof(method), method, "Unknown Barzilai–Borwein variant.");
+        if (!Enum.IsDefined(update)) throw new ArgumentOutOfRangeException(nameof(update), update, "Unknown update rule.");
         Method = method; Update = update; TauInit = tauInit; TauMin = tauMin; TauMax = tauMax; Tol = tol; MaxIter = maxIter;
     }
+
+    private static void CheckTol(double tol, string name)
+    {
+        if (!(tol >= 0) || !double.IsFinite(tol)) throw new ArgumentOutOfRangeException(name, tol, "The torque tolerance must be a finite number >= 0 in A/m.");
+    }
+
+    private static void CheckMaxIter(int maxIter, string name)
+    {
+        if (maxIter < 0) throw new ArgumentOutOfRangeException(name, maxIter, "The iteration limit must be >= 0.");
+    }
+
+    /// <summary>
+    /// Receives a <see cref="SolverProgress"/> after every step of <see cref="Minimize"/>, on the minimizer's thread.
+    /// </summary>
+    public IProgress<SolverProgress>? Progress { get; set; }
 
     public BBMethod Method { get; }
     public MinimizerUpdate Update { get; }
@@ -70,9 +102,15 @@ public sealed class EnergyMinimizer
     /// <summary>One descent step; returns max |m × (m × h)| after it (A/m).</summary>
     public double Step()
     {
+        using var _ = _state.BeginAdvance("EnergyMinimizer.Step");
+        return StepCore();
+    }
+
+    private double StepCore()
+    {
         return Tape.NoGrad(() =>
         {
-            var m = _state.M.Tensor;
+            var m = SolverInputs.UnitMagnetization(_state, _state.M.Tensor, "EnergyMinimizer", ref _normalizedNotice);
             var h = H();
             var g = Descent(m, h);
             double tau = BBTau(m, g, h);
@@ -92,27 +130,48 @@ public sealed class EnergyMinimizer
             _mPrev = m; _gPrev = g;
             _state.M.Tensor = mNew;
             Iterations++;
-            return MaxDescent();
+            double gMax = MaxDescent();
+            if (!double.IsFinite(gMax))
+                throw new InvalidOperationException($"EnergyMinimizer: max |m × (m × h)| is not finite after iteration {Iterations} (step size tau = {tau:g}); m or the effective field h is not finite (check Ms, A and the other parameters for zeros, NaN or infinities).");
+            return gMax;
         });
     }
 
     /// <summary>max |m × (m × h)| at the current state (A/m).</summary>
     public double MaxDescent() => Descent(_state.M.Tensor, H()).Norm(-1).Max().Item();
 
-    /// <summary>Steps until max |g| ≤ tol or maxIter steps in all; returns the final max |g|.</summary>
-    public double Minimize(double? tol = null, int? maxIter = null, Action<State>? logger = null)
+    /// <summary>
+    /// Steps until max |g| ≤ tol or maxIter steps in all (counting earlier calls, see <see cref="Iterations"/>);
+    /// returns the final max |g| in A/m. When cancelled, state.m holds the m of the last completed step.
+    /// </summary>
+    /// <param name="tol">Torque tolerance in A/m (default: the constructor's).</param>
+    /// <param name="maxIter">Iteration limit (default: the constructor's).</param>
+    /// <param name="logger">Called with the state after every step.</param>
+    /// <param name="cancellationToken">Checked before every step.</param>
+    public double Minimize(double? tol = null, int? maxIter = null, Action<State>? logger = null, CancellationToken cancellationToken = default)
     {
         double t = tol ?? Tol;
         int n = maxIter ?? MaxIter;
+        CheckTol(t, nameof(tol));
+        CheckMaxIter(n, nameof(maxIter));
+        using var _ = _state.BeginAdvance("EnergyMinimizer.Minimize");
+        _state.M.Tensor = SolverInputs.UnitMagnetization(_state, _state.M.Tensor, "EnergyMinimizer.Minimize", ref _normalizedNotice);
         double g = Tape.NoGrad(MaxDescent);
+        if (!double.IsFinite(g))
+            throw new InvalidOperationException("EnergyMinimizer.Minimize: max |m × (m × h)| is not finite at the start; the effective field h is not finite (check Ms, A and the other parameters for zeros, NaN or infinities).");
+        double g0 = g;
+        int start = Iterations;
         while (Iterations < n && g > t)
         {
-            g = Step();
+            cancellationToken.ThrowIfCancellationRequested();
+            g = StepCore();
             logger?.Invoke(_state);
+            Progress?.Report(new SolverProgress("minimize", SolverProgress.LogFraction(g0, g, t), _state.T, Iterations - start, Iterations - start, g, t));
         }
         return g;
     }
 
     /// <summary>Alias of <see cref="Minimize"/> (upstream's relax).</summary>
-    public double Relax(double? tol = null, int? maxIter = null, Action<State>? logger = null) => Minimize(tol, maxIter, logger);
+    public double Relax(double? tol = null, int? maxIter = null, Action<State>? logger = null, CancellationToken cancellationToken = default) =>
+        Minimize(tol, maxIter, logger, cancellationToken);
 }

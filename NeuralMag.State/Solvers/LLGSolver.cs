@@ -13,62 +13,72 @@ public sealed class LLGSolver
     private readonly State _state;
     private readonly NamedFunction _rhs;
     private readonly DormandPrince _integrator;
+    private NTensor[] _paramValues = Array.Empty<NTensor>();
+    private double _carriedStep;
+    private bool _normalizedNotice;
+    private long _relaxEvaluations;
+    // The call in progress, for progress reports: operation, start/end in integrator units, counters at its start.
+    private (string Operation, double TauStart, double TauEnd, long Evaluations, long Steps) _call;
 
     /// <param name="state">The state holding m, h, material.alpha and t.</param>
     /// <param name="scaleT">Time unit of the integrator in s (upstream: 1e-9).</param>
-    /// <param name="parameters">State attributes (e.g. "material.alpha", "external_field") that <see cref="Solve"/> takes
+    /// <param name="parameters">State attributes (e.g. "material.alpha", "external_field") that the Solve methods take
     /// as explicit, differentiable arguments; all other dependencies of the effective field are read from the state.</param>
     /// <param name="rtol">Relative tolerance of the adaptive step control.</param>
     /// <param name="atol">Absolute tolerance of the adaptive step control.</param>
-    public LLGSolver(State state, double scaleT = 1e-9, string[]? parameters = null, double rtol = 1e-5, double atol = 1e-5)
+    /// <param name="maxSteps">Most integrator steps one call may take (see <see cref="DormandPrince.MaxSteps"/>); a
+    /// run that cannot reach its end within it stops early with a message.</param>
+    public LLGSolver(State state, double scaleT = 1e-9, string[]? parameters = null, double rtol = 1e-5, double atol = 1e-5, int maxSteps = 1_000_000)
     {
         _state = state ?? throw new ArgumentNullException(nameof(state));
-        if (!(scaleT > 0)) throw new ArgumentException($"scaleT must be positive, got {scaleT}.");
+        if (!(scaleT > 0) || !double.IsFinite(scaleT)) throw new ArgumentOutOfRangeException(nameof(scaleT), scaleT, "The integrator's time unit scaleT must be a positive, finite time in s (upstream: 1e-9).");
         ScaleT = scaleT;
         Parameters = (parameters ?? Array.Empty<string>()).Select(State.NormalizeName).ToArray();
         foreach (var p in Parameters)
-            if (p is "t" or "m") throw new ArgumentException($"'{p}' cannot be a parameter: t and m are the integration variables.");
+            if (p is "t" or "m") throw new ArgumentException($"'{p}' cannot be a parameter: t and m are the integration variables.", nameof(parameters));
+        if (Parameters.Distinct().Count() != Parameters.Count)
+            throw new ArgumentException($"parameters lists a name twice: [{string.Join(", ", Parameters)}].", nameof(parameters));
         _rhs = state.Resolve(Rhs, new[] { "t", "m" }.Concat(Parameters).ToArray());
-        _integrator = new DormandPrince((tau, m) => _rhs.Invoke(new[] { state.Scalar(tau * ScaleT), m }.Concat(_paramValues).ToArray()) * ScaleT, rtol, atol);
+        _integrator = new DormandPrince((tau, m) => _rhs.Invoke(new[] { state.Scalar(tau * ScaleT), m }.Concat(_paramValues).ToArray()) * ScaleT, rtol, atol, maxSteps)
+        {
+            OnStep = (tau, _) => ReportIntegration(tau),
+        };
     }
-
-    private NTensor[] _paramValues = Array.Empty<NTensor>();
-    private DateTime _lastReport;
 
     /// <summary>
-    /// When set, integrations write a one-line progress report (simulated time, steps, RHS evaluations) to this
-    /// writer every <see cref="ProgressInterval"/> of wall time, e.g. <c>Console.Error</c>.
+    /// Receives a <see cref="SolverProgress"/> after every accepted step of <see cref="Step"/> and the Solve methods,
+    /// and after every interval of <see cref="Relax"/>, on the solver's thread (e.g. a <see cref="TextProgress"/> or
+    /// a progress bar). Null (default): no reports.
     /// </summary>
-    public TextWriter? Progress
-    {
-        get => _progress;
-        set
-        {
-            _progress = value;
-            _lastReport = DateTime.UtcNow;
-            _integrator.OnStep = value == null ? null : (tau, tau1) =>
-            {
-                var now = DateTime.UtcNow;
-                if (now - _lastReport < ProgressInterval) return;
-                _lastReport = now;
-                value.Write($"\r[LLGSolver] t = {tau * ScaleT:E4} s of {tau1 * ScaleT:E4} s, {_integrator.AcceptedSteps} steps, {_integrator.Evaluations} RHS evaluations   ");
-            };
-        }
-    }
-    private TextWriter? _progress;
+    public IProgress<SolverProgress>? Progress { get; set; }
 
-    /// <summary>Least wall time between two progress reports (default one second).</summary>
-    public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromSeconds(1);
-
-    /// <summary>Names of the explicit parameters of <see cref="Solve"/> (normalized, "." → "__").</summary>
+    /// <summary>Names of the explicit parameters of the Solve methods (normalized, "." → "__").</summary>
     public IReadOnlyList<string> Parameters { get; }
 
-    private NTensor[] CurrentParameterValues() => Parameters.Select(p => _state.Tensor(p)).ToArray();
-
+    /// <summary>Time unit of the integrator in s.</summary>
     public double ScaleT { get; }
 
-    /// <summary>Right-hand-side evaluations so far (each one is a full effective-field evaluation).</summary>
-    public long Evaluations => _integrator.Evaluations;
+    /// <summary>Relative tolerance of the step control.</summary>
+    public double RTol => _integrator.RTol;
+
+    /// <summary>Absolute tolerance of the step control.</summary>
+    public double ATol => _integrator.ATol;
+
+    /// <summary>Most integrator steps one call may take.</summary>
+    public int MaxSteps => _integrator.MaxSteps;
+
+    /// <summary>Right-hand-side evaluations so far, all calls together (each one is a full effective-field evaluation).</summary>
+    public long Evaluations => _integrator.Evaluations + _relaxEvaluations;
+
+    /// <summary>
+    /// The step size in s that the next <see cref="Step"/> starts with: the one the step control proposed at the end of
+    /// the previous Step (0 before the first, meaning Hairer's initial-step rule). Consecutive Steps thus continue one
+    /// integration instead of restarting the step-size selection at every output time.
+    /// </summary>
+    public double StepSize => _carriedStep * ScaleT;
+
+    /// <summary>Forgets the carried step size: the next <see cref="Step"/> chooses its first step afresh.</summary>
+    public void ResetStepSize() => _carriedStep = 0;
 
     /// <summary>The LLG right-hand side dm/dt in 1/s as a function of the attributes h, m and material__alpha.</summary>
     public static readonly NamedFunction Rhs = new(new[] { "h", "m", "material__alpha" }, a =>
@@ -79,69 +89,117 @@ public sealed class LLGSolver
         return -gammaPrime * mxh - alpha * gammaPrime * NTensor.Cross(m, mxh);
     });
 
-    /// <summary>Advances state.m and state.t by dt seconds (adaptive internal steps).</summary>
-    public void Step(double dt)
+    /// <summary>
+    /// Advances state.m and state.t by <paramref name="dt"/> seconds (adaptive internal steps, starting with the step
+    /// size the previous Step ended with). m is first checked: non-finite entries and zero vectors where Ms &gt; 0 are
+    /// errors, vectors whose length differs from 1 by more than 1e-6 are normalized (one notice). When cancelled, the
+    /// state is left as it was before the call.
+    /// </summary>
+    /// <param name="dt">Time to advance in s, finite and ≥ 0.</param>
+    /// <param name="cancellationToken">Checked after every accepted step.</param>
+    public void Step(double dt, CancellationToken cancellationToken = default)
     {
+        const string op = "LLGSolver.Step";
+        SolverInputs.CheckPositiveSeconds(dt, nameof(dt), op, allowZero: true);
+        if (dt == 0) return;
+        using var _ = _state.BeginAdvance(op);
         double t0 = _state.T;
-        var m = _state.M.Tensor;
+        if (t0 + dt == t0)
+            throw new ArgumentOutOfRangeException(nameof(dt), dt, $"{op}: dt = {dt:g} s is below the resolution of the state's time t = {t0:g} s (t + dt == t).");
+        var m = SolverInputs.UnitMagnetization(_state, _state.M.Tensor, op, ref _normalizedNotice);
         _paramValues = CurrentParameterValues();
-        var m1 = _integrator.Integrate(m, t0 / ScaleT, (t0 + dt) / ScaleT);
+        CheckDamping(_paramValues, op);
+        Begin("step", t0 / ScaleT, (t0 + dt) / ScaleT);
+        double step = _carriedStep;
+        var m1 = _integrator.Integrate(m, t0 / ScaleT, (t0 + dt) / ScaleT, ref step, cancellationToken);
+        _carriedStep = step;
         _state.M.Tensor = m1;
         _state.T = t0 + dt;
+        ReportIntegration((t0 + dt) / ScaleT);
     }
 
     /// <summary>
-    /// m at each requested time (s, ascending, not before state.t), starting from <paramref name="m0"/> (default state.m)
-    /// at state.t with the given values of <see cref="Parameters"/> (default: their current state values); state.m and
-    /// state.t are left unchanged. Differentiable: when a tape records, gradients w.r.t. m0 and the parameter values
-    /// flow back through every accepted Dormand–Prince step (discretize-then-differentiate; step sizes are constants).
+    /// m(<paramref name="t1"/>) from <paramref name="m0"/> (default state.m) at state.t, with the given values of
+    /// <see cref="Parameters"/> (default: their current state values); state.m and state.t are left unchanged.
+    /// Gradients by backpropagation: when a tape records, they flow back through every accepted Dormand–Prince step
+    /// (discretize-then-differentiate; step sizes are constants). Memory grows with the number of steps; see
+    /// <see cref="SolveCheckpointed"/> and <see cref="SolveAdjoint"/> for the same call with bounded memory.
     /// </summary>
-    public NTensor[] Solve(double[] times, NTensor? m0 = null, params NTensor[] parameterValues)
+    /// <param name="t1">End time in s, finite and not before state.t.</param>
+    /// <param name="m0">Start magnetization, a differentiable input used as given (checked for finite, non-zero
+    /// vectors where Ms &gt; 0; a non-unit m0 gets a notice, not a normalization); default state.m, which is checked
+    /// and normalized like in <see cref="Step"/>.</param>
+    /// <param name="parameterValues">One value per entry of <see cref="Parameters"/>, or null for the state's values.</param>
+    /// <param name="cancellationToken">Checked after every accepted step.</param>
+    public NTensor Solve(double t1, NTensor? m0 = null, IReadOnlyList<NTensor>? parameterValues = null, CancellationToken cancellationToken = default) =>
+        Solve(new[] { t1 }, m0, parameterValues, cancellationToken)[0];
+
+    /// <summary>
+    /// m at each of <paramref name="times"/> (s, ascending, not before state.t) in one integration, like
+    /// <see cref="Solve(double, NTensor?, IReadOnlyList{NTensor}?, CancellationToken)"/>: the step size and the
+    /// first-same-as-last stage carry over from one output time to the next, so that sampling densely costs little.
+    /// </summary>
+    public NTensor[] Solve(IReadOnlyList<double> times, NTensor? m0 = null, IReadOnlyList<NTensor>? parameterValues = null, CancellationToken cancellationToken = default)
     {
-        if (parameterValues.Length != 0 && parameterValues.Length != Parameters.Count)
-            throw new ArgumentException($"Solve got {parameterValues.Length} parameter values for the {Parameters.Count} parameters [{string.Join(", ", Parameters)}].");
-        _paramValues = parameterValues.Length == 0 ? CurrentParameterValues() : parameterValues;
-        var result = new NTensor[times.Length];
-        var m = m0 ?? _state.M.Tensor;
-        if (!m.Shape.SequenceEqual(_state.M.Tensor.Shape)) throw new ArgumentException($"m0 has shape ({string.Join(", ", m.Shape)}), expected ({string.Join(", ", _state.M.Tensor.Shape)}).");
-        double t = _state.T;
-        for (int i = 0; i < times.Length; i++)
-        {
-            m = _integrator.Integrate(m, t / ScaleT, times[i] / ScaleT);
-            t = times[i];
-            result[i] = m;
-        }
+        const string op = "LLGSolver.Solve";
+        using var _ = _state.BeginAdvance(op);
+        double t0 = _state.T;
+        SolverInputs.CheckTimes(times, t0, op);
+        var m = StartMagnetization(m0, op);
+        _paramValues = ParameterValues(parameterValues, op);
+        Begin("solve", t0 / ScaleT, times[^1] / ScaleT);
+        double step = 0;
+        var result = _integrator.Integrate(m, t0 / ScaleT, times.Select(t => t / ScaleT).ToArray(), ref step, cancellationToken);
+        ReportIntegration(times[^1] / ScaleT);
         return result;
     }
 
     /// <summary>
-    /// m at time <paramref name="t1"/> (s) like <see cref="Solve"/>, but with checkpointed gradients: the forward pass
-    /// keeps no tape, only m at the ends of <paramref name="segments"/> equal intervals; the backward pass re-runs each
-    /// interval (last first) on its own tape and pulls the cotangent through it. Memory: one interval's steps instead of
-    /// all; time: one extra forward solve. The values equal <see cref="Solve"/> on the same intervals bit for bit.
+    /// m(<paramref name="t1"/>) like <see cref="Solve(double, NTensor?, IReadOnlyList{NTensor}?, CancellationToken)"/>,
+    /// with checkpointed gradients: the forward pass keeps no tape, only m at the ends of <paramref name="segments"/>
+    /// equal intervals and the step size each interval started with; the backward pass re-runs each interval (last
+    /// first) on its own tape, with the same steps, and pulls the cotangent through it. The gradient is the exact
+    /// derivative of the discrete forward solution. Memory: one interval's steps instead of all; time: one extra
+    /// forward solve.
     /// </summary>
-    public NTensor SolveCheckpointed(double t1, int segments, NTensor? m0 = null, params NTensor[] parameterValues)
+    /// <param name="t1">End time in s, finite and not before state.t.</param>
+    /// <param name="m0">Start magnetization; default state.m.</param>
+    /// <param name="parameterValues">One value per entry of <see cref="Parameters"/>, or null for the state's values.</param>
+    /// <param name="segments">Number of equal intervals (≥ 1); each keeps one m in memory.</param>
+    /// <param name="cancellationToken">Checked after every accepted step of the forward pass.</param>
+    public NTensor SolveCheckpointed(double t1, NTensor? m0 = null, IReadOnlyList<NTensor>? parameterValues = null, int segments = 20, CancellationToken cancellationToken = default)
     {
-        if (segments < 1) throw new ArgumentException($"segments must be at least 1, got {segments}.");
-        if (parameterValues.Length != 0 && parameterValues.Length != Parameters.Count)
-            throw new ArgumentException($"SolveCheckpointed got {parameterValues.Length} parameter values for the {Parameters.Count} parameters [{string.Join(", ", Parameters)}].");
-        var p = parameterValues.Length == 0 ? CurrentParameterValues() : parameterValues;
-        var mStart = m0 ?? _state.M.Tensor;
+        const string op = "LLGSolver.SolveCheckpointed";
+        if (segments < 1) throw new ArgumentOutOfRangeException(nameof(segments), segments, $"{op}: segments must be at least 1.");
+        using var _ = _state.BeginAdvance(op);
         double t0 = _state.T;
-        var bounds = Enumerable.Range(0, segments + 1).Select(i => i == segments ? t1 : t0 + (t1 - t0) * i / segments).ToArray();
+        SolverInputs.CheckTimes(new[] { t1 }, t0, op);
+        var mStart = StartMagnetization(m0, op);
+        var p = ParameterValues(parameterValues, op);
+        var bounds = Enumerable.Range(0, segments + 1).Select(i => (i == segments ? t1 : t0 + (t1 - t0) * i / segments) / ScaleT).ToArray();
+        var startSteps = new double[segments];
         NTensor Segment(int k, NTensor m, NTensor[] pv)
         {
             _paramValues = pv;
-            return _integrator.Integrate(m, bounds[k] / ScaleT, bounds[k + 1] / ScaleT);
+            double step = startSteps[k];
+            return _integrator.Integrate(m, bounds[k], bounds[k + 1], ref step);
         }
         var checkpoints = new NTensor[segments + 1];
         var pDetached = p.Select(x => x.Detach()).ToArray();
         checkpoints[0] = mStart.Detach();
+        Begin("solve", bounds[0], bounds[^1]);
         Tape.NoGrad(() =>
         {
-            for (int k = 0; k < segments; k++) checkpoints[k + 1] = Segment(k, checkpoints[k], pDetached);
+            _paramValues = pDetached;
+            double step = 0;
+            for (int k = 0; k < segments; k++)
+            {
+                startSteps[k] = step;
+                checkpoints[k + 1] = _integrator.Integrate(checkpoints[k], bounds[k], bounds[k + 1], ref step, cancellationToken);
+            }
             return checkpoints[segments];
         });
+        ReportIntegration(bounds[^1]);
         var inputs = new[] { mStart }.Concat(p).ToArray();
         return Tape.Record(checkpoints[segments], inputs, g =>
         {
@@ -159,37 +217,74 @@ public sealed class LLGSolver
         });
     }
 
+    /// <summary>Accepted forward steps between two stored m of <see cref="SolveAdjoint"/> with its default checkpoints.</summary>
+    public const int AdjointStepsPerCheckpoint = 10;
+
     /// <summary>
-    /// m at time <paramref name="t1"/> (s) like <see cref="Solve"/>, with gradients by the continuous adjoint method
-    /// (upstream's odeint_adjoint): the forward solve keeps no tape; the backward pass integrates the augmented system
-    /// dm/dτ = F, da/dτ = −aᵀ∂F/∂m, dḡ/dτ = −aᵀ∂F/∂p from t1 back to state.t with a(t1) = the output cotangent, one
-    /// vector-Jacobian product of the right-hand side per stage. Memory does not grow with the number of steps. The
-    /// gradients approximate those of the exact flow to the integrator's tolerances, but m integrated backwards is
-    /// anti-damped (the Gilbert term changes sign), so on stiff problems its drift limits the accuracy;
-    /// <paramref name="checkpoints"/> &gt; 1 stores m at that many equal intervals of the forward pass and restarts the
-    /// backward m from them (memory: one field per checkpoint). <see cref="SolveCheckpointed"/> gives the exact
-    /// derivative of the discrete solution instead.
+    /// m(<paramref name="t1"/>) like <see cref="Solve(double, NTensor?, IReadOnlyList{NTensor}?, CancellationToken)"/>,
+    /// with gradients by the continuous adjoint method (upstream's odeint_adjoint): the forward solve keeps no tape;
+    /// the backward pass integrates the augmented system dm/dτ = F, da/dτ = −aᵀ∂F/∂m, dḡ/dτ = −aᵀ∂F/∂p from t1 back
+    /// to state.t with a(t1) = the output cotangent, one vector-Jacobian product of the right-hand side per stage.
+    /// The step control of the backward pass measures the error of m and of a (scaled by the largest |a(t1)|) and
+    /// leaves ḡ out (a "seminorm": ḡ is a quadrature of the other two). m integrated backwards is anti-damped (the
+    /// Gilbert term changes sign), so the backward m restarts from m stored during the forward pass: by default
+    /// after every <see cref="AdjointStepsPerCheckpoint"/> accepted steps (memory: one field per 10 steps);
+    /// <paramref name="checkpoints"/> &gt; 0 stores m at that many equal intervals instead (1: none but the end).
+    /// The gradient approximates the exact flow's to the integrator's tolerances; <see cref="SolveCheckpointed"/>
+    /// gives the exact derivative of the discrete solution.
     /// </summary>
-    public NTensor SolveAdjoint(double t1, NTensor? m0 = null, int checkpoints = 1, params NTensor[] parameterValues)
+    /// <param name="t1">End time in s, finite and not before state.t.</param>
+    /// <param name="m0">Start magnetization; default state.m.</param>
+    /// <param name="parameterValues">One value per entry of <see cref="Parameters"/>, or null for the state's values.</param>
+    /// <param name="checkpoints">0 (default): m stored every <see cref="AdjointStepsPerCheckpoint"/> steps; N ≥ 1: at N equal intervals.</param>
+    /// <param name="cancellationToken">Checked after every accepted step of the forward pass.</param>
+    public NTensor SolveAdjoint(double t1, NTensor? m0 = null, IReadOnlyList<NTensor>? parameterValues = null, int checkpoints = 0, CancellationToken cancellationToken = default)
     {
-        if (checkpoints < 1) throw new ArgumentException($"checkpoints must be at least 1, got {checkpoints}.");
-        if (parameterValues.Length != 0 && parameterValues.Length != Parameters.Count)
-            throw new ArgumentException($"SolveAdjoint got {parameterValues.Length} parameter values for the {Parameters.Count} parameters [{string.Join(", ", Parameters)}].");
-        var p = parameterValues.Length == 0 ? CurrentParameterValues() : parameterValues;
-        var mStart = m0 ?? _state.M.Tensor;
+        const string op = "LLGSolver.SolveAdjoint";
+        if (checkpoints < 0) throw new ArgumentOutOfRangeException(nameof(checkpoints), checkpoints, $"{op}: checkpoints must be 0 (every {AdjointStepsPerCheckpoint} steps) or a positive number of intervals.");
+        using var _ = _state.BeginAdvance(op);
         double t0 = _state.T;
-        var bounds = Enumerable.Range(0, checkpoints + 1).Select(i => (i == checkpoints ? t1 : t0 + (t1 - t0) * i / checkpoints) / ScaleT).ToArray();
+        SolverInputs.CheckTimes(new[] { t1 }, t0, op);
+        var mStart = StartMagnetization(m0, op);
+        var p = ParameterValues(parameterValues, op);
         var pDetached = p.Select(x => x.Detach()).ToArray();
-        var stored = new NTensor[checkpoints + 1];
-        stored[0] = mStart.Detach();
+        var times = new List<double> { t0 / ScaleT };
+        var stored = new List<NTensor> { mStart.Detach() };
+        Begin("solve", t0 / ScaleT, t1 / ScaleT);
         Tape.NoGrad(() =>
         {
             _paramValues = pDetached;
-            for (int k = 0; k < checkpoints; k++) stored[k + 1] = _integrator.Integrate(stored[k], bounds[k], bounds[k + 1]);
-            return stored[checkpoints];
+            double step = 0;
+            if (checkpoints == 0)
+            {
+                int accepted = 0;
+                _integrator.OnAccepted = (tau, m) =>
+                {
+                    if (++accepted % AdjointStepsPerCheckpoint != 0) return;
+                    times.Add(tau);
+                    stored.Add(m);
+                };
+                try
+                {
+                    var mEnd = _integrator.Integrate(stored[0], t0 / ScaleT, t1 / ScaleT, ref step, cancellationToken);
+                    if (times[^1] < t1 / ScaleT) { times.Add(t1 / ScaleT); stored.Add(mEnd); }
+                }
+                finally { _integrator.OnAccepted = null; }
+            }
+            else
+            {
+                for (int k = 1; k <= checkpoints; k++)
+                {
+                    double tau = (k == checkpoints ? t1 : t0 + (t1 - t0) * k / checkpoints) / ScaleT;
+                    stored.Add(_integrator.Integrate(stored[^1], times[^1], tau, ref step, cancellationToken));
+                    times.Add(tau);
+                }
+            }
+            return stored[^1];
         });
+        ReportIntegration(t1 / ScaleT);
         var inputs = new[] { mStart }.Concat(p).ToArray();
-        return Tape.Record(stored[checkpoints], inputs, g =>
+        return Tape.Record(stored[^1], inputs, g =>
         {
             // Augmented state z = (m, a, ḡ_1..ḡ_k) flattened, integrated in s = τ_end − τ over each interval.
             var shapes = new[] { stored[0].GetShape(), stored[0].GetShape() }.Concat(pDetached.Select(x => x.GetShape())).ToArray();
@@ -208,9 +303,13 @@ public sealed class LLGSolver
             NTensor Pack(IEnumerable<NTensor> parts) => NTensor.Concat(0, parts.Select(t => t.Reshape(-1)).ToArray());
             var a = g;
             var gp = pDetached.Select(NTensor.ZerosLike).ToArray();
-            for (int k = checkpoints - 1; k >= 0; k--)
+            double aScale = a.Abs().Max().Item();
+            if (!(aScale > 0)) aScale = 1;
+            var atol = Pack(new[] { _state.Full(shapes[0], ATol), _state.Full(shapes[1], ATol * aScale) }
+                .Concat(shapes.Skip(2).Select(sh => _state.Full(sh, double.PositiveInfinity))));
+            for (int k = times.Count - 2; k >= 0; k--)
             {
-                double tauEnd = bounds[k + 1];
+                double tauEnd = times[k + 1];
                 var backward = new DormandPrince((s, z) =>
                 {
                     var parts = Unpack(z);
@@ -218,8 +317,8 @@ public sealed class LLGSolver
                         new[] { parts[0] }.Concat(pDetached).ToArray());
                     var vjp = pull(parts[1]);
                     return Pack(new[] { -f }.Concat(vjp));
-                }, _integrator.RTol, _integrator.ATol);
-                var z0 = Tape.NoGrad(() => backward.Integrate(Pack(new[] { stored[k + 1], a }.Concat(gp)), 0, tauEnd - bounds[k]));
+                }, RTol, ATol, MaxSteps, atol);
+                var z0 = Tape.NoGrad(() => backward.Integrate(Pack(new[] { stored[k + 1], a }.Concat(gp)), 0, tauEnd - times[k]));
                 var parts0 = Unpack(z0);
                 a = parts0[1];
                 gp = parts0[2..];
@@ -228,25 +327,101 @@ public sealed class LLGSolver
         });
     }
 
+    /// <summary>Relaxation intervals without a new lowest max |dm/dt| after which <see cref="Relax"/> gives up.</summary>
+    public const int RelaxStallIntervals = 1000;
+
     /// <summary>
     /// Relaxes m with α = 1 until max |dm/dt| drops below <paramref name="tol"/> (rad/s), checking every
-    /// <paramref name="dt"/> seconds (upstream's relax; default tolerance 2π/100 ns).
+    /// <paramref name="dt"/> seconds (upstream's relax; default tolerance 2π/100 ns); state.t is not advanced. Returns
+    /// the number of intervals integrated. Throws when m or h become non-finite, when max |dm/dt| has not reached a
+    /// new low for <see cref="RelaxStallIntervals"/> intervals, or after <paramref name="maxIntervals"/> intervals.
+    /// When cancelled, state.m holds the m of the last completed interval.
     /// </summary>
-    public int Relax(double tol = 2e7 * Math.PI, double dt = 1e-11, int maxIntervals = 100_000)
+    /// <param name="tol">Convergence threshold for max |dm/dt| in rad/s, finite and positive.</param>
+    /// <param name="dt">Check interval in s, finite and positive.</param>
+    /// <param name="maxIntervals">Most intervals (≥ 1); the default, 10 000 × 10 ps = 100 ns at α = 1, is far beyond
+    /// any physical relaxation time.</param>
+    /// <param name="cancellationToken">Checked after every accepted step.</param>
+    public int Relax(double tol = 2e7 * Math.PI, double dt = 1e-11, int maxIntervals = 10_000, CancellationToken cancellationToken = default)
     {
+        const string op = "LLGSolver.Relax";
+        if (!(tol > 0) || !double.IsFinite(tol)) throw new ArgumentOutOfRangeException(nameof(tol), tol, $"{op}: tol must be a positive, finite rate in rad/s (default 2π/100 ns = 6.3e7).");
+        SolverInputs.CheckPositiveSeconds(dt, nameof(dt), op);
+        if (maxIntervals < 1) throw new ArgumentOutOfRangeException(nameof(maxIntervals), maxIntervals, $"{op}: maxIntervals must be at least 1.");
+        using var _ = _state.BeginAdvance(op);
         var rhs = _state.Resolve(Rhs, new[] { "t", "m", "material__alpha" });
         var one = _state.Scalar(1.0);
-        var integrator = new DormandPrince((tau, m) => rhs.Invoke(_state.Scalar(tau * ScaleT), m, one) * ScaleT, _integrator.RTol, _integrator.ATol);
+        var integrator = new DormandPrince((tau, m) => rhs.Invoke(_state.Scalar(tau * ScaleT), m, one) * ScaleT, RTol, ATol, MaxSteps);
         double MaxRate(NTensor m) => rhs.Invoke(_state.Scalar(_state.T), m, one).Norm(-1).Max().Item();
-        int intervals = 0;
-        var mCur = _state.M.Tensor;
-        while (MaxRate(mCur) > tol)
+        var mCur = SolverInputs.UnitMagnetization(_state, _state.M.Tensor, op, ref _normalizedNotice);
+        double rate = MaxRate(mCur), rate0 = rate, best = rate;
+        int intervals = 0, bestAt = 0;
+        double step = 0;
+        try
         {
-            if (++intervals > maxIntervals) throw new InvalidOperationException($"Relax did not converge within {maxIntervals} intervals of {dt} s (max |dm/dt| = {MaxRate(mCur):g} rad/s).");
-            double tau = _state.T / ScaleT;
-            mCur = integrator.Integrate(mCur, tau, tau + dt / ScaleT);
+            while (true)
+            {
+                if (!double.IsFinite(rate))
+                    throw new InvalidOperationException($"{op}: max |dm/dt| is not finite after {intervals} intervals; m or the effective field h is not finite (check Ms, A and the other parameters for zeros, NaN or infinities).");
+                Progress?.Report(new SolverProgress("relax", SolverProgress.LogFraction(rate0, rate, tol), _state.T, intervals, integrator.Evaluations, rate, tol));
+                if (rate <= tol) break;
+                if (intervals >= maxIntervals)
+                    throw new InvalidOperationException($"{op} did not converge within maxIntervals = {maxIntervals} intervals of {dt:g} s (max |dm/dt| = {rate:g} rad/s, tol {tol:g} rad/s); raise tol or maxIntervals.");
+                if (intervals - bestAt >= RelaxStallIntervals)
+                    throw new InvalidOperationException($"{op} is not converging: max |dm/dt| has not dropped below {best:g} rad/s for {RelaxStallIntervals} intervals of {dt:g} s (now {rate:g}, tol {tol:g}); the state may be driven (time-dependent field) or the tolerance below the noise of the field; raise tol.");
+                double tau = _state.T / ScaleT;
+                mCur = integrator.Integrate(mCur, tau, tau + dt / ScaleT, ref step, cancellationToken);
+                _state.M.Tensor = mCur;
+                intervals++;
+                rate = MaxRate(mCur);
+                if (rate < best) { best = rate; bestAt = intervals; }
+            }
         }
-        _state.M.Tensor = mCur;
+        finally { _relaxEvaluations += integrator.Evaluations; }
         return intervals;
+    }
+
+    private NTensor[] CurrentParameterValues() => Parameters.Select(p => _state.Tensor(p)).ToArray();
+
+    private NTensor[] ParameterValues(IReadOnlyList<NTensor>? values, string op)
+    {
+        if (values == null || values.Count == 0) { var current = CurrentParameterValues(); CheckDamping(current, op); return current; }
+        if (values.Count != Parameters.Count)
+            throw new ArgumentException($"{op} got {values.Count} parameter values for the {Parameters.Count} parameters [{string.Join(", ", Parameters)}].", "parameterValues");
+        for (int i = 0; i < values.Count; i++)
+            if (values[i] is null) throw new ArgumentNullException("parameterValues", $"{op}: the value of parameter '{Parameters[i]}' is null.");
+        var array = values.ToArray();
+        CheckDamping(array, op);
+        return array;
+    }
+
+    private void CheckDamping(NTensor[] values, string op)
+    {
+        int i = Parameters.ToList().IndexOf("material__alpha");
+        if (i >= 0) SolverInputs.CheckDamping(values[i], op);
+        else if (_state.Has("material__alpha")) SolverInputs.CheckDamping(_state.Tensor("material__alpha"), op);
+    }
+
+    private NTensor StartMagnetization(NTensor? m0, string op)
+    {
+        var expected = _state.M.Tensor;
+        var m = m0 ?? expected;
+        if (!m.Shape.SequenceEqual(expected.Shape))
+            throw new ArgumentException($"{op}: m0 has shape ({string.Join(", ", m.Shape)}), expected ({string.Join(", ", expected.Shape)}) like state.m.", nameof(m0));
+        if (m.DType != _state.DType || m.Device != _state.Device)
+            throw new ArgumentException($"{op}: m0 is {m.DType.Name()} on {m.Device}, the state is {_state.DType.Name()} on {_state.Device}; create m0 with the state's dtype and device.", nameof(m0));
+        return SolverInputs.UnitMagnetization(_state, m, op, ref _normalizedNotice, normalize: m0 is null);
+    }
+
+    private void Begin(string operation, double tauStart, double tauEnd) =>
+        _call = (operation, tauStart, tauEnd, _integrator.Evaluations, _integrator.AcceptedSteps);
+
+    private void ReportIntegration(double tau)
+    {
+        var progress = Progress;
+        if (progress == null) return;
+        double span = _call.TauEnd - _call.TauStart;
+        double fraction = span > 0 ? Math.Clamp((tau - _call.TauStart) / span, 0, 1) : 1;
+        progress.Report(new SolverProgress(_call.Operation, fraction, tau * ScaleT, _integrator.AcceptedSteps - _call.Steps, _integrator.Evaluations - _call.Evaluations));
     }
 }

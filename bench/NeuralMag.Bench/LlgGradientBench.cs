@@ -21,20 +21,20 @@ public sealed class LlgGradientBench : IBenchSuite
         var (state, llg) = Setup();
         var m0 = state.M.Tensor;
         var alpha = state.Scalar(0.02);
-        var (fwd, fwdPeak) = Measure(() => llg.Solve(new[] { t1 }, m0, alpha)[0][.., .., .., 1].Mean().Item());
+        var (fwd, fwdPeak) = Measure(() => llg.Solve(t1, m0, [alpha])[.., .., .., 1].Mean().Item());
         NTensor[]? exact = null;
-        var (ckpt, ckptPeak) = Measure(() => exact = Gradient(m => llg.SolveCheckpointed(t1, segments, m.Item1, m.Item2), m0, alpha));
+        var (ckpt, ckptPeak) = Measure(() => exact = Gradient(m => llg.SolveCheckpointed(t1, m.Item1, [m.Item2], segments), m0, alpha));
         foreach (int checkpoints in new[] { 1, segments })
         {
             NTensor[]? adjoint = null;
-            var (adj, adjPeak) = Measure(() => adjoint = Gradient(m => llg.SolveAdjoint(t1, m.Item1, checkpoints, m.Item2), m0, alpha));
+            var (adj, adjPeak) = Measure(() => adjoint = Gradient(m => llg.SolveAdjoint(t1, m.Item1, [m.Item2], checkpoints), m0, alpha));
             double alphaErr = Math.Abs(adjoint![1].Item() - exact![1].Item()) / Math.Abs(exact[1].Item());
             double mErr = (adjoint[0] - exact[0]).Abs().Max().Item() / exact[0].Abs().Max().Item();
             yield return new BenchRow($"gradient {t1 * 1e9:G3} ns, continuous adjoint, {checkpoints} m checkpoint(s): peak heap {Mb(adjPeak)} ({adjPeak / (double)Math.Max(fwdPeak, 1):F1}x forward); vs checkpointed backprop: d/dalpha {alphaErr:E1}, d/dm0 {mErr:E1} relative",
                 adj, "forward solve", fwd);
         }
         double span = quick ? 0.005e-9 : 0.02e-9;
-        var (bp, bpPeak) = Measure(() => Gradient(m => llg.Solve(new[] { span }, m.Item1, m.Item2)[0], m0, alpha));
+        var (bp, bpPeak) = Measure(() => Gradient(m => llg.Solve(span, m.Item1, [m.Item2]), m0, alpha));
         yield return new BenchRow($"gradient {span * 1e9:G3} ns, plain backprop: peak heap {Mb(bpPeak)} (~{bpPeak / (span * 1e9) / 1e9:F0} GB per simulated ns)",
             bp, "forward solve (scaled to the span)", fwd * span / t1);
     }

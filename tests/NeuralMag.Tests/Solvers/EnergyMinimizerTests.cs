@@ -73,7 +73,7 @@ public sealed class EnergyMinimizerTests
         // Upstream's sp3 (minimizer variant): a cube of edge 100 nm, Ku = 0.1 Km, flower vs vortex energy; the
         // crossing lies in 8.41 < L/lex < 8.51. CI runs two L values on 8^3 cells and checks the order of the energies
         // changes sign across the interval; NM_FULL=1 runs upstream's 16^3 cells and five L values.
-        bool full = Environment.GetEnvironmentVariable("NM_FULL") == "1";
+        bool full = Config.Full;
         int n = full ? 16 : 8;
         double cube = 100e-9, cell = cube / n;
         var state = new State(new Mesh(new[] { n, n, n }, new[] { cell, cell, cell }), Device.Cpu, DType.Float64);

@@ -74,7 +74,7 @@ public sealed class LlgTests
         // Upstream's test: from the relaxed s-state, |<m_y> - OOMMF| < 0.04 every 10 ps. CI runs 20 ps; NM_FULL=1 runs 0.3 ns.
         var (state, Oommf) = StandardProblem4Setup.Create(1);
         var llg = new LLGSolver(state);
-        int steps = Environment.GetEnvironmentVariable("NM_FULL") == "1" ? 30 : 2;
+        int steps = Config.Full ? 30 : 2;
         for (int i = 0; i < steps; i++)
         {
             llg.Step(1e-11);

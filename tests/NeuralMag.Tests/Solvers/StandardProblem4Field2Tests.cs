@@ -20,10 +20,10 @@ public sealed class StandardProblem4Field2Tests
         var logPath = Path.Combine(dir, "log.dat");
         try
         {
-            int steps = Environment.GetEnvironmentVariable("NM_FULL") == "1" ? 30 : 1;
+            int steps = Config.Full ? 30 : 1;
             double my0 = state.M.Average().ToArray()[1];
             var progress = new StringWriter();
-            var llg = new LLGSolver(state) { Progress = progress, ProgressInterval = TimeSpan.FromMilliseconds(20) };
+            var llg = new LLGSolver(state) { Progress = new TextProgress(progress, TimeSpan.FromMilliseconds(20)) };
             using (var log = new ScalarLogger(logPath, new object[] { "t", "m" }))
                 for (int i = 0; i < steps; i++) { llg.Step(1e-11); log.Log(state); }
             var rows = File.ReadAllLines(logPath).Where(l => !l.StartsWith('#'))
@@ -34,7 +34,7 @@ public sealed class StandardProblem4Field2Tests
             // Field 2 pushes m_y down: at least half of OOMMF's drop over the same time.
             double drop = Oommf(0) - Oommf(rows[^1][0]);
             Assert.IsTrue(rows[^1][2] < my0 - 0.5 * drop, $"m_y = {rows[^1][2]} should have dropped from {my0} by about OOMMF's {drop}");
-            StringAssert.Contains(progress.ToString(), "[LLGSolver] t = ", "the run reports progress");
+            StringAssert.Contains(progress.ToString(), "[NeuralMag] step 100% t = ", "the run reports progress");
             Console.WriteLine($"sp4 field 2: t = {rows[^1][0]:g} s, m_y = {rows[^1][2]:F5}, OOMMF {Oommf(rows[^1][0]):F5}, RHS evaluations {llg.Evaluations}");
         }
         finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
