@@ -75,6 +75,18 @@ public sealed class EnergyMinimizer
     /// <summary>The step size of the last step.</summary>
     public double? Tau => _tau;
 
+    /// <summary>
+    /// Forgets the Barzilai–Borwein history (previous m, descent direction and step size) and sets
+    /// <see cref="Iterations"/> to 0, as after construction (upstream's reset): the next step starts with the initial τ.
+    /// </summary>
+    public void Reset()
+    {
+        _mPrev = null;
+        _gPrev = null;
+        _tau = null;
+        Iterations = 0;
+    }
+
     private NTensor H() => _state.Tensor("h");
 
     private static NTensor Descent(NTensor m, NTensor h) => NTensor.Cross(m, NTensor.Cross(m, h));
@@ -148,7 +160,18 @@ public sealed class EnergyMinimizer
     /// <param name="maxIter">Iteration limit (default: the constructor's).</param>
     /// <param name="logger">Called with the state after every step.</param>
     /// <param name="cancellationToken">Checked before every step.</param>
-    public double Minimize(double? tol = null, int? maxIter = null, Action<State>? logger = null, CancellationToken cancellationToken = default)
+    public double Minimize(double? tol = null, int? maxIter = null, Action<State>? logger = null, CancellationToken cancellationToken = default) =>
+        Run(tol, maxIter, logger, false, cancellationToken).MaxTorque;
+
+    /// <summary>
+    /// As <see cref="Minimize"/>, returning what the run did (upstream's <c>return_info</c>): iterations of this call,
+    /// whether max |g| reached the tolerance, the final max |g|, and with <paramref name="traceEnergy"/> the total
+    /// energy state.E (J) before the first step and after every step (one energy evaluation per step).
+    /// </summary>
+    public MinimizerResult MinimizeWithInfo(double? tol = null, int? maxIter = null, bool traceEnergy = false, Action<State>? logger = null, CancellationToken cancellationToken = default) =>
+        Run(tol, maxIter, logger, traceEnergy, cancellationToken);
+
+    private MinimizerResult Run(double? tol, int? maxIter, Action<State>? logger, bool traceEnergy, CancellationToken cancellationToken)
     {
         double t = tol ?? Tol;
         int n = maxIter ?? MaxIter;
@@ -159,6 +182,9 @@ public sealed class EnergyMinimizer
         double g = Tape.NoGrad(MaxDescent);
         if (!double.IsFinite(g))
             throw new InvalidOperationException("EnergyMinimizer.Minimize: max |m × (m × h)| is not finite at the start; the effective field h is not finite (check Ms, A and the other parameters for zeros, NaN or infinities).");
+        var energies = new List<double>();
+        double Energy() => Tape.NoGrad(() => _state.Tensor("E")).Item();
+        if (traceEnergy) energies.Add(Energy());
         double g0 = g;
         int start = Iterations;
         while (Iterations < n && g > t)
@@ -166,12 +192,20 @@ public sealed class EnergyMinimizer
             cancellationToken.ThrowIfCancellationRequested();
             g = StepCore();
             logger?.Invoke(_state);
+            if (traceEnergy) energies.Add(Energy());
             Progress?.Report(new SolverProgress("minimize", SolverProgress.LogFraction(g0, g, t), _state.T, Iterations - start, Iterations - start, g, t));
         }
-        return g;
+        return new MinimizerResult(g, Iterations - start, g <= t, energies);
     }
 
     /// <summary>Alias of <see cref="Minimize"/> (upstream's relax).</summary>
     public double Relax(double? tol = null, int? maxIter = null, Action<State>? logger = null, CancellationToken cancellationToken = default) =>
         Minimize(tol, maxIter, logger, cancellationToken);
 }
+
+/// <summary>What one <see cref="EnergyMinimizer.MinimizeWithInfo"/> call did.</summary>
+/// <param name="MaxTorque">Final max |m × (m × h)| in A/m.</param>
+/// <param name="Iterations">Steps taken by this call.</param>
+/// <param name="Converged">Whether <paramref name="MaxTorque"/> reached the tolerance (otherwise the iteration limit stopped it).</param>
+/// <param name="EnergyTrace">State.E in J before the first step and after each step (empty unless traced).</param>
+public sealed record MinimizerResult(double MaxTorque, int Iterations, bool Converged, IReadOnlyList<double> EnergyTrace);

@@ -58,6 +58,48 @@ public sealed class EnergyMinimizerTests
     }
 
     [TestMethod]
+    public void MinimizeWithInfoReportsIterationsConvergenceAndTheEnergyTrace()
+    {
+        // Uniaxial macrospin tilted from the easy axis: E = -Ku V m_z^2 ends at -Ku V (upstream's return_info keys:
+        // n_iter, converged, max_g; the energy trace is ours).
+        var state = Uniaxial();
+        var min = new EnergyMinimizer(state, tol: 1e-2, maxIter: 200);
+        var info = min.MinimizeWithInfo(traceEnergy: true);
+        Assert.IsTrue(info.Converged && info.MaxTorque <= 1e-2, $"{info}");
+        Assert.AreEqual(min.Iterations, info.Iterations);
+        Assert.AreEqual(info.Iterations + 1, info.EnergyTrace.Count, "the energy before the first step and after each");
+        double eMin = -2e5 * 8e-27;
+        Assert.AreEqual(eMin, info.EnergyTrace[^1], Math.Abs(eMin) * 1e-6);
+        Assert.IsTrue(info.EnergyTrace[0] > info.EnergyTrace[^1]);
+        // Not converged within the limit: said so, not hidden.
+        var s2 = Uniaxial();
+        var short2 = new EnergyMinimizer(s2, tol: 1e-9, maxIter: 2).MinimizeWithInfo();
+        Assert.IsFalse(short2.Converged);
+        Assert.AreEqual(2, short2.Iterations);
+        Assert.AreEqual(0, short2.EnergyTrace.Count);
+    }
+
+    [TestMethod]
+    public void ResetForgetsTheBarzilaiBorweinHistory()
+    {
+        // After Reset the next step starts again with the initial step size 1/max|h|, as a new minimizer does.
+        var a = Uniaxial();
+        var fresh = new EnergyMinimizer(a, maxIter: 100);
+        fresh.Step();
+        double first = fresh.Tau!.Value;
+        var b = Uniaxial();
+        var used = new EnergyMinimizer(b, maxIter: 100);
+        used.Step(); used.Step(); used.Step();
+        Assert.AreNotEqual(first, used.Tau!.Value, "a Barzilai–Borwein step differs from the initial one");
+        b["m"] = new VectorFunction(b, Uniaxial().M.Tensor); // back to the start
+        used.Reset();
+        Assert.AreEqual(0, used.Iterations);
+        Assert.IsNull(used.Tau);
+        used.Step();
+        Assert.AreEqual(first, used.Tau!.Value, 1e-15 * first);
+    }
+
+    [TestMethod]
     public void ConvergedStateTakesNoStep()
     {
         var state = Uniaxial();
