@@ -26,6 +26,11 @@ public sealed class DormandPrince
 
     private readonly Func<double, NTensor, NTensor> _f;
 
+    /// <summary>An integrator of dy/dt = f(t, y).</summary>
+    /// <param name="f">The right-hand side f(t, y), same shape as y.</param>
+    /// <param name="rtol">Relative tolerance of the step control (positive).</param>
+    /// <param name="atol">Absolute tolerance of the step control (positive).</param>
+    /// <exception cref="ArgumentException">A tolerance is not positive.</exception>
     public DormandPrince(Func<double, NTensor, NTensor> f, double rtol = 1e-5, double atol = 1e-5)
     {
         _f = f ?? throw new ArgumentNullException(nameof(f));
@@ -34,12 +39,16 @@ public sealed class DormandPrince
         ATol = atol;
     }
 
+    /// <summary>Relative tolerance of the step control.</summary>
     public double RTol { get; }
+    /// <summary>Absolute tolerance of the step control.</summary>
     public double ATol { get; }
 
     /// <summary>Right-hand-side evaluations so far.</summary>
     public long Evaluations { get; private set; }
+    /// <summary>Steps accepted so far.</summary>
     public long AcceptedSteps { get; private set; }
+    /// <summary>Steps rejected (and retried with a smaller step) so far.</summary>
     public long RejectedSteps { get; private set; }
 
     /// <summary>Called after each accepted step with (t, t1) in integrator units (e.g. for a progress display).</summary>

@@ -21,6 +21,16 @@ public sealed class EnergyMinimizer
     private NTensor? _mPrev, _gPrev;
     private double? _tau;
 
+    /// <summary>A minimizer of the energy of <paramref name="state"/>, driven by the state's effective field h.</summary>
+    /// <param name="state">The state; m is updated in place.</param>
+    /// <param name="method">Barzilai–Borwein step variant.</param>
+    /// <param name="update">How m moves along the descent direction.</param>
+    /// <param name="tauInit">First step size τ; null: 1/max|h|.</param>
+    /// <param name="tauMin">Smallest step size (positive).</param>
+    /// <param name="tauMax">Largest step size (at least <paramref name="tauMin"/>).</param>
+    /// <param name="tol">Convergence threshold on max |m × (m × h)| in A/m.</param>
+    /// <param name="maxIter">Most steps per minimization.</param>
+    /// <exception cref="ArgumentException">Not 0 &lt; tauMin &lt;= tauMax.</exception>
     public EnergyMinimizer(State state, BBMethod method = BBMethod.Alternating, MinimizerUpdate update = MinimizerUpdate.Cayley,
         double? tauInit = null, double tauMin = 1e-18, double tauMax = 1e-4, double tol = 1e-3, int maxIter = 10000)
     {
@@ -29,12 +39,19 @@ public sealed class EnergyMinimizer
         Method = method; Update = update; TauInit = tauInit; TauMin = tauMin; TauMax = tauMax; Tol = tol; MaxIter = maxIter;
     }
 
+    /// <summary>Barzilai–Borwein step variant.</summary>
     public BBMethod Method { get; }
+    /// <summary>How m moves along the descent direction.</summary>
     public MinimizerUpdate Update { get; }
+    /// <summary>First step size τ, or null for 1/max|h|.</summary>
     public double? TauInit { get; }
+    /// <summary>Smallest step size τ.</summary>
     public double TauMin { get; }
+    /// <summary>Largest step size τ.</summary>
     public double TauMax { get; }
+    /// <summary>Convergence threshold on max |m × (m × h)| in A/m.</summary>
     public double Tol { get; }
+    /// <summary>Most steps per minimization.</summary>
     public int MaxIter { get; }
 
     /// <summary>Steps taken so far.</summary>

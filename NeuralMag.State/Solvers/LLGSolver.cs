@@ -65,6 +65,7 @@ public sealed class LLGSolver
 
     private NTensor[] CurrentParameterValues() => Parameters.Select(p => _state.Tensor(p)).ToArray();
 
+    /// <summary>Time unit of the integrator in s (default 1e-9): the integrator works in t / ScaleT.</summary>
     public double ScaleT { get; }
 
     /// <summary>Right-hand-side evaluations so far (each one is a full effective-field evaluation).</summary>
