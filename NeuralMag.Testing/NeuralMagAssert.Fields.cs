@@ -112,7 +112,9 @@ public static partial class NeuralMagAssert
     /// </summary>
     /// <remarks>
     /// Holds to round-off for every term whose field is derived from its energy (exchange, anisotropies, DMI, Lifshitz
-    /// invariants and users' <see cref="FieldTerm"/> subclasses). It does not hold exactly for
+    /// invariants, users' <see cref="FieldTerm"/> subclasses, and <see cref="InterlayerExchangeField"/> when iA·rhoxy
+    /// is equal on the faces of the two coupled layers: its field at layer k uses layer k's coupling only, its energy
+    /// the mean of both). It does not hold exactly for
     /// <see cref="ExternalField"/> and <see cref="DemagField"/>, whose fields are inputs of their energies, and it
     /// needs m on nodes (with FIC the cell field is an average of nodal fields).
     /// </remarks>
