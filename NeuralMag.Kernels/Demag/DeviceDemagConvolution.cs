@@ -31,7 +31,7 @@ public sealed class DeviceDemagConvolution : IDisposable
     /// <summary>One Stockham pass along one axis.</summary>
     public struct PassConstants
     {
-        /// <summary>Transform length, Stockham stride of this pass, element stride of the axis, extent and strides of the two other axes, half length, sign of the exponent (−1 forward, +1 inverse) and offset of the axis' twiddles.</summary>
+        /// <summary>Transform length, Stockham stride of this pass, element stride of the transformed axis, extent of the second other axis, strides of both other axes, half length, sign of the exponent (−1 forward, +1 inverse) and offset of the axis' twiddles.</summary>
         public int Length, Stride, AxisStride, OtherDim, OtherStride0, OtherStride1, Span, Sign, TwiddleOffset;
     }
 

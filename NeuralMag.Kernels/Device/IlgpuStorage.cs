@@ -74,7 +74,7 @@ public sealed class IlgpuStorage : Storage
         GC.SuppressFinalize(this);
     }
 
-    /// <summary>Queues the device memory for release on the backend's next allocation (ILGPU buffers must not be freed on the finalizer thread).</summary>
+    /// <summary>Queues the device memory for release on the backend's next allocation (see <see cref="IlgpuBackend.ReleasePending"/>).</summary>
     ~IlgpuStorage()
     {
         var b = Interlocked.Exchange(ref _buffer, null);
