@@ -3,29 +3,64 @@ namespace NeuralMag.AD;
 /// <summary>Memory of one tensor on one device. Contiguous, row-major; shape is kept by <see cref="NTensor"/>.</summary>
 public abstract class Storage : IDisposable
 {
+    /// <summary>Element type of the memory.</summary>
     public abstract DType DType { get; }
+    /// <summary>Number of elements.</summary>
     public abstract int Length { get; }
+    /// <summary>The device owning the memory.</summary>
     public abstract Device Device { get; }
+    /// <summary>Releases device memory (host memory is left to the garbage collector).</summary>
     public virtual void Dispose() { }
 }
 
 /// <summary>Host memory: exactly one of <see cref="F64"/> and <see cref="F32"/> is set.</summary>
 public sealed class CpuStorage : Storage
 {
+    /// <summary>Wraps a float64 array (not copied).</summary>
     public CpuStorage(double[] data) => F64 = data;
+    /// <summary>Wraps a float32 array (not copied).</summary>
     public CpuStorage(float[] data) => F32 = data;
 
+    /// <summary>The values when the storage is float64, else null.</summary>
     public double[]? F64 { get; }
+    /// <summary>The values when the storage is float32, else null.</summary>
     public float[]? F32 { get; }
 
+    /// <inheritdoc/>
     public override DType DType => F64 != null ? DType.Float64 : DType.Float32;
+    /// <inheritdoc/>
     public override int Length => F64?.Length ?? F32!.Length;
+    /// <inheritdoc/>
     public override Device Device => Device.Cpu;
 }
 
+/// <summary>Elementwise primitive operations of one operand x and an optional scalar s.</summary>
 public enum UnaryOp
 {
-    Neg, Abs, Sqrt, Exp, Log, Sin, Cos, Tan, Tanh, Sign, Square, Reciprocal,
+    /// <summary>-x.</summary>
+    Neg,
+    /// <summary>|x|.</summary>
+    Abs,
+    /// <summary>√x.</summary>
+    Sqrt,
+    /// <summary>e^x.</summary>
+    Exp,
+    /// <summary>ln x.</summary>
+    Log,
+    /// <summary>sin x.</summary>
+    Sin,
+    /// <summary>cos x.</summary>
+    Cos,
+    /// <summary>tan x.</summary>
+    Tan,
+    /// <summary>tanh x.</summary>
+    Tanh,
+    /// <summary>-1, 0 or 1.</summary>
+    Sign,
+    /// <summary>x².</summary>
+    Square,
+    /// <summary>1/x.</summary>
+    Reciprocal,
     /// <summary>x^s for the scalar s.</summary>
     PowScalar,
     /// <summary>x + s.</summary>
@@ -46,14 +81,45 @@ public enum UnaryOp
     LtScalar,
 }
 
+/// <summary>Elementwise primitive operations of two operands a and b; comparisons give 1 or 0.</summary>
 public enum BinaryOp
 {
-    Add, Sub, Mul, Div, Pow, Max, Min,
-    /// <summary>Comparisons give 1 or 0.</summary>
-    Gt, Ge, Lt, Le, Eq,
+    /// <summary>a + b.</summary>
+    Add,
+    /// <summary>a − b.</summary>
+    Sub,
+    /// <summary>a · b.</summary>
+    Mul,
+    /// <summary>a / b.</summary>
+    Div,
+    /// <summary>a^b.</summary>
+    Pow,
+    /// <summary>max(a, b) (a &gt; b ? a : b).</summary>
+    Max,
+    /// <summary>min(a, b) (a &lt; b ? a : b).</summary>
+    Min,
+    /// <summary>1 where a &gt; b.</summary>
+    Gt,
+    /// <summary>1 where a &gt;= b.</summary>
+    Ge,
+    /// <summary>1 where a &lt; b.</summary>
+    Lt,
+    /// <summary>1 where a &lt;= b.</summary>
+    Le,
+    /// <summary>1 where a == b.</summary>
+    Eq,
 }
 
-public enum ReduceOp { Sum, Max, Min }
+/// <summary>Reductions along one axis.</summary>
+public enum ReduceOp
+{
+    /// <summary>Sum of the values.</summary>
+    Sum,
+    /// <summary>Largest value.</summary>
+    Max,
+    /// <summary>Smallest value.</summary>
+    Min,
+}
 
 /// <summary>
 /// How two (or three) operands map onto an output of shape <see cref="OutShape"/>: per operand, the element stride
@@ -61,6 +127,9 @@ public enum ReduceOp { Sum, Max, Min }
 /// </summary>
 public sealed class BroadcastPlan
 {
+    /// <summary>A plan for an output of <paramref name="outShape"/>.</summary>
+    /// <param name="outShape">Shape of the result.</param>
+    /// <param name="strides">Per operand, one element stride per output axis (0 along broadcast axes).</param>
     public BroadcastPlan(int[] outShape, int[][] strides)
     {
         OutShape = outShape;
@@ -68,8 +137,11 @@ public sealed class BroadcastPlan
         Length = Shapes.Product(outShape);
     }
 
+    /// <summary>Shape of the result.</summary>
     public int[] OutShape { get; }
+    /// <summary>Per operand, the element stride along each output axis (0 where broadcast).</summary>
     public int[][] Strides { get; }
+    /// <summary>Number of output elements.</summary>
     public int Length { get; }
 }
 
@@ -80,13 +152,20 @@ public sealed class BroadcastPlan
 /// </summary>
 public interface IBackend
 {
+    /// <summary>New storage of <paramref name="length"/> elements, all <paramref name="value"/>.</summary>
     Storage Full(DType dtype, int length, double value);
+    /// <summary>New storage holding a copy of host data, converted to <paramref name="dtype"/>.</summary>
     Storage FromHost(ReadOnlySpan<double> data, DType dtype);
+    /// <summary>New storage holding a copy of host data, converted to <paramref name="dtype"/>.</summary>
     Storage FromHost(ReadOnlySpan<float> data, DType dtype);
+    /// <summary>Copies all elements of <paramref name="source"/> to the host as doubles.</summary>
     void ToHost(Storage source, Span<double> destination);
+    /// <summary>A copy of <paramref name="x"/> converted to <paramref name="dtype"/>.</summary>
     Storage Cast(Storage x, DType dtype);
 
+    /// <summary>op(x, scalar) elementwise (the scalar is ignored by operations without one).</summary>
     Storage Unary(UnaryOp op, Storage x, double scalar);
+    /// <summary>op(a, b) elementwise, operands mapped onto the output by <paramref name="plan"/>.</summary>
     Storage Binary(BinaryOp op, Storage a, Storage b, BroadcastPlan plan);
     /// <summary>cond != 0 ? a : b, elementwise with broadcasting (plan has three stride sets).</summary>
     Storage Where(Storage cond, Storage a, Storage b, BroadcastPlan plan);

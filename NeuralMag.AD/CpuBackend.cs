@@ -32,6 +32,7 @@ public sealed class CpuBackend : IBackend
     private static CpuStorage Cpu(Storage s) => s as CpuStorage
         ?? throw new InvalidOperationException($"The CPU backend was given a tensor on device '{s.Device}'. Move it to the CPU first (NTensor.To(Device.Cpu)).");
 
+    /// <inheritdoc/>
     public Storage Full(DType dtype, int length, double value)
     {
         if (dtype == DType.Float64)
@@ -45,6 +46,7 @@ public sealed class CpuBackend : IBackend
         return new CpuStorage(f);
     }
 
+    /// <inheritdoc/>
     public Storage FromHost(ReadOnlySpan<double> data, DType dtype)
     {
         if (dtype == DType.Float64) return new CpuStorage(data.ToArray());
@@ -53,6 +55,7 @@ public sealed class CpuBackend : IBackend
         return new CpuStorage(f);
     }
 
+    /// <inheritdoc/>
     public Storage FromHost(ReadOnlySpan<float> data, DType dtype)
     {
         if (dtype == DType.Float32) return new CpuStorage(data.ToArray());
@@ -61,6 +64,7 @@ public sealed class CpuBackend : IBackend
         return new CpuStorage(d);
     }
 
+    /// <inheritdoc/>
     public void ToHost(Storage source, Span<double> destination)
     {
         var s = Cpu(source);
@@ -68,6 +72,7 @@ public sealed class CpuBackend : IBackend
         else for (int i = 0; i < s.F32!.Length; i++) destination[i] = s.F32[i];
     }
 
+    /// <inheritdoc/>
     public Storage Cast(Storage x, DType dtype)
     {
         var s = Cpu(x);
@@ -77,6 +82,7 @@ public sealed class CpuBackend : IBackend
 
     // ---------------------------------------------------------------- elementwise
 
+    /// <inheritdoc/>
     public Storage Unary(UnaryOp op, Storage x, double scalar) => op switch
     {
         UnaryOp.Neg => UnaryVec<ElementOps.Neg>(x, scalar),
@@ -195,6 +201,7 @@ public sealed class CpuBackend : IBackend
         return o;
     }
 
+    /// <inheritdoc/>
     public Storage Binary(BinaryOp op, Storage a, Storage b, BroadcastPlan plan) => op switch
     {
         BinaryOp.Add => BinaryVec<ElementOps.Add>(a, b, plan),
@@ -304,6 +311,7 @@ public sealed class CpuBackend : IBackend
         return off;
     }
 
+    /// <inheritdoc/>
     public Storage Where(Storage cond, Storage a, Storage b, BroadcastPlan plan)
     {
         var cc = Cpu(cond);
@@ -333,6 +341,7 @@ public sealed class CpuBackend : IBackend
 
     // ---------------------------------------------------------------- reductions
 
+    /// <inheritdoc/>
     public Storage Reduce(ReduceOp op, Storage x, int outer, int axis, int inner)
     {
         var c = Cpu(x);
@@ -428,6 +437,7 @@ public sealed class CpuBackend : IBackend
 
     // ---------------------------------------------------------------- data movement
 
+    /// <inheritdoc/>
     public Storage Gather(Storage x, int offset, int[] strides, int[] outShape)
     {
         var c = Cpu(x);
@@ -450,6 +460,7 @@ public sealed class CpuBackend : IBackend
         return o;
     }
 
+    /// <inheritdoc/>
     public Storage ScatterAdd(Storage src, int[] srcShape, int targetLength, int offset, int[] strides)
     {
         var c = Cpu(src);
@@ -478,6 +489,7 @@ public sealed class CpuBackend : IBackend
         return o;
     }
 
+    /// <inheritdoc/>
     public Storage DotLast(Storage a, Storage b, int outer, int inner)
     {
         var ca = Cpu(a);
@@ -514,6 +526,7 @@ public sealed class CpuBackend : IBackend
         }
     }
 
+    /// <inheritdoc/>
     public Storage CrossLast(Storage a, Storage b, int count)
     {
         var ca = Cpu(a);

@@ -20,6 +20,10 @@ public enum DeviceKind
 /// </summary>
 public sealed class Device
 {
+    /// <summary>A device that runs its tensors' operations through <paramref name="backend"/>.</summary>
+    /// <param name="name">Human-readable name, e.g. "cuda:0 (NVIDIA H100)".</param>
+    /// <param name="kind">The kind of hardware.</param>
+    /// <param name="backend">The primitive operations of the device.</param>
     public Device(string name, DeviceKind kind, IBackend backend)
     {
         Name = name;
@@ -30,16 +34,19 @@ public sealed class Device
     /// <summary>Human-readable name, e.g. "cpu" or "cuda:0 (NVIDIA H100)".</summary>
     public string Name { get; }
 
+    /// <summary>The kind of hardware (CPU, CUDA, OpenCL, ILGPU's CPU accelerator).</summary>
     public DeviceKind Kind { get; }
 
     /// <summary>The primitive operations of this device.</summary>
     public IBackend Backend { get; }
 
+    /// <summary>True for the built-in host device <see cref="Cpu"/>.</summary>
     public bool IsCpu => Kind == DeviceKind.Cpu;
 
     /// <summary>The host device: plain C#, always present.</summary>
     public static Device Cpu { get; } = new("cpu", DeviceKind.Cpu, new CpuBackend());
 
+    /// <summary>The device's <see cref="Name"/>.</summary>
     public override string ToString() => Name;
 }
 

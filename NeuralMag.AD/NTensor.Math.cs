@@ -22,10 +22,14 @@ public sealed partial class NTensor
 
     // ---------------------------------------------------------------- tensor (op) tensor
 
+    /// <summary>Elementwise a + b with broadcasting (NumPy rules); differentiable.</summary>
     public static NTensor operator +(NTensor a, NTensor b) => Record2(BinaryRaw(BinaryOp.Add, a, b, "Add"), a, b, g => new[] { g, g });
+    /// <summary>Elementwise a − b with broadcasting (NumPy rules); differentiable.</summary>
     public static NTensor operator -(NTensor a, NTensor b) => Record2(BinaryRaw(BinaryOp.Sub, a, b, "Subtract"), a, b, g => new[] { g, -g });
+    /// <summary>Elementwise a · b with broadcasting (NumPy rules); differentiable.</summary>
     public static NTensor operator *(NTensor a, NTensor b) => Record2(BinaryRaw(BinaryOp.Mul, a, b, "Multiply"), a, b, g => new[] { g * b, g * a });
 
+    /// <summary>Elementwise a / b with broadcasting (NumPy rules); differentiable.</summary>
     public static NTensor operator /(NTensor a, NTensor b)
     {
         var y = BinaryRaw(BinaryOp.Div, a, b, "Divide");
@@ -63,12 +67,19 @@ public sealed partial class NTensor
     }
 
     // Comparisons: 1 where true, 0 where false; not differentiable (no gradient flows through them).
+    /// <summary>1 where this &gt; b, else 0 (broadcasting; no gradient).</summary>
     public NTensor Gt(NTensor b) => BinaryRaw(BinaryOp.Gt, this, b, "Gt");
+    /// <summary>1 where this &gt;= b, else 0 (broadcasting; no gradient).</summary>
     public NTensor Ge(NTensor b) => BinaryRaw(BinaryOp.Ge, this, b, "Ge");
+    /// <summary>1 where this &lt; b, else 0 (broadcasting; no gradient).</summary>
     public NTensor Lt(NTensor b) => BinaryRaw(BinaryOp.Lt, this, b, "Lt");
+    /// <summary>1 where this &lt;= b, else 0 (broadcasting; no gradient).</summary>
     public NTensor Le(NTensor b) => BinaryRaw(BinaryOp.Le, this, b, "Le");
+    /// <summary>1 where this == b, else 0 (broadcasting; no gradient).</summary>
     public NTensor Eq(NTensor b) => BinaryRaw(BinaryOp.Eq, this, b, "Eq");
+    /// <summary>1 where this &gt; s, else 0 (no gradient).</summary>
     public NTensor Gt(double s) => UnaryRaw(UnaryOp.GtScalar, s);
+    /// <summary>1 where this &lt; s, else 0 (no gradient).</summary>
     public NTensor Lt(double s) => UnaryRaw(UnaryOp.LtScalar, s);
 
     /// <summary>cond != 0 ? a : b elementwise, with broadcasting (upstream's <c>where</c>).</summary>
@@ -89,25 +100,36 @@ public sealed partial class NTensor
         });
     }
 
+    /// <summary>cond != 0 ? a : b with a constant b.</summary>
     public static NTensor Where(NTensor cond, NTensor a, double b) => Where(cond, a, Scalar(b, a.DType, a.Device));
+    /// <summary>cond != 0 ? a : b with a constant a.</summary>
     public static NTensor Where(NTensor cond, double a, NTensor b) => Where(cond, Scalar(a, b.DType, b.Device), b);
 
     // ---------------------------------------------------------------- tensor (op) scalar
 
+    /// <summary>a + s elementwise.</summary>
     public static NTensor operator +(NTensor a, double s) => Record1(a.UnaryRaw(UnaryOp.AddScalar, s), a, g => g);
+    /// <summary>s + a elementwise.</summary>
     public static NTensor operator +(double s, NTensor a) => a + s;
+    /// <summary>a − s elementwise.</summary>
     public static NTensor operator -(NTensor a, double s) => a + -s;
+    /// <summary>s − a elementwise.</summary>
     public static NTensor operator -(double s, NTensor a) => Record1(a.UnaryRaw(UnaryOp.RSubScalar, s), a, g => -g);
+    /// <summary>a · s elementwise.</summary>
     public static NTensor operator *(NTensor a, double s) => Record1(a.UnaryRaw(UnaryOp.MulScalar, s), a, g => g * s);
+    /// <summary>s · a elementwise.</summary>
     public static NTensor operator *(double s, NTensor a) => a * s;
+    /// <summary>a / s elementwise (multiplies by 1/s).</summary>
     public static NTensor operator /(NTensor a, double s) => a * (1.0 / s);
 
+    /// <summary>s / a elementwise.</summary>
     public static NTensor operator /(double s, NTensor a)
     {
         var y = a.UnaryRaw(UnaryOp.RDivScalar, s);
         return Record1(y, a, g => -g * y / a);
     }
 
+    /// <summary>−a elementwise.</summary>
     public static NTensor operator -(NTensor a) => Record1(a.UnaryRaw(UnaryOp.Neg), a, g => -g);
 
     /// <summary>x^p for a constant exponent.</summary>
@@ -117,56 +139,66 @@ public sealed partial class NTensor
         return Record1(UnaryRaw(UnaryOp.PowScalar, p), x, g => p == 2 ? g * x * 2.0 : g * x.Pow(p - 1) * p);
     }
 
+    /// <summary>a^p for a constant exponent (same as <c>a.Pow(p)</c>).</summary>
     public static NTensor Pow(NTensor a, double p) => a.Pow(p);
 
+    /// <summary>x² elementwise.</summary>
     public NTensor Square()
     {
         var x = this;
         return Record1(UnaryRaw(UnaryOp.Square), x, g => g * x * 2.0);
     }
 
+    /// <summary>√x elementwise (NaN for x &lt; 0).</summary>
     public NTensor Sqrt()
     {
         var y = UnaryRaw(UnaryOp.Sqrt);
         return Record1(y, this, g => g * 0.5 / y);
     }
 
+    /// <summary>e^x elementwise.</summary>
     public NTensor Exp()
     {
         var y = UnaryRaw(UnaryOp.Exp);
         return Record1(y, this, g => g * y);
     }
 
+    /// <summary>Natural logarithm elementwise (−∞ at 0, NaN for x &lt; 0).</summary>
     public NTensor Log()
     {
         var x = this;
         return Record1(UnaryRaw(UnaryOp.Log), x, g => g / x);
     }
 
+    /// <summary>sin x elementwise (x in radians).</summary>
     public NTensor Sin()
     {
         var x = this;
         return Record1(UnaryRaw(UnaryOp.Sin), x, g => g * x.Cos());
     }
 
+    /// <summary>cos x elementwise (x in radians).</summary>
     public NTensor Cos()
     {
         var x = this;
         return Record1(UnaryRaw(UnaryOp.Cos), x, g => -g * x.Sin());
     }
 
+    /// <summary>tan x elementwise (x in radians).</summary>
     public NTensor Tan()
     {
         var y = UnaryRaw(UnaryOp.Tan);
         return Record1(y, this, g => g * (y.Square() + 1.0));
     }
 
+    /// <summary>tanh x elementwise.</summary>
     public NTensor Tanh()
     {
         var y = UnaryRaw(UnaryOp.Tanh);
         return Record1(y, this, g => g * (1.0 - y.Square()));
     }
 
+    /// <summary>|x| elementwise; the gradient is sign(x) (0 at 0).</summary>
     public NTensor Abs()
     {
         var x = this;
@@ -176,6 +208,7 @@ public sealed partial class NTensor
     /// <summary>-1, 0 or 1; zero gradient.</summary>
     public NTensor Sign() => UnaryRaw(UnaryOp.Sign);
 
+    /// <summary>1/x elementwise.</summary>
     public NTensor Reciprocal()
     {
         var y = UnaryRaw(UnaryOp.Reciprocal);
@@ -194,12 +227,14 @@ public sealed partial class NTensor
     /// <summary>Alias of <see cref="Clamp"/> (numpy's name).</summary>
     public NTensor Clip(double min, double max) => Clamp(min, max);
 
+    /// <summary>max(x, s) elementwise; the gradient flows where x &gt;= s.</summary>
     public NTensor Maximum(double s)
     {
         var x = this;
         return Record1(UnaryRaw(UnaryOp.MaxScalar, s), x, g => g * (1.0 - x.UnaryRaw(UnaryOp.LtScalar, s)));
     }
 
+    /// <summary>min(x, s) elementwise; the gradient flows where x &lt;= s.</summary>
     public NTensor Minimum(double s)
     {
         var x = this;

@@ -26,8 +26,11 @@ public readonly struct Ix
         return new Ix(null, new Range(s, e), step);
     }
 
+    /// <summary>A single position (negative counts from the end); the axis is dropped.</summary>
     public static implicit operator Ix(int i) => new(i, default, 1);
+    /// <summary>A range with step 1; the axis is kept.</summary>
     public static implicit operator Ix(Range r) => new(null, r, 1);
+    /// <summary>A single position; ^k counts from the end (^0 is out of range).</summary>
     public static implicit operator Ix(Index i) => !i.IsFromEnd ? new Ix(i.Value, default, 1)
         : i.Value == 0 ? throw new IndexOutOfRangeException("Index ^0 points past the end of the axis; the last position is ^1.")
         : new Ix(-i.Value, default, 1);
@@ -287,17 +290,22 @@ public sealed partial class NTensor
         return Record1(ReduceRaw(ReduceOp.Sum, a, keepDims), this, g => g.Reshape(kept).Expand(from));
     }
 
+    /// <summary>Mean of all elements (0-d); an empty tensor gives 0.</summary>
     public NTensor Mean() => Sum() / Math.Max(Size, 1);
 
+    /// <summary>Mean along one axis.</summary>
     public NTensor Mean(int axis, bool keepDims = false) => Sum(axis, keepDims) / _shape[Shapes.Axis(axis, Rank)];
 
     /// <summary>Largest value; the gradient is shared among ties.</summary>
     public NTensor Max() => Extremum(ReduceOp.Max);
 
+    /// <summary>Smallest value; the gradient is shared among ties.</summary>
     public NTensor Min() => Extremum(ReduceOp.Min);
 
+    /// <summary>Largest value along one axis; the gradient is shared among ties.</summary>
     public NTensor Max(int axis, bool keepDims = false) => Extremum(ReduceOp.Max, axis, keepDims);
 
+    /// <summary>Smallest value along one axis; the gradient is shared among ties.</summary>
     public NTensor Min(int axis, bool keepDims = false) => Extremum(ReduceOp.Min, axis, keepDims);
 
     private NTensor Extremum(ReduceOp op)

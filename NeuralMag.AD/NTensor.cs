@@ -27,6 +27,7 @@ public sealed partial class NTensor
     /// <summary>The memory holding the values (row-major, contiguous). Low-level: kernels read it; nobody writes it.</summary>
     public Storage Storage { get; private set; }
 
+    /// <summary>Extent per axis (read-only view; empty for a 0-d tensor).</summary>
     public IReadOnlyList<int> Shape => _shape;
 
     internal int[] ShapeArray => _shape;
@@ -34,13 +35,16 @@ public sealed partial class NTensor
     /// <summary>A copy of the shape.</summary>
     public int[] GetShape() => (int[])_shape.Clone();
 
+    /// <summary>Number of axes (0 for a scalar).</summary>
     public int Rank => _shape.Length;
 
     /// <summary>Number of elements.</summary>
     public int Size => Storage.Length;
 
+    /// <summary>Floating-point type of the elements.</summary>
     public DType DType => Storage.DType;
 
+    /// <summary>The device holding the values.</summary>
     public Device Device => Storage.Device;
 
     /// <summary>True when the active tape records operations on this tensor.</summary>
@@ -56,6 +60,8 @@ public sealed partial class NTensor
     private static Device Dev(Device? d) => d ?? Config.Device;
     private static DType Dt(DType? t) => t ?? Config.DType;
 
+    /// <summary>A tensor of <paramref name="shape"/> with every element <paramref name="value"/>; dtype and device default to <see cref="Config"/>'s.</summary>
+    /// <exception cref="ArgumentException">An extent is negative.</exception>
     public static NTensor Full(int[] shape, double value, DType? dtype = null, Device? device = null)
     {
         foreach (var s in shape)
@@ -64,10 +70,15 @@ public sealed partial class NTensor
         return new NTensor(d.Backend.Full(Dt(dtype), Shapes.Product(shape), value), shape);
     }
 
+    /// <summary>A zero tensor (dtype and device default to <see cref="Config"/>'s).</summary>
     public static NTensor Zeros(int[] shape, DType? dtype = null, Device? device = null) => Full(shape, 0, dtype, device);
+    /// <summary>A tensor of ones (dtype and device default to <see cref="Config"/>'s).</summary>
     public static NTensor Ones(int[] shape, DType? dtype = null, Device? device = null) => Full(shape, 1, dtype, device);
+    /// <summary>Zeros with the shape, dtype and device of <paramref name="x"/>.</summary>
     public static NTensor ZerosLike(NTensor x) => Full(x._shape, 0, x.DType, x.Device);
+    /// <summary>Ones with the shape, dtype and device of <paramref name="x"/>.</summary>
     public static NTensor OnesLike(NTensor x) => Full(x._shape, 1, x.DType, x.Device);
+    /// <summary>A constant with the shape, dtype and device of <paramref name="x"/>.</summary>
     public static NTensor FullLike(NTensor x, double value) => Full(x._shape, value, x.DType, x.Device);
 
     /// <summary>A 0-d tensor holding one number.</summary>
@@ -82,6 +93,7 @@ public sealed partial class NTensor
         return new NTensor(Dev(device).Backend.FromHost(data, Dt(dtype)), shape);
     }
 
+    /// <summary>Copies row-major single-precision data into a tensor (float32 unless <paramref name="dtype"/> says otherwise; 1-d when no shape is given).</summary>
     public static NTensor FromArray(float[] data, int[]? shape = null, DType? dtype = null, Device? device = null)
     {
         shape ??= new[] { data.Length };
@@ -157,6 +169,7 @@ public sealed partial class NTensor
         return ToArray()[0];
     }
 
+    /// <summary>The value of a one-element tensor (<see cref="Item"/>).</summary>
     public static explicit operator double(NTensor t) => t.Item();
 
     /// <summary>Copies the tensor to another device (or returns it when already there).</summary>
@@ -189,6 +202,7 @@ public sealed partial class NTensor
         Storage = source.Cast(DType).To(Device).Storage;
     }
 
+    /// <summary>Shape, dtype, device and the first values, e.g. "NTensor(2, 3) float64 [1, 2, ...]".</summary>
     public override string ToString()
     {
         var sb = new StringBuilder();

@@ -3,6 +3,8 @@ namespace NeuralMag.AD;
 /// <summary>Shape arithmetic shared by the tensor and the backends.</summary>
 public static class Shapes
 {
+    /// <summary>Number of elements of a shape (1 for the empty shape).</summary>
+    /// <exception cref="ArgumentException">More than 2^31-1 elements.</exception>
     public static int Product(ReadOnlySpan<int> shape)
     {
         long p = 1;
@@ -11,6 +13,7 @@ public static class Shapes
         return (int)p;
     }
 
+    /// <summary>Python-style shape text: "(2, 3)", "(5,)", "()".</summary>
     public static string Format(ReadOnlySpan<int> shape) => "(" + string.Join(", ", shape.ToArray()) + (shape.Length == 1 ? ",)" : ")");
 
     /// <summary>Row-major contiguous strides.</summary>
@@ -53,6 +56,7 @@ public static class Shapes
         return o;
     }
 
+    /// <summary>True when both shapes have the same extents.</summary>
     public static bool Equal(ReadOnlySpan<int> a, ReadOnlySpan<int> b) => a.SequenceEqual(b);
 
     /// <summary>Normalizes a possibly negative axis against a rank, naming the axis when out of range.</summary>

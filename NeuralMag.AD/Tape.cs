@@ -62,8 +62,10 @@ public sealed class Tape : IDisposable
     /// <summary>True when the tape of this thread would record an operation on these inputs.</summary>
     public static bool IsRecording(NTensor a) => _current != null && a.Node?.Tape == _current;
 
+    /// <summary>True when the tape of this thread would record an operation on either input.</summary>
     public static bool IsRecording(NTensor a, NTensor b) => IsRecording(a) || IsRecording(b);
 
+    /// <summary>True when the tape of this thread would record an operation on any of the inputs.</summary>
     public static bool IsRecording(ReadOnlySpan<NTensor> inputs)
     {
         if (_current == null) return false;

@@ -13,13 +13,13 @@ namespace NeuralMag.Kernels.Demag;
 /// spectra, Z2D transforms back, and the weighted gather to the nodes. Same contract as
 /// <see cref="DeviceDemagConvolution"/>, which serves every ILGPU device with our own FFT kernel.
 /// <para>
-/// Not yet verified on hardware (no GPU was available when it was written): <see cref="Enabled"/> is off unless
-/// NM_CUFFT=1, and DeviceDemagTests compares it with the CPU where CUDA is present.
+/// Off by default: <see cref="Enabled"/> is true only when NM_CUFFT=1, otherwise the Stockham path of
+/// <see cref="DeviceDemagConvolution"/> runs on CUDA too; DeviceDemagTests compares both with the CPU where CUDA is present.
 /// </para>
 /// </summary>
 public sealed class CuFftDemagConvolution : IDisposable
 {
-    /// <summary>Opt-in until checked on a GPU: NM_CUFFT=1.</summary>
+    /// <summary>True when <see cref="Config.CuFft"/> is set (NM_CUFFT=1): the demag field then uses cuFFT on CUDA devices.</summary>
     public static bool Enabled => Config.CuFft;
 
     private readonly IlgpuBackend _backend;
@@ -35,6 +35,14 @@ public sealed class CuFftDemagConvolution : IDisposable
     public static bool Supports(AD.Device device, DemagKernel kernel) =>
         device.Backend is IlgpuBackend { Accelerator: CudaAccelerator } && kernel.Fft != null;
 
+    /// <summary>Uploads the kernel spectra and weights and plans the cuFFT transforms of the padded grid.</summary>
+    /// <param name="kernel">The demag kernel of the grid's cells.</param>
+    /// <param name="g">The node/cell grid.</param>
+    /// <param name="cellWeight">Per cell, Ms rho (the factor of the cell mean of m).</param>
+    /// <param name="gatherWeight">Per cell, the weight of its field at its corners ((V/2^d) rho Ms).</param>
+    /// <param name="invNodeMass">Per node, 1 / Σ of the adjacent cells' mass weights.</param>
+    /// <param name="device">A CUDA device.</param>
+    /// <exception cref="NotSupportedException">The device is not a CUDA device.</exception>
     public CuFftDemagConvolution(DemagKernel kernel, GridGeometry g, double[] cellWeight, double[] gatherWeight, double[] invNodeMass, AD.Device device)
     {
         _backend = device.Backend as IlgpuBackend ?? throw new NotSupportedException($"cuFFT needs a CUDA device; got '{device}'.");
@@ -72,6 +80,7 @@ public sealed class CuFftDemagConvolution : IDisposable
         _inverse = Plan(CuFFTType.CUFFT_Z2D);
     }
 
+    /// <summary>The nodal demag field h (A/m, nodes x 3) of the nodal magnetization <paramref name="m"/> (unit vectors, nodes x 3), on the device.</summary>
     public NTensor Apply(NTensor m)
     {
         if (_disposed) throw new ObjectDisposedException(nameof(CuFftDemagConvolution));
@@ -97,6 +106,7 @@ public sealed class CuFftDemagConvolution : IDisposable
     private static void Multiply(Index1D k, int n, ArrayView<double> gx, ArrayView<double> gy, ArrayView<double> gz, ArrayView<double> spectra) =>
         DeviceDemagConvolution.MultiplyPoint(k, k, n, gx, gy, gz, spectra);
 
+    /// <summary>Frees the plans and device buffers.</summary>
     public void Dispose()
     {
         if (_disposed) return;

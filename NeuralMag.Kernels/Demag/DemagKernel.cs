@@ -188,6 +188,7 @@ public sealed unsafe class DemagKernel
         return result;
     }
 
+    /// <summary>Cells per axis of the grid the kernel was built for.</summary>
     public int[] Cells { get; }
     /// <summary>Grid of the convolution per axis.</summary>
     public int[] FftShape { get; }

@@ -18,9 +18,11 @@ public sealed class DeviceDemagConvolution : IDisposable
     /// <summary>Grid constants passed by value to the kernels (3 axes; missing axes have 1 cell and 1 node).</summary>
     public struct GridConstants
     {
+        /// <summary>Corners of a cell: 2^dim.</summary>
         public int Corners;
         /// <summary>Doubles per point of the padded grids: 2 for interleaved complex grids, 1 for real ones.</summary>
         public int Stride;
+        /// <summary>Nodes (N), cells (C) and padded-grid points (S) per axis.</summary>
         public int Nx, Ny, Nz, Cx, Cy, Cz, Sx, Sy, Sz;
         /// <summary>Half-spectrum layout: the transformed axis that is halved (-1 none), and the dims of the layout.</summary>
         public int HalfAxis, Dx, Dy, Dz, HalfLength;
@@ -29,6 +31,7 @@ public sealed class DeviceDemagConvolution : IDisposable
     /// <summary>One Stockham pass along one axis.</summary>
     public struct PassConstants
     {
+        /// <summary>Transform length, Stockham stride of this pass, element stride of the transformed axis, extent of the second other axis, strides of both other axes, half length, sign of the exponent (−1 forward, +1 inverse) and offset of the axis' twiddles.</summary>
         public int Length, Stride, AxisStride, OtherDim, OtherStride0, OtherStride1, Span, Sign, TwiddleOffset;
     }
 
@@ -271,6 +274,7 @@ public sealed class DeviceDemagConvolution : IDisposable
         h[3 * n + 2] = s * z;
     }
 
+    /// <summary>Frees the device buffers.</summary>
     public void Dispose()
     {
         foreach (var b in new[] { _spectra, _twiddles, _w, _wn, _invMass, _scratch }) b?.Dispose();

@@ -9,6 +9,11 @@ namespace NeuralMag.Kernels.Demag;
 /// </summary>
 public static class Fft
 {
+    /// <summary>Transforms <paramref name="data"/> in place along each of <paramref name="axes"/>.</summary>
+    /// <param name="data">Row-major values of shape <paramref name="shape"/>.</param>
+    /// <param name="shape">Extents of the 3 axes.</param>
+    /// <param name="axes">Axes to transform (0 to 2).</param>
+    /// <param name="inverse">False: unscaled exp(-i...) transform; true: exp(+i...) scaled by 1/n per axis.</param>
     public static void Transform(Complex[] data, int[] shape, IEnumerable<int> axes, bool inverse)
     {
         foreach (var axis in axes)

@@ -13,8 +13,10 @@ namespace NeuralMag.Kernels.Demag;
 /// </summary>
 public static unsafe class FftwNative
 {
+    /// <summary>FFTW planner flags (fftw3.h's FFTW_MEASURE, FFTW_DESTROY_INPUT, FFTW_UNALIGNED, FFTW_EXHAUSTIVE, FFTW_PRESERVE_INPUT, FFTW_PATIENT, FFTW_ESTIMATE).</summary>
     public const uint Measure = 0, Destroy = 1, Unaligned = 2, Exhaustive = 8, PreserveInput = 16, Patient = 32, Estimate = 64;
 
+    /// <summary>Hold while calling FFTW's planner (not thread-safe); plan execution needs no lock.</summary>
     public static readonly object PlannerLock = new();
 
     private static readonly string[] LibraryNames = { "libfftw3.so.3", "libfftw3.so", "libfftw3.3.dylib", "libfftw3.dylib", "libfftw3-3.dll", "fftw3" };

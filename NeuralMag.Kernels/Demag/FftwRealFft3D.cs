@@ -54,8 +54,11 @@ public sealed unsafe class FftwRealFft3D : RealFft3D
         PlanSeconds = sw.Elapsed.TotalSeconds;
     }
 
+    /// <inheritdoc/>
     public override FftBackend Backend => FftBackend.Fftw;
+    /// <summary>FFTW planner flags the plans were made with (<see cref="FftwNative"/> constants).</summary>
     public uint Flags { get; }
+    /// <summary>Threads the plans use (1 without libfftw3_threads).</summary>
     public int ThreadCount { get; }
     /// <summary>Wall time spent planning both directions.</summary>
     public double PlanSeconds { get; }
@@ -64,6 +67,8 @@ public sealed unsafe class FftwRealFft3D : RealFft3D
     public static FftwRealFft3D Get(int[] shape) =>
         Get(shape, PlannerFlags, Threads > 0 ? Threads : shape.Aggregate(1L, (a, n) => a * n) >= 1 << 20 ? Environment.ProcessorCount : 1);
 
+    /// <summary>The cached plans of <paramref name="shape"/> for the given planner flags and thread count (planned on first request).</summary>
+    /// <exception cref="InvalidOperationException">FFTW is not available or cannot plan the shape.</exception>
     public static FftwRealFft3D Get(int[] shape, uint flags, int threads)
     {
         if (!FftwNative.Available) throw new InvalidOperationException($"FFTW is not available: {FftwNative.LoadError}.");
@@ -75,7 +80,9 @@ public sealed unsafe class FftwRealFft3D : RealFft3D
         }
     }
 
+    /// <inheritdoc/>
     public override void Forward(double* real, Complex* spectrum) => FftwNative.ExecuteR2C(_forward, real, spectrum);
+    /// <inheritdoc/>
     public override void Inverse(Complex* spectrum, double* real) => FftwNative.ExecuteC2R(_inverse, spectrum, real);
 
     private readonly Dictionary<string, PrunedPlans> _pruned = new();
@@ -142,6 +149,7 @@ public sealed unsafe class FftwRealFft3D : RealFft3D
         }
     }
 
+    /// <inheritdoc/>
     public override void ForwardPruned(double* real, Complex* spectrum, int[] block)
     {
         if (Shape.Length == 1)
@@ -156,6 +164,7 @@ public sealed unsafe class FftwRealFft3D : RealFft3D
         FftwNative.ExecuteDft(p.ForwardX, spectrum, spectrum);
     }
 
+    /// <inheritdoc/>
     public override void InversePruned(Complex* spectrum, double* real, int[] block)
     {
         if (Shape.Length == 1)

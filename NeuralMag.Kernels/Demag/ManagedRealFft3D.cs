@@ -15,10 +15,13 @@ public sealed unsafe class ManagedRealFft3D : RealFft3D
     // Forward: exp(-i), no scaling. Inverses are computed as conj(FFT(conj(x))), also unscaled.
     internal const FourierOptions ForwardOptions = FourierOptions.Matlab;
 
+    /// <summary>Transforms of a real array of <paramref name="shape"/> (rank 1 to 3, every extent at least 1).</summary>
     public ManagedRealFft3D(int[] shape) : base(shape) { }
 
+    /// <inheritdoc/>
     public override FftBackend Backend => FftBackend.Managed;
 
+    /// <inheritdoc/>
     public override void Forward(double* real, Complex* spectrum)
     {
         int n = Shape[^1], h = SpectrumShape[^1];
@@ -48,6 +51,7 @@ public sealed unsafe class ManagedRealFft3D : RealFft3D
         for (int axis = Shape.Length - 2; axis >= 0; axis--) LineFft.Transform(spectrum, SpectrumShape, axis, inverse: false);
     }
 
+    /// <inheritdoc/>
     public override void Inverse(Complex* spectrum, double* real)
     {
         for (int axis = 0; axis < Shape.Length - 1; axis++) LineFft.Transform(spectrum, SpectrumShape, axis, inverse: true);

@@ -10,6 +10,7 @@ public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
 {
     private T* _ptr;
 
+    /// <summary>Allocates <paramref name="length"/> zeroed elements (at least one byte), 64-byte aligned.</summary>
     public NativeBuffer(long length)
     {
         Length = length;
@@ -19,12 +20,17 @@ public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
         GC.AddMemoryPressure((long)bytes);
     }
 
+    /// <summary>Number of elements.</summary>
     public long Length { get; }
+    /// <summary>Address of the first element; throws <see cref="ObjectDisposedException"/> after Dispose.</summary>
     public T* Pointer => _ptr != null ? _ptr : throw new ObjectDisposedException(nameof(NativeBuffer<T>));
+    /// <summary>The elements as a span (at most 2^31-1).</summary>
     public Span<T> Span => new(Pointer, checked((int)Length));
 
+    /// <summary>Sets every element to zero.</summary>
     public void Clear() => NativeMemory.Clear(Pointer, (nuint)(Length * sizeof(T)));
 
+    /// <summary>Frees the memory (idempotent).</summary>
     public void Dispose()
     {
         if (_ptr == null) return;
@@ -34,5 +40,6 @@ public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>Frees the memory if Dispose was not called.</summary>
     ~NativeBuffer() => Dispose();
 }

@@ -23,6 +23,8 @@ public enum FftBackend
 /// </summary>
 public abstract unsafe class RealFft3D
 {
+    /// <summary>Transforms of a real array of <paramref name="shape"/>.</summary>
+    /// <exception cref="ArgumentException">The rank is not 1 to 3 or an extent is below 1.</exception>
     protected RealFft3D(int[] shape)
     {
         if (shape.Length is < 1 or > 3 || shape.Any(n => n < 1)) throw new ArgumentException($"RealFft3D: bad shape [{string.Join(", ", shape)}].");
@@ -33,28 +35,39 @@ public abstract unsafe class RealFft3D
         SpectrumLength = SpectrumShape.Aggregate(1L, (a, n) => a * n);
     }
 
+    /// <summary>Extents of the real array.</summary>
     public int[] Shape { get; }
+    /// <summary>Extents of the half spectrum: <see cref="Shape"/> with the last axis n/2 + 1.</summary>
     public int[] SpectrumShape { get; }
+    /// <summary>Elements of the real array.</summary>
     public long RealLength { get; }
+    /// <summary>Elements of the half spectrum.</summary>
     public long SpectrumLength { get; }
+    /// <summary>The implementation (FFTW or managed).</summary>
     public abstract FftBackend Backend { get; }
 
+    /// <summary>Unnormalized forward transform (exp(-i...)) of <see cref="RealLength"/> reals into <see cref="SpectrumLength"/> complex values.</summary>
     public abstract void Forward(double* real, Complex* spectrum);
+    /// <summary>Unnormalized inverse transform (exp(+i...), no 1/n) of the half spectrum; the spectrum may be overwritten.</summary>
     public abstract void Inverse(Complex* spectrum, double* real);
 
     /// <summary>
-    /// <see cref="Forward"/> of a real array that is zero outside the corner block [0, block[k]) per axis: an
+    /// <see cref="Forward(double*, Complex*)"/> of a real array that is zero outside the corner block [0, block[k]) per axis: an
     /// implementation may skip the 1-D transforms of all-zero lines (FFTW does). The result is the full half spectrum.
     /// </summary>
     public virtual void ForwardPruned(double* real, Complex* spectrum, int[] block) => Forward(real, spectrum);
 
     /// <summary>
-    /// <see cref="Inverse"/> when only the corner block [0, block[k]) of the result is needed: the values outside it
+    /// <see cref="Inverse(Complex*, double*)"/> when only the corner block [0, block[k]) of the result is needed: the values outside it
     /// are unspecified (FFTW skips the lines that do not reach the block).
     /// </summary>
     public virtual void InversePruned(Complex* spectrum, double* real, int[] block) => Inverse(spectrum, real);
 
+    /// <summary>Forward transform between buffers of <see cref="RealLength"/> and <see cref="SpectrumLength"/> elements.</summary>
+    /// <exception cref="ArgumentException">A buffer is shorter than required.</exception>
     public void Forward(NativeBuffer<double> real, NativeBuffer<Complex> spectrum) { Check(real, spectrum); Forward(real.Pointer, spectrum.Pointer); }
+    /// <summary>Inverse transform between buffers of <see cref="SpectrumLength"/> and <see cref="RealLength"/> elements.</summary>
+    /// <exception cref="ArgumentException">A buffer is shorter than required.</exception>
     public void Inverse(NativeBuffer<Complex> spectrum, NativeBuffer<double> real) { Check(real, spectrum); Inverse(spectrum.Pointer, real.Pointer); }
 
     private void Check(NativeBuffer<double> real, NativeBuffer<Complex> spectrum)

@@ -17,6 +17,7 @@ public sealed class IlgpuBackend : IBackend
 
     internal IlgpuBackend(Accelerator accelerator) => Accelerator = accelerator;
 
+    /// <summary>The ILGPU accelerator the kernels run on.</summary>
     public Accelerator Accelerator { get; }
 
     /// <summary>The device this backend serves (set once by <see cref="Devices"/> right after construction).</summary>
@@ -33,9 +34,12 @@ public sealed class IlgpuBackend : IBackend
 
     // ---------------------------------------------------------------- kernel cache
 
-    private TDelegate K<TDelegate>(TDelegate method) where TDelegate : Delegate => Kernel(method);
-
-    /// <summary>The compiled, cached stream kernel of a static method Action    private TDelegate K<TDelegate>(TDelegate method) where TDelegate : Delegatelt;Index1D, ...    private TDelegate K<TDelegate>(TDelegate method) where TDelegate : Delegategt; on this accelerator.</summary>
+    /// <summary>
+    /// The compiled stream kernel of a static method of signature <c>Action&lt;Index1D, ...&gt;</c> on this accelerator,
+    /// compiled on first use and cached per method (one entry per generic instantiation).
+    /// </summary>
+    /// <typeparam name="TDelegate">The kernel's delegate type, <c>Action&lt;Index1D, T1, ..., Tn&gt;</c>.</typeparam>
+    /// <param name="method">The kernel method.</param>
     public TDelegate Kernel<TDelegate>(TDelegate method) where TDelegate : Delegate
     {
         var mi = method.Method;
@@ -75,15 +79,17 @@ public sealed class IlgpuBackend : IBackend
             $"The {Device?.Name ?? "ILGPU"} backend was given a tensor on device '{s.Device}'. Move it first (NTensor.To(device)).");
     }
 
+    /// <inheritdoc/>
     public Storage Full(DType dtype, int length, double value)
     {
         var o = Alloc(dtype, length);
         if (length == 0) return o;
-        if (dtype == DType.Float64) K<Action<Index1D, ArrayView<double>, double>>(IlgpuKernels.Fill)(length, o.F64, value);
-        else K<Action<Index1D, ArrayView<float>, float>>(IlgpuKernels.Fill)(length, o.F32, (float)value);
+        if (dtype == DType.Float64) Kernel<Action<Index1D, ArrayView<double>, double>>(IlgpuKernels.Fill)(length, o.F64, value);
+        else Kernel<Action<Index1D, ArrayView<float>, float>>(IlgpuKernels.Fill)(length, o.F32, (float)value);
         return o;
     }
 
+    /// <inheritdoc/>
     public Storage FromHost(ReadOnlySpan<double> data, DType dtype)
     {
         var o = Alloc(dtype, data.Length);
@@ -98,6 +104,7 @@ public sealed class IlgpuBackend : IBackend
         return o;
     }
 
+    /// <inheritdoc/>
     public Storage FromHost(ReadOnlySpan<float> data, DType dtype)
     {
         var o = Alloc(dtype, data.Length);
@@ -112,6 +119,7 @@ public sealed class IlgpuBackend : IBackend
         return o;
     }
 
+    /// <inheritdoc/>
     public void ToHost(Storage source, Span<double> destination)
     {
         var s = Dev(source);
@@ -132,19 +140,21 @@ public sealed class IlgpuBackend : IBackend
         }
     }
 
+    /// <inheritdoc/>
     public Storage Cast(Storage x, DType dtype)
     {
         var s = Dev(x);
         if (s.DType == dtype) return s;
         var o = Alloc(dtype, s.Length);
         if (s.Length == 0) return o;
-        if (dtype == DType.Float32) K<Action<Index1D, ArrayView<double>, ArrayView<float>>>(IlgpuKernels.CastToF32)(s.Length, s.F64, o.F32);
-        else K<Action<Index1D, ArrayView<float>, ArrayView<double>>>(IlgpuKernels.CastToF64)(s.Length, s.F32, o.F64);
+        if (dtype == DType.Float32) Kernel<Action<Index1D, ArrayView<double>, ArrayView<float>>>(IlgpuKernels.CastToF32)(s.Length, s.F64, o.F32);
+        else Kernel<Action<Index1D, ArrayView<float>, ArrayView<double>>>(IlgpuKernels.CastToF64)(s.Length, s.F32, o.F64);
         return o;
     }
 
     // ---------------------------------------------------------------- elementwise
 
+    /// <inheritdoc/>
     public Storage Unary(UnaryOp op, Storage x, double scalar) => op switch
     {
         UnaryOp.Neg => Unary<E.Neg>(x, scalar),
@@ -177,12 +187,13 @@ public sealed class IlgpuBackend : IBackend
         var o = Alloc(d.DType, d.Length);
         if (d.Length == 0) return o;
         if (d.DType == DType.Float64)
-            K<Action<Index1D, ArrayView<double>, ArrayView<double>, double>>(IlgpuKernels.Unary<double, TOp>)(d.Length, d.F64, o.F64, s);
+            Kernel<Action<Index1D, ArrayView<double>, ArrayView<double>, double>>(IlgpuKernels.Unary<double, TOp>)(d.Length, d.F64, o.F64, s);
         else
-            K<Action<Index1D, ArrayView<float>, ArrayView<float>, float>>(IlgpuKernels.Unary<float, TOp>)(d.Length, d.F32, o.F32, (float)s);
+            Kernel<Action<Index1D, ArrayView<float>, ArrayView<float>, float>>(IlgpuKernels.Unary<float, TOp>)(d.Length, d.F32, o.F32, (float)s);
         return o;
     }
 
+    /// <inheritdoc/>
     public Storage Binary(BinaryOp op, Storage a, Storage b, BroadcastPlan plan) => op switch
     {
         BinaryOp.Add => Binary<E.Add>(a, b, plan),
@@ -221,22 +232,23 @@ public sealed class IlgpuBackend : IBackend
         if (da.DType == DType.Float64)
         {
             if (contiguous)
-                K<Action<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>>>(IlgpuKernels.BinaryContiguous<double, TOp>)(plan.Length, da.F64, db.F64, o.F64);
+                Kernel<Action<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>>>(IlgpuKernels.BinaryContiguous<double, TOp>)(plan.Length, da.F64, db.F64, o.F64);
             else
-                K<Action<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>, StridePack>>(IlgpuKernels.BinaryStrided<double, TOp>)(
+                Kernel<Action<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>, StridePack>>(IlgpuKernels.BinaryStrided<double, TOp>)(
                     plan.Length, da.F64, db.F64, o.F64, StridePack.Create(plan.OutShape, plan.Strides[0], plan.Strides[1]));
         }
         else
         {
             if (contiguous)
-                K<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>>(IlgpuKernels.BinaryContiguous<float, TOp>)(plan.Length, da.F32, db.F32, o.F32);
+                Kernel<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>>(IlgpuKernels.BinaryContiguous<float, TOp>)(plan.Length, da.F32, db.F32, o.F32);
             else
-                K<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridePack>>(IlgpuKernels.BinaryStrided<float, TOp>)(
+                Kernel<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridePack>>(IlgpuKernels.BinaryStrided<float, TOp>)(
                     plan.Length, da.F32, db.F32, o.F32, StridePack.Create(plan.OutShape, plan.Strides[0], plan.Strides[1]));
         }
         return o;
     }
 
+    /// <inheritdoc/>
     public Storage Where(Storage cond, Storage a, Storage b, BroadcastPlan plan)
     {
         var da = Dev(a);
@@ -248,10 +260,10 @@ public sealed class IlgpuBackend : IBackend
         {
             var p = StridePack.Create(plan.OutShape, plan.Strides[0], plan.Strides[1], plan.Strides[2]);
             if (da.DType == DType.Float64)
-                K<Action<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, StridePack>>(IlgpuKernels.WhereF64)(
+                Kernel<Action<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, StridePack>>(IlgpuKernels.WhereF64)(
                     plan.Length, dc.F64, da.F64, db.F64, o.F64, p);
             else
-                K<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridePack>>(IlgpuKernels.WhereF32)(
+                Kernel<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridePack>>(IlgpuKernels.WhereF32)(
                     plan.Length, dc.F32, da.F32, db.F32, o.F32, p);
         }
         if (!ReferenceEquals(dc, dcOwn))
@@ -264,6 +276,7 @@ public sealed class IlgpuBackend : IBackend
 
     // ---------------------------------------------------------------- reductions
 
+    /// <inheritdoc/>
     public Storage Reduce(ReduceOp op, Storage x, int outer, int axis, int inner)
     {
         var d = Dev(x);
@@ -278,26 +291,27 @@ public sealed class IlgpuBackend : IBackend
             using var partial = Accelerator.Allocate1D<double>(chunks);
             if (d.DType == DType.Float64)
             {
-                K<Action<Index1D, ArrayView<double>, ArrayView<double>, int, int, int>>(IlgpuKernels.ReduceChunksF64)(chunks, d.F64, partial.View, code, n, chunks);
-                K<Action<Index1D, ArrayView<double>, ArrayView<double>, int, int>>(IlgpuKernels.CombineChunksF64)(1, partial.View, o.F64, code, chunks);
+                Kernel<Action<Index1D, ArrayView<double>, ArrayView<double>, int, int, int>>(IlgpuKernels.ReduceChunksF64)(chunks, d.F64, partial.View, code, n, chunks);
+                Kernel<Action<Index1D, ArrayView<double>, ArrayView<double>, int, int>>(IlgpuKernels.CombineChunksF64)(1, partial.View, o.F64, code, chunks);
             }
             else
             {
-                K<Action<Index1D, ArrayView<float>, ArrayView<double>, int, int, int>>(IlgpuKernels.ReduceChunksF32)(chunks, d.F32, partial.View, code, n, chunks);
-                K<Action<Index1D, ArrayView<double>, ArrayView<float>, int, int>>(IlgpuKernels.CombineChunksF32)(1, partial.View, o.F32, code, chunks);
+                Kernel<Action<Index1D, ArrayView<float>, ArrayView<double>, int, int, int>>(IlgpuKernels.ReduceChunksF32)(chunks, d.F32, partial.View, code, n, chunks);
+                Kernel<Action<Index1D, ArrayView<double>, ArrayView<float>, int, int>>(IlgpuKernels.CombineChunksF32)(1, partial.View, o.F32, code, chunks);
             }
             Accelerator.Synchronize();
             return o;
         }
         if (d.DType == DType.Float64)
-            K<Action<Index1D, ArrayView<double>, ArrayView<double>, int, int, int>>(IlgpuKernels.ReduceAxisF64)(outer * inner, d.F64, o.F64, code, axis, inner);
+            Kernel<Action<Index1D, ArrayView<double>, ArrayView<double>, int, int, int>>(IlgpuKernels.ReduceAxisF64)(outer * inner, d.F64, o.F64, code, axis, inner);
         else
-            K<Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>>(IlgpuKernels.ReduceAxisF32)(outer * inner, d.F32, o.F32, code, axis, inner);
+            Kernel<Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>>(IlgpuKernels.ReduceAxisF32)(outer * inner, d.F32, o.F32, code, axis, inner);
         return o;
     }
 
     // ---------------------------------------------------------------- data movement
 
+    /// <inheritdoc/>
     public Storage Gather(Storage x, int offset, int[] strides, int[] outShape)
     {
         var d = Dev(x);
@@ -306,12 +320,13 @@ public sealed class IlgpuBackend : IBackend
         if (n == 0) return o;
         var p = StridePack.Create(outShape, strides);
         if (d.DType == DType.Float64)
-            K<Action<Index1D, ArrayView<double>, ArrayView<double>, int, StridePack>>(IlgpuKernels.Gather)(n, d.F64, o.F64, offset, p);
+            Kernel<Action<Index1D, ArrayView<double>, ArrayView<double>, int, StridePack>>(IlgpuKernels.Gather)(n, d.F64, o.F64, offset, p);
         else
-            K<Action<Index1D, ArrayView<float>, ArrayView<float>, int, StridePack>>(IlgpuKernels.Gather)(n, d.F32, o.F32, offset, p);
+            Kernel<Action<Index1D, ArrayView<float>, ArrayView<float>, int, StridePack>>(IlgpuKernels.Gather)(n, d.F32, o.F32, offset, p);
         return o;
     }
 
+    /// <inheritdoc/>
     public Storage ScatterAdd(Storage src, int[] srcShape, int targetLength, int offset, int[] strides)
     {
         var d = Dev(src);
@@ -323,20 +338,21 @@ public sealed class IlgpuBackend : IBackend
         if (d.DType == DType.Float64)
         {
             if (overlapping)
-                K<Action<Index1D, ArrayView<double>, ArrayView<double>, int, StridePack, int>>(IlgpuKernels.ScatterSerial<double, E.Add>)(1, d.F64, o.F64, offset, p, n);
+                Kernel<Action<Index1D, ArrayView<double>, ArrayView<double>, int, StridePack, int>>(IlgpuKernels.ScatterSerial<double, E.Add>)(1, d.F64, o.F64, offset, p, n);
             else
-                K<Action<Index1D, ArrayView<double>, ArrayView<double>, int, StridePack>>(IlgpuKernels.ScatterDisjoint<double, E.Add>)(n, d.F64, o.F64, offset, p);
+                Kernel<Action<Index1D, ArrayView<double>, ArrayView<double>, int, StridePack>>(IlgpuKernels.ScatterDisjoint<double, E.Add>)(n, d.F64, o.F64, offset, p);
         }
         else
         {
             if (overlapping)
-                K<Action<Index1D, ArrayView<float>, ArrayView<float>, int, StridePack, int>>(IlgpuKernels.ScatterSerial<float, E.Add>)(1, d.F32, o.F32, offset, p, n);
+                Kernel<Action<Index1D, ArrayView<float>, ArrayView<float>, int, StridePack, int>>(IlgpuKernels.ScatterSerial<float, E.Add>)(1, d.F32, o.F32, offset, p, n);
             else
-                K<Action<Index1D, ArrayView<float>, ArrayView<float>, int, StridePack>>(IlgpuKernels.ScatterDisjoint<float, E.Add>)(n, d.F32, o.F32, offset, p);
+                Kernel<Action<Index1D, ArrayView<float>, ArrayView<float>, int, StridePack>>(IlgpuKernels.ScatterDisjoint<float, E.Add>)(n, d.F32, o.F32, offset, p);
         }
         return o;
     }
 
+    /// <inheritdoc/>
     public Storage DotLast(Storage a, Storage b, int outer, int inner)
     {
         var da = Dev(a);
@@ -344,12 +360,13 @@ public sealed class IlgpuBackend : IBackend
         var o = Alloc(da.DType, outer);
         if (outer == 0) return o;
         if (da.DType == DType.Float64)
-            K<Action<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>, int>>(IlgpuKernels.DotLast<double, E.Add, E.Mul>)(outer, da.F64, db.F64, o.F64, inner);
+            Kernel<Action<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>, int>>(IlgpuKernels.DotLast<double, E.Add, E.Mul>)(outer, da.F64, db.F64, o.F64, inner);
         else
-            K<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>>(IlgpuKernels.DotLast<float, E.Add, E.Mul>)(outer, da.F32, db.F32, o.F32, inner);
+            Kernel<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>>(IlgpuKernels.DotLast<float, E.Add, E.Mul>)(outer, da.F32, db.F32, o.F32, inner);
         return o;
     }
 
+    /// <inheritdoc/>
     public Storage CrossLast(Storage a, Storage b, int count)
     {
         var da = Dev(a);
@@ -357,9 +374,9 @@ public sealed class IlgpuBackend : IBackend
         var o = Alloc(da.DType, 3 * count);
         if (count == 0) return o;
         if (da.DType == DType.Float64)
-            K<Action<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>>>(IlgpuKernels.CrossLast<double, E.Sub, E.Mul>)(count, da.F64, db.F64, o.F64);
+            Kernel<Action<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>>>(IlgpuKernels.CrossLast<double, E.Sub, E.Mul>)(count, da.F64, db.F64, o.F64);
         else
-            K<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>>(IlgpuKernels.CrossLast<float, E.Sub, E.Mul>)(count, da.F32, db.F32, o.F32);
+            Kernel<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>>(IlgpuKernels.CrossLast<float, E.Sub, E.Mul>)(count, da.F32, db.F32, o.F32);
         return o;
     }
 }

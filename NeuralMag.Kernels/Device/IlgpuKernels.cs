@@ -9,13 +9,21 @@ namespace NeuralMag.Kernels;
 /// </summary>
 public struct StridePack
 {
+    /// <summary>Most axes a strided kernel handles.</summary>
     public const int MaxRank = 8;
+    /// <summary>Number of axes used.</summary>
     public int Rank;
+    /// <summary>Output extent per axis.</summary>
     public int S0, S1, S2, S3, S4, S5, S6, S7;      // output shape
+    /// <summary>Element stride of operand 0 per output axis (0 where broadcast).</summary>
     public int A0, A1, A2, A3, A4, A5, A6, A7;      // strides of operand 0
+    /// <summary>Element stride of operand 1 per output axis (0 where broadcast).</summary>
     public int B0, B1, B2, B3, B4, B5, B6, B7;      // strides of operand 1
+    /// <summary>Element stride of operand 2 per output axis (0 where broadcast).</summary>
     public int C0, C1, C2, C3, C4, C5, C6, C7;      // strides of operand 2
 
+    /// <summary>Packs the output <paramref name="shape"/> and up to three operands' <paramref name="strides"/>.</summary>
+    /// <exception cref="NotSupportedException">The rank exceeds <see cref="MaxRank"/>.</exception>
     public static StridePack Create(int[] shape, params int[][] strides)
     {
         if (shape.Length > MaxRank)
@@ -44,9 +52,13 @@ public struct StridePack
         }
     }
 
+    /// <summary>Output extent along axis <paramref name="k"/>.</summary>
     public readonly int Shape(int k) => k switch { 0 => S0, 1 => S1, 2 => S2, 3 => S3, 4 => S4, 5 => S5, 6 => S6, _ => S7 };
+    /// <summary>Stride of operand 0 along axis <paramref name="k"/>.</summary>
     public readonly int StrideA(int k) => k switch { 0 => A0, 1 => A1, 2 => A2, 3 => A3, 4 => A4, 5 => A5, 6 => A6, _ => A7 };
+    /// <summary>Stride of operand 1 along axis <paramref name="k"/>.</summary>
     public readonly int StrideB(int k) => k switch { 0 => B0, 1 => B1, 2 => B2, 3 => B3, 4 => B4, 5 => B5, 6 => B6, _ => B7 };
+    /// <summary>Stride of operand 2 along axis <paramref name="k"/>.</summary>
     public readonly int StrideC(int k) => k switch { 0 => C0, 1 => C1, 2 => C2, 3 => C3, 4 => C4, 5 => C5, 6 => C6, _ => C7 };
 
     /// <summary>Element offsets of output index i in operands 0, 1 and 2 (row-major decomposition of i).</summary>

@@ -47,10 +47,14 @@ public sealed class IlgpuStorage : Storage
     internal ArrayView<double> F64 => _buffer != null ? F64Buffer!.View : throw Disposed();
     internal ArrayView<float> F32 => _buffer != null ? F32Buffer!.View : throw Disposed();
 
+    /// <inheritdoc/>
     public override DType DType { get; }
+    /// <inheritdoc/>
     public override int Length { get; }
+    /// <inheritdoc/>
     public override AD.Device Device => Backend.Device;
 
+    /// <summary>True once the device memory was released.</summary>
     public bool IsDisposed => _buffer == null;
 
     private ObjectDisposedException Disposed() => new(nameof(IlgpuStorage), "This tensor's device memory was released (Dispose was called).");
@@ -60,6 +64,7 @@ public sealed class IlgpuStorage : Storage
         if (_buffer == null) throw Disposed();
     }
 
+    /// <summary>Releases the device memory now (idempotent); later use of the tensor throws <see cref="ObjectDisposedException"/>.</summary>
     public override void Dispose()
     {
         var b = Interlocked.Exchange(ref _buffer, null);
@@ -69,6 +74,7 @@ public sealed class IlgpuStorage : Storage
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>Queues the device memory for release on the backend's next allocation (see <see cref="IlgpuBackend.ReleasePending"/>).</summary>
     ~IlgpuStorage()
     {
         var b = Interlocked.Exchange(ref _buffer, null);

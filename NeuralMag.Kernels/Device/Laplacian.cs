@@ -7,16 +7,19 @@ namespace NeuralMag.Kernels;
 /// </summary>
 public struct Laplacian7 : IKernelBody
 {
+    /// <summary>Grid points per axis.</summary>
     public int Nx, Ny, Nz;
     /// <summary>1/dx², 1/dy², 1/dz² in 1/m².</summary>
     public double Cx, Cy, Cz;
 
+    /// <summary>The Laplacian on an <paramref name="nx"/> × <paramref name="ny"/> × <paramref name="nz"/> grid of spacing dx, dy, dz (m).</summary>
     public Laplacian7(int nx, int ny, int nz, double dx, double dy, double dz)
     {
         Nx = nx; Ny = ny; Nz = nz;
         Cx = 1 / (dx * dx); Cy = 1 / (dy * dy); Cz = 1 / (dz * dz);
     }
 
+    /// <inheritdoc/>
     public readonly void Execute<TField>(int i, TField u, TField o) where TField : struct, IField
     {
         int k = i % Nz, j = i / Nz % Ny, l = i / (Nz * Ny);

@@ -7,7 +7,9 @@ namespace NeuralMag.Kernels;
 /// <summary>Element access to a float64 field, implemented for host arrays and ILGPU views.</summary>
 public interface IField
 {
+    /// <summary>Element <paramref name="i"/> (0 to <see cref="Length"/> − 1).</summary>
     double this[int i] { get; set; }
+    /// <summary>Number of elements.</summary>
     int Length { get; }
 }
 
@@ -15,8 +17,11 @@ public interface IField
 public readonly struct HostField : IField
 {
     private readonly double[] _a;
+    /// <summary>Wraps a host array (not copied).</summary>
     public HostField(double[] a) => _a = a;
+    /// <inheritdoc/>
     public double this[int i] { get => _a[i]; set => _a[i] = value; }
+    /// <inheritdoc/>
     public int Length => _a.Length;
 }
 
@@ -24,8 +29,11 @@ public readonly struct HostField : IField
 public readonly struct DeviceField : IField
 {
     private readonly ArrayView<double> _v;
+    /// <summary>Wraps an ILGPU view (not copied).</summary>
     public DeviceField(ArrayView<double> v) => _v = v;
+    /// <inheritdoc/>
     public double this[int i] { get => _v[i]; set => _v[i] = value; }
+    /// <inheritdoc/>
     public int Length => (int)_v.Length;
 }
 
@@ -37,6 +45,11 @@ public readonly struct DeviceField : IField
 /// </summary>
 public interface IKernelBody
 {
+    /// <summary>Computes the output element(s) of index <paramref name="i"/> from <paramref name="input"/>.</summary>
+    /// <typeparam name="TField"><see cref="HostField"/> on the CPU, <see cref="DeviceField"/> on ILGPU devices.</typeparam>
+    /// <param name="i">Index of the work item (0 to the launch length − 1).</param>
+    /// <param name="input">The field read.</param>
+    /// <param name="output">The field written.</param>
     void Execute<TField>(int i, TField input, TField output) where TField : struct, IField;
 }
 

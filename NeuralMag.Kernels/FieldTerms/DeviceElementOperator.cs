@@ -17,7 +17,9 @@ public sealed class DeviceElementOperator : IDisposable
     /// <summary>Grid constants passed by value to the kernel (3 axes; unused axes have 1 cell and 1 node).</summary>
     public struct GridConstants
     {
+        /// <summary>Mesh dimension, corners per cell (2^dim), unknowns per cell (3 · corners), and 1 when every cell shares one operator.</summary>
         public int Dim, Corners, N, Uniform;
+        /// <summary>Nodes (N) and cells (C) per axis, and 1 where the axis is periodic (P).</summary>
         public int Nx, Ny, Nz, Cx, Cy, Cz, Px, Py, Pz;
     }
 
@@ -115,6 +117,7 @@ public sealed class DeviceElementOperator : IDisposable
         h[node * 3 + 2] = sc * h2;
     }
 
+    /// <summary>Frees the device buffers.</summary>
     public void Dispose()
     {
         _k?.Dispose();

@@ -19,9 +19,12 @@ public struct Dual
     /// <summary>Number of partials carried: 3 components of m plus 9 of grad m.</summary>
     public const int Width = 12;
 
+    /// <summary>The value.</summary>
     public double V;
+    /// <summary>Partial derivatives with respect to the seeded inputs.</summary>
     public Partials D;
 
+    /// <summary>A constant: the value with zero partials.</summary>
     public Dual(double value)
     {
         V = value;
@@ -37,8 +40,10 @@ public struct Dual
         return d;
     }
 
+    /// <summary>A constant (zero partials).</summary>
     public static implicit operator Dual(double v) => new(v);
 
+    /// <summary>a + b with the sum rule.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Dual operator +(in Dual a, in Dual b)
     {
@@ -48,6 +53,7 @@ public struct Dual
         return r;
     }
 
+    /// <summary>a − b.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Dual operator -(in Dual a, in Dual b)
     {
@@ -57,6 +63,7 @@ public struct Dual
         return r;
     }
 
+    /// <summary>−a.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Dual operator -(Dual a)
     {
@@ -65,6 +72,7 @@ public struct Dual
         return a;
     }
 
+    /// <summary>a · b with the product rule.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Dual operator *(in Dual a, in Dual b)
     {
@@ -74,6 +82,7 @@ public struct Dual
         return r;
     }
 
+    /// <summary>a · s for a constant s.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Dual operator *(in Dual a, double s)
     {
@@ -83,12 +92,15 @@ public struct Dual
         return r;
     }
 
+    /// <summary>s · a for a constant s.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Dual operator *(double s, in Dual a) => a * s;
 
+    /// <summary>a / s for a constant s.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Dual operator /(in Dual a, double s) => a * (1.0 / s);
 
+    /// <summary>a / b with the quotient rule.</summary>
     public static Dual operator /(in Dual a, in Dual b)
     {
         double inv = 1.0 / b.V;
@@ -97,17 +109,21 @@ public struct Dual
         return r;
     }
 
+    /// <summary>The square, a · a.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly Dual Square() => this * this;
 
+    /// <summary>"Dual(value)".</summary>
     public override string ToString() => $"Dual({V})";
 }
 
 /// <summary>A 3-vector of dual numbers (m, axes, fields at a quadrature point).</summary>
 public struct Vec3
 {
+    /// <summary>Components.</summary>
     public Dual X, Y, Z;
 
+    /// <summary>The vector (x, y, z).</summary>
     public Vec3(Dual x, Dual y, Dual z)
     {
         X = x;
@@ -115,15 +131,21 @@ public struct Vec3
         Z = z;
     }
 
+    /// <summary>Component 0 (X), 1 (Y) or 2 (Z; any other index).</summary>
     public Dual this[int i] => i == 0 ? X : i == 1 ? Y : Z;
 
+    /// <summary>a · b.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Dual Dot(in Vec3 a, in Vec3 b) => a.X * b.X + a.Y * b.Y + a.Z * b.Z;
 
+    /// <summary>a × b.</summary>
     public static Vec3 Cross(in Vec3 a, in Vec3 b) =>
         new(a.Y * b.Z - a.Z * b.Y, a.Z * b.X - a.X * b.Z, a.X * b.Y - a.Y * b.X);
 
+    /// <summary>a + b componentwise.</summary>
     public static Vec3 operator +(in Vec3 a, in Vec3 b) => new(a.X + b.X, a.Y + b.Y, a.Z + b.Z);
+    /// <summary>a − b componentwise.</summary>
     public static Vec3 operator -(in Vec3 a, in Vec3 b) => new(a.X - b.X, a.Y - b.Y, a.Z - b.Z);
+    /// <summary>a scaled by s.</summary>
     public static Vec3 operator *(in Vec3 a, Dual s) => new(a.X * s, a.Y * s, a.Z * s);
 }

@@ -17,6 +17,9 @@ public sealed partial class ElementAssembler
     private readonly double[] _dshape;   // [(q * corners + a) * 3 + k] d N_a / d x_k (1/m)
     private readonly int[][] _colors;
 
+    /// <summary>An assembler on <paramref name="geometry"/> with a tensor-product Gauss rule.</summary>
+    /// <param name="geometry">The grid.</param>
+    /// <param name="gaussPoints">Gauss points per axis (1 to 10).</param>
     public ElementAssembler(GridGeometry geometry, int gaussPoints)
     {
         _g = geometry;
@@ -55,6 +58,7 @@ public sealed partial class ElementAssembler
         _colors = geometry.ColorGroups();
     }
 
+    /// <summary>The grid.</summary>
     public GridGeometry Geometry => _g;
 
     /// <summary>What <see cref="Assemble"/> computes besides the energy.</summary>
@@ -70,8 +74,10 @@ public sealed partial class ElementAssembler
         NodalGradient,
     }
 
+    /// <summary>Output of one assembly pass; the arrays not asked for by the <see cref="Mode"/> are null.</summary>
     public sealed class Result
     {
+        /// <summary>E = Σ_cells rho ∫ e dV in J.</summary>
         public double Energy;
         /// <summary>dE/dm, nodes x 3 (MGradient).</summary>
         public double[]? DEdm;

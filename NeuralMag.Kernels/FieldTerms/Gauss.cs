@@ -3,6 +3,8 @@ namespace NeuralMag.Kernels.FieldTerms;
 /// <summary>Gauss–Legendre points and weights on [0, 1] (weights sum to 1).</summary>
 public static class Gauss
 {
+    /// <summary>The n-point rule: exact for polynomials of degree up to 2n − 1.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is not 1 to 10.</exception>
     public static (double[] Points, double[] Weights) Rule(int n)
     {
         if (n < 1 || n > 10) throw new ArgumentOutOfRangeException(nameof(n), $"n_gauss must be between 1 and 10, got {n}.");

@@ -6,6 +6,11 @@ namespace NeuralMag.Kernels.FieldTerms;
 /// </summary>
 public sealed class GridGeometry
 {
+    /// <summary>A grid of <paramref name="cells"/> cells per axis.</summary>
+    /// <param name="cells">Cells per axis (1 to 3 entries).</param>
+    /// <param name="periodic">Periodicity per axis (at least one entry per axis).</param>
+    /// <param name="dx">Cell size in m (3 entries).</param>
+    /// <exception cref="ArgumentException">The entries do not fit these rules.</exception>
     public GridGeometry(int[] cells, bool[] periodic, double[] dx)
     {
         if (cells.Length is < 1 or > 3) throw new ArgumentException($"1 to 3 axes expected, got {cells.Length}.");
@@ -17,13 +22,21 @@ public sealed class GridGeometry
         Nodes = Cells.Select((n, i) => Periodic[i] ? n : n + 1).ToArray();
     }
 
+    /// <summary>Number of axes (1 to 3).</summary>
     public int Dim => Cells.Length;
+    /// <summary>Cells per axis.</summary>
     public int[] Cells { get; }
+    /// <summary>Nodes per axis: n + 1, or n along periodic axes.</summary>
     public int[] Nodes { get; }
+    /// <summary>Periodicity per axis.</summary>
     public bool[] Periodic { get; }
+    /// <summary>Cell size in m (3 entries).</summary>
     public double[] Dx { get; }
+    /// <summary>dx · dy · dz in m^3.</summary>
     public double CellVolume => Dx[0] * Dx[1] * Dx[2];
+    /// <summary>Total number of cells.</summary>
     public int NumCells => Cells.Aggregate(1, (a, b) => a * b);
+    /// <summary>Total number of nodes.</summary>
     public int NumNodes => Nodes.Aggregate(1, (a, b) => a * b);
     /// <summary>Corners of an element: 2^dim.</summary>
     public int Corners => 1 << Dim;

@@ -38,10 +38,13 @@ public partial class Function
         SetTensorOrFunc(tensor);
     }
 
+    /// <summary>The state whose mesh, device and dtype this function uses.</summary>
     public State State { get; }
+    /// <summary>Per-axis space letters, one per mesh axis: 'n' (nodes) or 'c' (cells), e.g. "nnn".</summary>
     public string Spaces { get; }
     /// <summary>Value shape per point: empty (scalar) or [3] (vector).</summary>
     public int[] Shape { get; }
+    /// <summary>Name used by loggers and files ("f" when none was given).</summary>
     public string Name { get; }
     /// <summary>Shape of the tensor: points per axis, then <see cref="Shape"/>.</summary>
     public int[] TensorShape { get; }
@@ -151,6 +154,7 @@ public partial class Function
         return t;
     }
 
+    /// <summary>Name, spaces and tensor shape, e.g. "Function 'm' spaces 'nnn' shape (5, 4, 3, 3)".</summary>
     public override string ToString() => $"Function '{Name}' spaces '{Spaces}' shape {Shapes.Format(TensorShape)}";
 }
 

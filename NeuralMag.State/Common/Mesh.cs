@@ -9,21 +9,30 @@ namespace NeuralMag;
 /// </summary>
 public readonly record struct Pbc(double Value)
 {
+    /// <summary>Open boundary (no periodicity).</summary>
     public static Pbc Open => new(0);
+    /// <summary>True periodicity (infinitely many images; demag by the Fourier-space solver on all three axes).</summary>
     public static Pbc True => new(double.PositiveInfinity);
     /// <summary>Pseudo-PBC with <paramref name="count"/> image copies on each side.</summary>
     public static Pbc Images(int count) => count > 0 ? new(count) : throw new ArgumentException($"Pseudo-PBC image count must be positive, got {count}.");
 
+    /// <summary>True for an open boundary.</summary>
     public bool IsOpen => Value == 0;
+    /// <summary>True for pseudo or true periodicity (then there are n nodes along the axis instead of n + 1).</summary>
     public bool IsPeriodic => Value != 0;
+    /// <summary>True for true periodicity.</summary>
     public bool IsTrue => double.IsPositiveInfinity(Value);
+    /// <summary>True for pseudo-periodicity with a finite image count.</summary>
     public bool IsPseudo => IsPeriodic && !IsTrue;
     /// <summary>Image copies per side for pseudo-PBC (0 when open or truly periodic).</summary>
     public int ImageCount => IsPseudo ? (int)Value : 0;
 
+    /// <summary>true: true PBC; false: open.</summary>
     public static implicit operator Pbc(bool periodic) => periodic ? True : Open;
+    /// <summary>0: open; a positive count: pseudo-PBC with that many images per side (negative counts throw).</summary>
     public static implicit operator Pbc(int images) => images == 0 ? Open : Images(images);
 
+    /// <summary>"open", "true" or the image count.</summary>
     public override string ToString() => IsOpen ? "open" : IsTrue ? "true" : ImageCount.ToString(CultureInfo.InvariantCulture);
 }
 
@@ -85,6 +94,7 @@ public sealed class Mesh
     /// <summary>Cell volume in m^3 (dx·dy·dz, also for 1D/2D meshes).</summary>
     public double CellVolume => Dx[0] * Dx[1] * Dx[2];
 
+    /// <summary>Total number of cells (product of the cells per axis).</summary>
     public int NumCells => N.Aggregate(1, (a, b) => a * b);
 
     /// <summary>Total volume in m^3.</summary>
@@ -93,11 +103,13 @@ public sealed class Mesh
     /// <summary>Nodes per axis: n + 1 along open axes, n along periodic ones.</summary>
     public int[] NodeCounts => Enumerable.Range(0, Dim).Select(i => Pbc[i].IsPeriodic ? N[i] : N[i] + 1).ToArray();
 
+    /// <summary>Total number of nodes (product of <see cref="NodeCounts"/>).</summary>
     public int NumNodes => NodeCounts.Aggregate(1, (a, b) => a * b);
 
     /// <summary>True when some axis is periodic (pseudo or true).</summary>
     public bool AnyPeriodic => Pbc.Take(Dim).Any(p => p.IsPeriodic);
 
+    /// <summary>Upstream's str(mesh): cells per axis and cell size in m, e.g. "100x25x1_5e-09x5e-09x3e-09".</summary>
     public override string ToString() =>
         string.Join("x", N) + "_" + string.Join("x", Dx.Select(PythonRepr));
 

@@ -12,6 +12,10 @@ public sealed class NamedFunction
 {
     private readonly Func<NTensor[], NTensor> _body;
 
+    /// <summary>Wraps <paramref name="body"/> as a function of the named parameters.</summary>
+    /// <param name="parameters">State attribute names, unique, in the order <paramref name="body"/> receives its arguments.</param>
+    /// <param name="body">Computes the value from one tensor per parameter; it should use NTensor operations so the tape can record it.</param>
+    /// <exception cref="ArgumentException">A parameter name occurs twice.</exception>
     public NamedFunction(IReadOnlyList<string> parameters, Func<NTensor[], NTensor> body)
     {
         ArgumentNullException.ThrowIfNull(parameters);
@@ -32,5 +36,6 @@ public sealed class NamedFunction
         return _body(args);
     }
 
+    /// <summary>"NamedFunction(p1, p2, ...)".</summary>
     public override string ToString() => $"NamedFunction({string.Join(", ", Parameters)})";
 }

@@ -39,8 +39,11 @@ public sealed partial class State
         InitDomainExtras();
     }
 
+    /// <summary>The mesh the state's functions live on.</summary>
     public Mesh Mesh { get; }
+    /// <summary>Device of the state's tensors.</summary>
     public Device Device { get; }
+    /// <summary>Floating-point type of the state's tensors.</summary>
     public DType DType { get; }
 
     /// <summary>Machine epsilon of the state's dtype.</summary>
@@ -69,6 +72,7 @@ public sealed partial class State
     /// <summary>Names of all attributes.</summary>
     public IEnumerable<string> AttributeNames => _values.Keys;
 
+    /// <summary>True when the attribute exists (dotted names are normalized, "material.Ms" = "material__Ms").</summary>
     public bool Has(string name) => _values.ContainsKey(NormalizeName(name));
 
     /// <summary>
@@ -161,9 +165,13 @@ public sealed partial class State
 
     // ---------------------------------------------------------------- tensors of this state's dtype/device
 
+    /// <summary>A rank-0 tensor of the state's dtype and device.</summary>
     public NTensor Scalar(double value) => NTensor.Scalar(value, DType, Device);
+    /// <summary>A tensor of the state's dtype and device from row-major values (1-D when <paramref name="shape"/> is null).</summary>
     public NTensor Tensor(double[] values, int[]? shape = null) => NTensor.FromArray(values, shape, DType, Device);
+    /// <summary>A zero tensor of the state's dtype and device.</summary>
     public NTensor Zeros(int[] shape) => NTensor.Zeros(shape, DType, Device);
+    /// <summary>A constant tensor of the state's dtype and device.</summary>
     public NTensor Full(int[] shape, double value) => NTensor.Full(shape, value, DType, Device);
 
     /// <summary>
@@ -249,6 +257,10 @@ public sealed partial class State
         IReadOnlyDictionary<string, string>? remap = null, IReadOnlyDictionary<string, object>? inject = null) =>
         ResolveCore(func, funcArgs, remap, inject, null);
 
+    /// <param name="func">The function to resolve (delegate, NamedFunction or attribute name).</param>
+    /// <param name="funcArgs">Parameters of the result, or null for all static dependencies.</param>
+    /// <param name="remap">Parameter renames applied in the whole graph.</param>
+    /// <param name="inject">Named dependencies replaced by other functions.</param>
     /// <param name="targetName">The attribute the function is stored under, if any (for messages and cycle detection).</param>
     private NamedFunction ResolveCore(object func, IReadOnlyList<string>? funcArgs, IReadOnlyDictionary<string, string>? remap,
         IReadOnlyDictionary<string, object>? inject, string? targetName)
@@ -382,16 +394,20 @@ public sealed class MaterialNamespace
     private readonly State _state;
     internal MaterialNamespace(State state) => _state = state;
 
+    /// <summary>The attribute "material__" + <paramref name="name"/> (get and set as on the state).</summary>
     public object? this[string name]
     {
         get => _state["material__" + name];
         set => _state["material__" + name] = value;
     }
 
+    /// <summary>The current tensor of material parameter <paramref name="name"/>, e.g. "Ms".</summary>
     public NTensor Tensor(string name) => _state.Tensor("material__" + name);
 
+    /// <summary>Material parameter <paramref name="name"/> as a <see cref="Function"/>.</summary>
     public Function GetFunction(string name) => _state.GetFunction("material__" + name);
 
+    /// <summary>True when material parameter <paramref name="name"/> is set.</summary>
     public bool Has(string name) => _state.Has("material__" + name);
 }
 

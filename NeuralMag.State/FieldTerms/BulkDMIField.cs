@@ -5,7 +5,9 @@ namespace NeuralMag;
 /// <summary>Bulk Dzyaloshinskii–Moriya interaction: E = ∫ D m · (∇ × m) dV, with D = material.Db in J/m².</summary>
 public sealed class BulkDMIField : FieldTerm
 {
+    /// <summary>"bdmi": attributes h_bdmi, e_bdmi, E_bdmi.</summary>
     public override string DefaultName => "bdmi";
+    /// <summary>The energy density (J/m^3) integrated by the finite-element assembly.</summary>
     public override EnergyDensity Density { get; } = new BulkDmiDensity();
 
     private sealed class BulkDmiDensity : EnergyDensity

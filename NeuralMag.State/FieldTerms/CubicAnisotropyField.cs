@@ -8,7 +8,9 @@ namespace NeuralMag;
 /// </summary>
 public sealed class CubicAnisotropyField : FieldTerm
 {
+    /// <summary>"caniso": attributes h_caniso, e_caniso, E_caniso.</summary>
     public override string DefaultName => "caniso";
+    /// <summary>The energy density (J/m^3) integrated by the finite-element assembly.</summary>
     public override EnergyDensity Density { get; } = new CubicDensity();
 
     private sealed class CubicDensity : EnergyDensity

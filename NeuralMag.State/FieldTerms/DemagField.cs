@@ -27,16 +27,22 @@ public sealed class DemagField : FieldTerm
     public bool UpstreamFloat32Mass { get; init; } = true;
 
     /// <summary>
-    /// On a CUDA device, transform with cuFFT instead of our Stockham kernel. Default: NM_CUFFT=1 (opt-in: the cuFFT path
-    /// has not been run on a GPU yet; DeviceDemagTests checks it against the CPU where CUDA is present).
+    /// On a CUDA device, transform with cuFFT instead of our Stockham kernel. Default: true when the environment variable
+    /// NM_CUFFT is "1", else false (the Stockham kernel serves every device; DeviceDemagTests compares the cuFFT path
+    /// with the CPU where CUDA is present).
     /// </summary>
     public bool CuFft { get; init; } = CuFftDemagConvolution.Enabled;
 
+    /// <summary>"demag": attributes h_demag, e_demag, E_demag.</summary>
     public override string DefaultName => "demag";
+    /// <summary>e = -mu0/2 Ms m · h_demag (J/m^3), with h_demag read as a nodal field.</summary>
     public override EnergyDensity Density { get; } = new DemagEnergyDensity();
+    /// <summary>False: h_demag comes from the convolution, not from the gradient of the energy.</summary>
     protected override bool ComputesField => false;
+    /// <summary>The density reads this term's own field h_name.</summary>
     protected override IReadOnlyList<string> NodalFieldAttributes(string? name) => new[] { AttributeName("h", name) };
 
+    /// <summary>Adds h_name (the convolved field in A/m), e_name and E_name.</summary>
     public override void Register(State state, string? name = null)
     {
         var mesh = state.Mesh;
@@ -315,7 +321,6 @@ internal sealed class DemagOperator
     }
 
     /// <summary>Nodes to cells: the value at the cell centre, i.e. the mean of the corners (one-point projection).</summary>
-    /// <summary>Cell means of the nodal m (the corner average).</summary>
     private double[] ToCell(double[] m)
     {
         var r = new double[_geo.NumCells * 3];

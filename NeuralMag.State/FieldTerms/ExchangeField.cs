@@ -8,7 +8,9 @@ namespace NeuralMag;
 /// </summary>
 public sealed class ExchangeField : FieldTerm
 {
+    /// <summary>"exchange": attributes h_exchange, e_exchange, E_exchange.</summary>
     public override string DefaultName => "exchange";
+    /// <summary>The energy density (J/m^3) integrated by the finite-element assembly.</summary>
     public override EnergyDensity Density { get; } = new ExchangeDensity();
 
     private sealed class ExchangeDensity : EnergyDensity

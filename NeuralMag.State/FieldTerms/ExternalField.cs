@@ -13,11 +13,17 @@ public sealed class ExternalField : FieldTerm
 {
     private readonly object _h;
 
+    /// <summary>An applied field h in A/m.</summary>
+    /// <param name="h">A nodal vector tensor, a vector of 3 components (broadcast to every node), a <see cref="Function"/>, or a function of state attributes returning either shape.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="h"/> is null.</exception>
     public ExternalField(object h) => _h = h ?? throw new ArgumentNullException(nameof(h));
 
+    /// <summary>"external": attributes h_external, e_external, E_external.</summary>
     public override string DefaultName => "external";
+    /// <summary>e = -mu0 Ms m · h (J/m^3).</summary>
     public override EnergyDensity Density { get; } = new ZeemanDensity();
 
+    /// <summary>Adds h_name (the given field), e_name and E_name.</summary>
     public override void Register(State state, string? name = null)
     {
         var hName = AttributeName("h", name);
@@ -47,8 +53,10 @@ public sealed class ExternalField : FieldTerm
         return new NamedFunction(c.Parameters, a => full(c.Invoke(a)));
     }
 
+    /// <summary>False: the field is given, not derived from the energy.</summary>
     protected override bool ComputesField => false;
 
+    /// <summary>The density reads the field under its registered name h_name.</summary>
     protected override IReadOnlyList<string> NodalFieldAttributes(string? name) => new[] { AttributeName("h", name) };
 
     private sealed class ZeemanDensity : EnergyDensity

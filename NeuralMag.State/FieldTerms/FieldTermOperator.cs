@@ -105,6 +105,7 @@ internal sealed class FieldTermOperator
         public double[]? PooledM { get; init; }
     }
 
+    /// <param name="a">The operator's arguments: m, then the density's cell parameters, then its nodal fields.</param>
     /// <param name="reuse">Nothing will keep the inputs (no tape): a float32 m may be converted into a reused buffer.</param>
     private Prepared Inputs(NTensor[] a, bool reuse = false)
     {
@@ -150,6 +151,9 @@ internal sealed class FieldTermOperator
     private bool[] CellFields => Enumerable.Repeat(_fic, _nNodal).ToArray();
 
     /// <summary>One assembly pass: through the element operators where they exist and the mode allows.</summary>
+    /// <param name="x">The prepared inputs.</param>
+    /// <param name="mNode">Nodal m (host values).</param>
+    /// <param name="mode">What the pass computes (energy, dE/dm, parameter gradients).</param>
     /// <param name="energy">With the element operators and mode MGradient: also the cell energies.</param>
     /// <param name="into">With the element operators: an array to receive dE/dm (see <see cref="ElementAssembler.AssembleQuadratic"/>).</param>
     private ElementAssembler.Result Run(Prepared x, double[] mNode, ElementAssembler.Mode mode, bool energy = true, double[]? into = null) =>

@@ -8,7 +8,9 @@ namespace NeuralMag;
 /// </summary>
 public sealed class InterfaceDMIField : FieldTerm
 {
+    /// <summary>"idmi": attributes h_idmi, e_idmi, E_idmi.</summary>
     public override string DefaultName => "idmi";
+    /// <summary>The energy density (J/m^3) integrated by the finite-element assembly.</summary>
     public override EnergyDensity Density { get; } = new InterfaceDmiDensity();
 
     private sealed class InterfaceDmiDensity : EnergyDensity

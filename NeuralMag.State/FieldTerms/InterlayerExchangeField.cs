@@ -24,6 +24,7 @@ public sealed class InterlayerExchangeField
         _idx2 = idx2;
     }
 
+    /// <summary>"iexchange": attributes h_iexchange, E_iexchange.</summary>
     public string DefaultName => "iexchange";
 
     /// <summary>Adds h_name and E_name (default name "iexchange").</summary>

@@ -22,7 +22,9 @@ public sealed class LIField : FieldTerm
         Density = new LifshitzDensity(li);
     }
 
+    /// <summary>"LI_" + the three letters, e.g. "LI_xyz".</summary>
     public override string DefaultName => $"LI_{_li}";
+    /// <summary>e = D_ijk (m_i ∂_k m_j − m_j ∂_k m_i) (J/m^3).</summary>
     public override EnergyDensity Density { get; }
 
     private sealed class LifshitzDensity(string li) : EnergyDensity

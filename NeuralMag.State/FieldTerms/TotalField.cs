@@ -9,6 +9,9 @@ public sealed class TotalField
 {
     private readonly string[] _terms;
 
+    /// <summary>The sum of the named, already registered terms.</summary>
+    /// <param name="terms">Registered term names, e.g. "exchange", "demag" (at least one).</param>
+    /// <exception cref="ArgumentException">No term name is given.</exception>
     public TotalField(params string[] terms)
     {
         if (terms.Length == 0) throw new ArgumentException("TotalField needs at least one term name, e.g. new TotalField(\"exchange\", \"demag\").");

@@ -8,7 +8,9 @@ namespace NeuralMag;
 /// </summary>
 public sealed class UniaxialAnisotropyField : FieldTerm
 {
+    /// <summary>"uaniso": attributes h_uaniso, e_uaniso, E_uaniso.</summary>
     public override string DefaultName => "uaniso";
+    /// <summary>The energy density (J/m^3) integrated by the finite-element assembly.</summary>
     public override EnergyDensity Density { get; } = new UniaxialDensity();
 
     private sealed class UniaxialDensity : EnergyDensity

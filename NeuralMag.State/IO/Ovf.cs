@@ -4,7 +4,15 @@ using System.Text;
 namespace NeuralMag.IO;
 
 /// <summary>Data encodings of an OVF 2.0 segment.</summary>
-public enum OvfFormat { Text, Binary4, Binary8 }
+public enum OvfFormat
+{
+    /// <summary>Text data (decimal numbers).</summary>
+    Text,
+    /// <summary>Binary 4-byte floats (little-endian, check value 1234567.0).</summary>
+    Binary4,
+    /// <summary>Binary 8-byte doubles (little-endian, check value 123456789012345.0).</summary>
+    Binary8,
+}
 
 /// <summary>
 /// OOMMF OVF 2.0 vector/scalar field files (rectangular mesh, cell-centred values, x fastest, components
@@ -22,9 +30,16 @@ public static class Ovf
     /// <summary>
     /// Writes one segment. <paramref name="values"/> is row-major over (nx, ny, nz, valueDim) as our cell functions are.
     /// </summary>
+    /// <param name="path">File to write (overwritten).</param>
     /// <param name="cells">Cells per axis (3 entries).</param>
     /// <param name="stepSize">Cell size per axis in m.</param>
     /// <param name="origin">Lower corner of the mesh in m (base = origin + step/2).</param>
+    /// <param name="values">Row-major values, nx·ny·nz·valueDim entries.</param>
+    /// <param name="valueDim">Components per cell (1 for scalars, 3 for vectors).</param>
+    /// <param name="format">Data encoding.</param>
+    /// <param name="title">Segment title; also the stem of the default labels.</param>
+    /// <param name="labels">Component labels (default title_x, title_y, title_z or title_0, ...).</param>
+    /// <param name="units">Component units (default "1").</param>
     public static void Write(string path, int[] cells, double[] stepSize, double[] origin, double[] values, int valueDim,
         OvfFormat format = OvfFormat.Binary8, string title = "field", string[]? labels = null, string[]? units = null)
     {

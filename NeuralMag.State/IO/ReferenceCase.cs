@@ -14,12 +14,17 @@ public sealed class ReferenceCase
 {
     private static readonly HashSet<string> InputKeys = new() { "n", "dx", "pbc", "fic", "params", "domains", "m", "terms" };
 
+    /// <summary>Case name: the folder name, e.g. "A_3d_all_terms".</summary>
     public required string Name { get; init; }
+    /// <summary>Path of the case folder.</summary>
     public required string Directory { get; init; }
+    /// <summary>Cells per axis (1, 2 or 3 entries).</summary>
     public required int[] N { get; init; }
+    /// <summary>Cell size in m (3 entries; on 1D/2D meshes the unused ones are the cross-section).</summary>
     public required double[] Dx { get; init; }
     /// <summary>Per axis (3 entries): open, image count or true.</summary>
     public required Pbc[] Pbc { get; init; }
+    /// <summary>True when m and h live on cells (FIC variant) rather than on nodes.</summary>
     public bool Fic { get; init; }
     /// <summary>Material parameters: each a number or an array of numbers (e.g. Ku_axis, h_ext, Ms_by_domain).</summary>
     public required IReadOnlyDictionary<string, double[]> Params { get; init; }
@@ -27,10 +32,12 @@ public sealed class ReferenceCase
     public int[]? Domains { get; init; }
     /// <summary>Magnetization, flattened, with shape <see cref="MShape"/> (nodes or, with FIC, cells, then 3).</summary>
     public required double[] M { get; init; }
+    /// <summary>Shape of <see cref="M"/>: nodes (or cells with FIC) per axis, then 3.</summary>
     public required int[] MShape { get; init; }
     /// <summary>Term files the case lists (without .json).</summary>
     public required string[] Terms { get; init; }
 
+    /// <summary>The mesh of the case: <see cref="N"/> cells of size <see cref="Dx"/> with the case's boundary conditions.</summary>
     public Mesh CreateMesh() => new(N, Dx, null, Pbc);
 
     /// <summary>The scalar value of a parameter, throwing with the file and key if absent or not a scalar.</summary>
@@ -38,6 +45,7 @@ public sealed class ReferenceCase
         Params.TryGetValue(key, out var v) && v.Length == 1 ? v[0]
         : throw new ReferenceDataException($"{Path.Combine(Directory, "inputs.json")}: params.{key} {(Params.ContainsKey(key) ? "is not a single number" : "is missing")}.");
 
+    /// <summary>The values of a parameter (e.g. h_ext), throwing <see cref="ReferenceDataException"/> naming the file and key if absent.</summary>
     public double[] Vector(string key) =>
         Params.TryGetValue(key, out var v) ? v
         : throw new ReferenceDataException($"{Path.Combine(Directory, "inputs.json")}: params.{key} is missing.");
@@ -70,6 +78,8 @@ public sealed class ReferenceCase
         return null;
     }
 
+    /// <summary>Reads <c>inputs.json</c> of a case folder.</summary>
+    /// <exception cref="ReferenceDataException">The file is missing or unparsable, or a key is unknown, missing or of the wrong shape (the message names file and key).</exception>
     public static ReferenceCase Load(string directory)
     {
         var file = Path.Combine(directory, "inputs.json");
@@ -115,6 +125,8 @@ public sealed class ReferenceCase
     /// <summary>A term file: field h (flattened, with shape) and energy E; <c>total.json</c> also lists its terms.</summary>
     public sealed record TermReference(string File, double[] H, int[] HShape, double E, string[]? Terms);
 
+    /// <summary>Reads <c>&lt;term&gt;.json</c> of this case (h in A/m, E in J).</summary>
+    /// <exception cref="ReferenceDataException">The file is missing or unparsable, or h or E is missing or malformed.</exception>
     public TermReference LoadTerm(string term)
     {
         var file = Path.Combine(Directory, term + ".json");
@@ -134,6 +146,8 @@ public sealed class ReferenceCase
     public IEnumerable<string> GradientFiles() =>
         System.IO.Directory.GetFiles(Directory, "grad_*.json").OrderBy(f => f, StringComparer.Ordinal);
 
+    /// <summary>Reads a gradient file <c>grad_&lt;param&gt;_of_&lt;attribute&gt;.json</c>.</summary>
+    /// <exception cref="ReferenceDataException">The file is missing or unparsable, or a key is missing or malformed.</exception>
     public static GradientReference LoadGradient(string file)
     {
         using var doc = Parse(file);

@@ -29,12 +29,15 @@ public sealed class FieldLogger
         if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
     }
 
+    /// <summary>A snapshot is written every n-th call of <see cref="Log"/> (1: every call).</summary>
     public int Every { get; }
+    /// <summary>The ParaView collection file (.pvd).</summary>
     public string PvdPath => _stem + ".pvd";
 
     /// <summary>Snapshots written so far.</summary>
     public int Count => _collection.Elements().Count();
 
+    /// <summary>Writes the snapshot of the fields on every <see cref="Every"/>-th call (the first call included) and rewrites the .pvd.</summary>
     public void Log(State state)
     {
         if (_calls++ % Every != 0) return;

@@ -26,7 +26,9 @@ public sealed class ScalarLogger : IDisposable
         foreach (var c in columns) AddColumn(c);
     }
 
+    /// <summary>The output table file.</summary>
     public string Path { get; }
+    /// <summary>A row is written every n-th call of <see cref="Log"/> (1: every call).</summary>
     public int Every { get; }
 
     /// <summary>Adds a column (only before the first row is written).</summary>
@@ -89,5 +91,6 @@ public sealed class ScalarLogger : IDisposable
         _ => throw new InvalidOperationException($"Column '{name}' gave {value?.GetType().Name ?? "null"}; expected a number, tensor or Function."),
     };
 
+    /// <summary>Closes the file (rows written so far stay).</summary>
     public void Dispose() { _file?.Dispose(); _file = null; }
 }

@@ -22,6 +22,10 @@ public sealed class ReferenceVerifier
         ["demag"] = _ => new DemagField(),
     };
 
+    /// <summary>A verifier that builds its states on <paramref name="device"/> in <paramref name="dtype"/>.</summary>
+    /// <param name="device">Device of the states and field computations.</param>
+    /// <param name="dtype">Floating-point type of the states.</param>
+    /// <param name="rtol">Relative tolerance of every check; null: <see cref="DefaultTolerance"/>.</param>
     public ReferenceVerifier(Device device, DType dtype, double? rtol = null)
     {
         Device = device;
@@ -29,8 +33,11 @@ public sealed class ReferenceVerifier
         Tolerance = rtol ?? DefaultTolerance(dtype);
     }
 
+    /// <summary>Device of the states.</summary>
     public Device Device { get; }
+    /// <summary>Floating-point type of the states.</summary>
     public DType DType { get; }
+    /// <summary>Relative tolerance of every check (max-norm relative error of h, relative error of E).</summary>
     public double Tolerance { get; }
 
     /// <summary>

@@ -15,6 +15,7 @@ public sealed record CheckResult(string Case, string Check, IReadOnlyList<(strin
 
     private static string Format(double v) => double.IsNaN(v) ? "nan" : v.ToString("0.00e+00", CultureInfo.InvariantCulture);
 
+    /// <summary>A check that could not run, with a one-line reason.</summary>
     public static CheckResult Failure(string caseName, string check, string reason) => new(caseName, check, Array.Empty<(string, double)>(), false, reason);
 }
 

@@ -1,11 +1,15 @@
 using NeuralMag.AD;
 using NeuralMag.Kernels.FieldTerms;
+using NeuralMag.Testing;
 
 namespace NeuralMag.Tests.FieldTerms;
 
 using State = NeuralMag.State;
 
-/// <summary>Field-term VJPs against central finite differences, and the analytic checks of the issue.</summary>
+/// <summary>
+/// Field-term VJPs against central differences (through <see cref="NeuralMagAssert"/>), fields against the tape's
+/// dE/dm, and analytic fields.
+/// </summary>
 [TestClass]
 public sealed class FieldTermGradientTests
 {
@@ -26,19 +30,8 @@ public sealed class FieldTermGradientTests
         return state;
     }
 
-    private static void CheckGradient(Func<NTensor, NTensor> f, NTensor x, double h, string what)
-    {
-        var g = Autodiff.Grad(f)(x).ToArray();
-        var xd = x.ToArray();
-        double scale = g.Max(Math.Abs);
-        for (int k = 0; k < xd.Length; k += Math.Max(1, xd.Length / 17))
-        {
-            var p = (double[])xd.Clone(); p[k] += h;
-            var q = (double[])xd.Clone(); q[k] -= h;
-            double fd = (f(NTensor.FromArray(p, x.GetShape())).Item() - f(NTensor.FromArray(q, x.GetShape())).Item()) / (2 * h);
-            Assert.AreEqual(fd, g[k], 1e-6 * scale, $"{what}: element {k}");
-        }
-    }
+    /// <summary>Entries checked per tensor: evenly spaced ones plus the largest gradient entry (4 evaluations each).</summary>
+    private static readonly GradientCheckOptions Sampled = new() { MaxEntries = 32 };
 
     [TestMethod]
     [DataRow("exchange")]
@@ -58,7 +51,32 @@ public sealed class FieldTermGradientTests
         t.Register(state, term);
         var h = state.Resolve("h_" + term, new[] { "m" });
         var w = NTensor.FromArray(Enumerable.Range(0, m.Size).Select(i => Math.Sin(i)).ToArray(), m.GetShape());
-        CheckGradient(x => (h.Invoke(x) * w).Sum(), m, 1e-6, "h_" + term);
+        NeuralMagAssert.GradientMatchesFiniteDifferences(x => (h.Invoke(x) * w).Sum(), m, Sampled);
+    }
+
+    [TestMethod]
+    [DataRow("exchange")]
+    [DataRow("uaniso")]
+    [DataRow("bdmi")]
+    [DataRow("idmi")]
+    [DataRow("caniso")]
+    public void FieldIsMinusTheEnergyGradientOverMu0TimesTheLumpedMass(string term)
+    {
+        var state = NewState(out _);
+        state.Material["Kc"] = new CellFunction(state).Fill(2e4);
+        state.Material["Kc_axis1"] = new VectorCellFunction(state).Fill(new[] { 1.0, 0, 0 });
+        state.Material["Kc_axis2"] = new VectorCellFunction(state).Fill(new[] { 0, 1.0, 0 });
+        state.Material["Kc_axis3"] = new VectorCellFunction(state).Fill(new[] { 0, 0, 1.0 });
+        FieldTerm t = term switch
+        {
+            "exchange" => new ExchangeField(),
+            "uaniso" => new UniaxialAnisotropyField(),
+            "bdmi" => new BulkDMIField(),
+            "caniso" => new CubicAnisotropyField(),
+            _ => new InterfaceDMIField(),
+        };
+        t.Register(state, term);
+        NeuralMagAssert.FieldIsEnergyGradient(state, term);
     }
 
     [TestMethod]
@@ -67,12 +85,8 @@ public sealed class FieldTermGradientTests
         var state = NewState(out _);
         new UniaxialAnisotropyField().Register(state, "uaniso");
         new InterfaceDMIField().Register(state, "idmi");
-        var eKu = state.Resolve("E_uaniso", new[] { "material__Ku" });
-        CheckGradient(x => eKu.Invoke(x), state.Tensor("material__Ku"), 1.0, "dE/dKu");
-        var eAxis = state.Resolve("E_idmi", new[] { "material__Di_axis" });
-        CheckGradient(x => eAxis.Invoke(x), state.Tensor("material__Di_axis"), 1e-6, "dE/dDi_axis");
-        var eM = state.Resolve("E_idmi", new[] { "m" });
-        CheckGradient(x => eM.Invoke(x), state.M.Tensor, 1e-6, "dE/dm");
+        NeuralMagAssert.GradientMatchesFiniteDifferences(state.Resolve("E_uaniso", new[] { "material__Ku" }), state, Sampled);
+        NeuralMagAssert.GradientMatchesFiniteDifferences(state.Resolve("E_idmi", new[] { "material__Di_axis", "m" }), state, Sampled);
     }
 
     [TestMethod]

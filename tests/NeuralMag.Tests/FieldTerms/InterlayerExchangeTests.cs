@@ -1,4 +1,5 @@
 using NeuralMag.AD;
+using NeuralMag.Testing;
 
 namespace NeuralMag.Tests.FieldTerms;
 
@@ -63,22 +64,6 @@ public sealed class InterlayerExchangeTests
         return state;
     }
 
-    private static void CheckGradient(Func<NTensor, NTensor> f, NTensor x, string what)
-    {
-        var g = Autodiff.Grad(f)(x).ToArray();
-        var xd = x.ToArray();
-        double scale = g.Max(Math.Abs);
-        Assert.IsTrue(scale > 0, $"{what}: zero gradient");
-        for (int k = 0; k < xd.Length; k++)
-        {
-            double h = 1e-6 * Math.Max(Math.Abs(xd[k]), 1e-3);
-            var p = (double[])xd.Clone(); p[k] += h;
-            var q = (double[])xd.Clone(); q[k] -= h;
-            double fd = (f(NTensor.FromArray(p, x.GetShape())).Item() - f(NTensor.FromArray(q, x.GetShape())).Item()) / (2 * h);
-            Assert.AreEqual(fd, g[k], 1e-6 * scale, $"{what}: element {k}");
-        }
-    }
-
     [TestMethod]
     [DataRow("m")]
     [DataRow("material__iA")]
@@ -86,8 +71,24 @@ public sealed class InterlayerExchangeTests
     public void EnergyGradientsMatchFiniteDifferences(string input)
     {
         var state = RandomCoupledState();
-        var e = state.Resolve("E_iexchange", new[] { input });
-        CheckGradient(x => e.Invoke(x), state.Tensor(input), "E w.r.t. " + input);
+        NeuralMagAssert.GradientMatchesFiniteDifferences(state.Resolve("E_iexchange", new[] { input }), state);
+    }
+
+    [TestMethod]
+    public void FieldIsMinusTheEnergyGradientOverMu0TimesTheLumpedMassForEqualCouplingsOnBothLayers()
+    {
+        // h at layer k is built from that layer's coupling iA·rhoxy alone, while E = −½ Σ_k ∫ iA rhoxy m·m_other dA
+        // averages both layers: h = −dE/dm/(mu0 M) when the couplings of the two layers agree (upstream's convention).
+        var state = RandomCoupledState();
+        foreach (var name in new[] { "material__iA", "rhoxy" })
+        {
+            var v = state.Tensor(name).ToArray();
+            for (int face = 0; face < 6; face++) v[face * 5 + 3] = v[face * 5 + 1];
+            state[name] = new Function(state, "ccn", tensor: NTensor.FromArray(v, new[] { 3, 2, 5 }));
+        }
+        NeuralMagAssert.FieldIsEnergyGradient(state, "iexchange");
+        // With the random, different couplings of RandomCoupledState the relation does not hold.
+        Assert.ThrowsExactly<AssertFailedException>(() => NeuralMagAssert.FieldIsEnergyGradient(RandomCoupledState(), "iexchange"));
     }
 
     [TestMethod]
@@ -101,6 +102,6 @@ public sealed class InterlayerExchangeTests
         var state = RandomCoupledState();
         var h = state.Resolve("h_iexchange", new[] { input });
         var w = NTensor.FromArray(Enumerable.Range(0, 4 * 3 * 5 * 3).Select(i => Math.Cos(0.3 * i)).ToArray(), new[] { 4, 3, 5, 3 });
-        CheckGradient(x => (h.Invoke(x) * w).Sum(), state.Tensor(input), "h w.r.t. " + input);
+        NeuralMagAssert.GradientMatchesFiniteDifferences(x => (h.Invoke(x) * w).Sum(), state.Tensor(input));
     }
 }
