@@ -174,6 +174,8 @@ namespace NeuralMag.Demos
                     if (flag == null)
                     {
                         var known = CommonSwitches.Concat(CommonValueFlags).Concat(HelpFlags).Concat(effective.Flags.Select(f => f.Name)).ToList();
+                        if (a.IndexOf('=') is > 0 and var eq && known.Contains(a[..eq]))
+                            throw new CommandLineException($"write '{a[..eq]} {a[(eq + 1)..]}' with a space instead of '{a}'.");
                         var owner = demo == null ? demos.FirstOrDefault(d => d.Flags.Any(f => f.Name == a)) : null;
                         throw new CommandLineException($"unknown option '{a}' for {effective.Name}{DidYouMean(a, known)}" +
                             (owner != null ? $" ('{a}' is an option of {owner.Name}; put it after the demo name)" : "") + ".");

@@ -117,10 +117,13 @@ public static class Ovf
     /// <exception cref="FileFormatException">The file is not a readable OVF file; the message names it and the problem.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InsufficientMemoryException">The data the header describes (and the file holds) does not fit in memory.</exception>
+    /// <exception cref="NotSupportedException">The file is larger than 2 GiB.</exception>
     public static Field Read(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
         byte[] bytes;
+        if (File.Exists(path) && new FileInfo(path).Length > Array.MaxLength)
+            throw new NotSupportedException($"{path}: {new FileInfo(path).Length} bytes; OVF files are read whole, and files over {Array.MaxLength} bytes (2 GiB) are not supported.");
         try { bytes = File.ReadAllBytes(path); }
         catch (FileNotFoundException e) { throw new FileNotFoundException($"{path}: OVF file not found.", path, e); }
         try { return Parse(path, bytes); }

@@ -39,6 +39,7 @@ public sealed class CliBadInputTests
     {
         Fails("--qiuck", "unknown option '--qiuck'", "did you mean '--quick'?");
         Fails("standard-problem-4 --feild 2", "unknown option '--feild' for standard-problem-4", "did you mean '--field'?");
+        Fails("standard-problem-4 --field=2", "write '--field 2' with a space instead of '--field=2'");
     }
 
     [TestMethod]
