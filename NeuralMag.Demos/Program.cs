@@ -93,6 +93,7 @@ namespace NeuralMag.Demos
         private static readonly string[] CommonSwitches = { "--quick" };
         private static readonly string[] CommonValueFlags = { "--out", "--device", "--dtype" };
 
+        /// <summary>Every demo of this assembly, by name.</summary>
         public static IReadOnlyList<IDemo> All() => typeof(DemoRunner).Assembly.GetTypes()
             .Where(t => typeof(IDemo).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false })
             .Select(t => (IDemo)Activator.CreateInstance(t)!)

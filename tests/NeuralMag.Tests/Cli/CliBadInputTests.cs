@@ -133,7 +133,9 @@ public sealed class CliBadInputTests
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "NeuralMag.Demos.dll");
         if (!File.Exists(Path.ChangeExtension(dll, ".runtimeconfig.json"))) throw new AssertInconclusiveException("NeuralMag.Demos is not runnable from the test folder");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // The dotnet host that runs the tests (the CLI exports its path), else the one on PATH.
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h && File.Exists(h) ? h : "dotnet";
+        var info = new ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { dll, "standard-problem-4", "--field", "3" }) info.ArgumentList.Add(a);
         info.Environment["NM_DEVICE"] = "cpu";
         using var p = Process.Start(info)!;
