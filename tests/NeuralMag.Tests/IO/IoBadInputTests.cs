@@ -291,6 +291,15 @@ public sealed class IoBadInputTests
         ReadFails(file, () => Vti.Read(file), "holds 32 bytes and declares 24", "need 32");
         File.WriteAllText(file, Doc("", "binary", Convert.ToBase64String(BitConverter.GetBytes(24u).Concat(data[..24]).ToArray())));
         ReadFails(file, () => Vti.Read(file), "base64 characters cannot hold 4 values of 8 bytes");
+        // zlib-compressed with a UInt64 header: [blocks, block size, last block size (0: full), compressed size].
+        var z = new MemoryStream();
+        using (var zs = new System.IO.Compression.ZLibStream(z, System.IO.Compression.CompressionLevel.Optimal, leaveOpen: true)) zs.Write(data);
+        var head64 = new ulong[] { 1, 32, 0, (ulong)z.Length }.SelectMany(BitConverter.GetBytes).ToArray();
+        File.WriteAllText(file, Doc(" header_type=\"UInt64\" compressor=\"vtkZLibDataCompressor\"", "binary", Convert.ToBase64String(head64) + Convert.ToBase64String(z.ToArray())));
+        CollectionAssert.AreEqual(new[] { 1.0, 3, 2, 4 }, Vti.Read(file).Single().Values);
+        head64 = new ulong[] { 1, 40, 0, (ulong)z.Length }.SelectMany(BitConverter.GetBytes).ToArray();
+        File.WriteAllText(file, Doc(" header_type=\"UInt64\" compressor=\"vtkZLibDataCompressor\"", "binary", Convert.ToBase64String(head64) + Convert.ToBase64String(z.ToArray())));
+        ReadFails(file, () => Vti.Read(file), "describes 40 bytes, expected 4 values of 8 bytes = 32");
         File.WriteAllText(file, Doc("", "appended", ""));
         ReadFails(file, () => Vti.Read(file), "format 'appended'");
     }
