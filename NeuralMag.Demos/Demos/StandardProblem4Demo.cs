@@ -15,9 +15,11 @@ public sealed class StandardProblem4Demo : IDemo
     public string Name => "standard-problem-4";
     public string Description => "muMAG standard problem 4 (field 1 or --field 2) against OOMMF, with a plot";
 
+    public IReadOnlyList<DemoFlag> Flags { get; } = new[] { new DemoFlag("--field", "1|2", "the switching field: 1 = (-24.6, 4.3, 0) mT (default), 2 = (-35.5, -6.3, 0) mT", new[] { "1", "2" }) };
+
     public int Run(DemoOptions options)
     {
-        int field = options.Arguments.Contains("2") ? 2 : 1;
+        int field = options.Value("--field") == "2" ? 2 : 1;
         var outDir = options.OutputFor(Name);
         var root = ReferenceCase.DefaultRoot();
         var state = new State(new Mesh(new[] { 100, 25, 1 }, new[] { 5e-9, 5e-9, 3e-9 }));

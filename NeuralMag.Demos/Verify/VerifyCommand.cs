@@ -13,6 +13,9 @@ public sealed class VerifyCommand : IDemo
 {
     public string Name => "verify";
     public string Description => "check fields, energies and gradients against reference-case folders (see --help)";
+    public IReadOnlyList<DemoFlag> Flags { get; } = new[] { new DemoFlag("--rtol", "X", "relative tolerance (a positive number)") };
+    public string? Positional => "<path>...";
+    public string Usage => Help;
 
     public static string Help =>
         $"""

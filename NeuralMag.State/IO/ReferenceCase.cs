@@ -88,7 +88,7 @@ public sealed class ReferenceCase
         foreach (var p in root.EnumerateObject())
             if (!InputKeys.Contains(p.Name))
                 throw new ReferenceDataException($"{file}: unknown key '{p.Name}' (known: {string.Join(", ", InputKeys)}).");
-        var n = Ints(Flatten(Get(root, "n", file), file, "n", out var nShape));
+        var n = Ints(Flatten(Get(root, "n", file), file, "n", out var nShape), file, "n");
         if (nShape.Length != 1 || n.Length is < 1 or > 3) throw new ReferenceDataException($"{file}: key 'n' must list 1 to 3 cell counts.");
         var dx = Flatten(Get(root, "dx", file), file, "dx", out _);
         if (dx.Length != 3) throw new ReferenceDataException($"{file}: key 'dx' must have 3 entries, found {dx.Length}.");
@@ -101,12 +101,14 @@ public sealed class ReferenceCase
         }
         bool fic = root.TryGetProperty("fic", out var fe) && fe.ValueKind == JsonValueKind.True;
         var prm = new Dictionary<string, double[]>();
-        foreach (var p in Get(root, "params", file).EnumerateObject())
+        var prmElement = Get(root, "params", file);
+        if (prmElement.ValueKind != JsonValueKind.Object) throw new ReferenceDataException($"{file}: key 'params' is not an object of name: value pairs.");
+        foreach (var p in prmElement.EnumerateObject())
             prm[p.Name] = p.Value.ValueKind == JsonValueKind.Number ? new[] { p.Value.GetDouble() } : Flatten(p.Value, file, "params." + p.Name, out _);
         int[]? domains = null;
         if (root.TryGetProperty("domains", out var de))
         {
-            domains = Ints(Flatten(de, file, "domains", out var dShape));
+            domains = Ints(Flatten(de, file, "domains", out var dShape), file, "domains");
             if (!dShape.SequenceEqual(n)) throw new ReferenceDataException($"{file}: key 'domains' has shape ({string.Join(", ", dShape)}), expected ({string.Join(", ", n)}).");
         }
         var m = Flatten(Get(root, "m", file), file, "m", out var mShape);
@@ -114,7 +116,7 @@ public sealed class ReferenceCase
         var expectedM = (fic ? n : mesh.NodeCounts).Append(3).ToArray();
         if (!mShape.SequenceEqual(expectedM))
             throw new ReferenceDataException($"{file}: key 'm' has shape ({string.Join(", ", mShape)}), expected ({string.Join(", ", expectedM)}).");
-        var terms = Get(root, "terms", file).EnumerateArray().Select(t => t.GetString()!).ToArray();
+        var terms = Strings(Get(root, "terms", file), file, "terms");
         return new ReferenceCase
         {
             Name = Path.GetFileName(Path.TrimEndingDirectorySeparator(directory)),
@@ -135,7 +137,7 @@ public sealed class ReferenceCase
         var h = Flatten(Get(r, "h", file), file, "h", out var hShape);
         var e = Get(r, "E", file);
         if (e.ValueKind != JsonValueKind.Number) throw new ReferenceDataException($"{file}: key 'E' is not a number.");
-        string[]? terms = r.TryGetProperty("terms", out var t) ? t.EnumerateArray().Select(x => x.GetString()!).ToArray() : null;
+        string[]? terms = r.TryGetProperty("terms", out var t) ? Strings(t, file, "terms") : null;
         return new TermReference(file, h, hShape, e.GetDouble(), terms);
     }
 
@@ -152,9 +154,12 @@ public sealed class ReferenceCase
     {
         using var doc = Parse(file);
         var r = doc.RootElement;
-        var param = Get(r, "param", file).GetString() ?? throw new ReferenceDataException($"{file}: key 'param' is not a string.");
+        var paramElement = Get(r, "param", file);
+        var param = (paramElement.ValueKind == JsonValueKind.String ? paramElement.GetString() : null) ?? throw new ReferenceDataException($"{file}: key 'param' is not a string.");
         var grad = Flatten(Get(r, "grad", file), file, "grad", out var shape);
-        return new GradientReference(file, param, Get(r, "value", file).GetDouble(), grad, shape);
+        var value = Get(r, "value", file);
+        if (value.ValueKind != JsonValueKind.Number) throw new ReferenceDataException($"{file}: key 'value' is not a number.");
+        return new GradientReference(file, param, value.GetDouble(), grad, shape);
     }
 
     // ---------------------------------------------------------------- JSON helpers
@@ -208,5 +213,12 @@ public sealed class ReferenceCase
         return result.ToArray();
     }
 
-    private static int[] Ints(double[] v) => v.Select(x => (int)x).ToArray();
+    private static int[] Ints(double[] v, string file, string key) => v.Select(x => x == Math.Floor(x) && Math.Abs(x) <= int.MaxValue ? (int)x
+        : throw new ReferenceDataException($"{file}: key '{key}' holds {x.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}, not an integer.")).ToArray();
+
+    /// <summary>A JSON array of strings.</summary>
+    private static string[] Strings(JsonElement e, string file, string key) =>
+        e.ValueKind == JsonValueKind.Array && e.EnumerateArray().All(x => x.ValueKind == JsonValueKind.String)
+            ? e.EnumerateArray().Select(x => x.GetString()!).ToArray()
+            : throw new ReferenceDataException($"{file}: key '{key}' must be a list of term names (strings), e.g. [\"exchange\", \"demag\"].");
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using NeuralMag.AD;
+using NeuralMag.IO;
 
 namespace NeuralMag.Loggers;
 
@@ -14,46 +15,71 @@ public sealed class ScalarLogger : IDisposable
     private readonly List<(string Name, Func<State, object?> Get)> _columns = new();
     private StreamWriter? _file;
     private int _calls;
+    private int _width = -1;
+    private bool _disposed;
 
-    /// <param name="path">Output file; its folder is created.</param>
-    /// <param name="columns">Attribute names (e.g. "t", "m", "E") or (name, getter) pairs.</param>
-    /// <param name="every">Write a row every n-th call of <see cref="Log"/>.</param>
+    /// <param name="path">Output file (not a folder); its folder is created here.</param>
+    /// <param name="columns">Attribute names (e.g. "t", "m", "E") or (name, getter) pairs; distinct names.</param>
+    /// <param name="every">Write a row every n-th call of <see cref="Log"/> (n at least 1), starting with the first call.</param>
+    /// <exception cref="ArgumentException">The path is empty or a folder, or a column is invalid or repeated.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="every"/> is below 1.</exception>
+    /// <exception cref="IOException">The folder cannot be created; the message names it.</exception>
     public ScalarLogger(string path, IEnumerable<object> columns, int every = 1)
     {
-        if (every < 1) throw new ArgumentException($"every must be at least 1, got {every}.");
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(columns);
+        if (path.Trim().Length == 0) throw new ArgumentException("ScalarLogger: the file path is empty.", nameof(path));
+        if (Directory.Exists(path)) throw new ArgumentException($"ScalarLogger: '{path}' is a folder; give a file name.", nameof(path));
+        if (every < 1) throw new ArgumentOutOfRangeException(nameof(every), every, $"every is {every}; it must be at least 1 (1 = every call).");
         Path = path;
         Every = every;
         foreach (var c in columns) AddColumn(c);
+        FileArguments.CreateFolderOf(path, "ScalarLogger");
     }
 
-    /// <summary>The output table file.</summary>
+    /// <summary>The table file.</summary>
     public string Path { get; }
-    /// <summary>A row is written every n-th call of <see cref="Log"/> (1: every call).</summary>
+
+    /// <summary>A row is written on every n-th call of <see cref="Log"/>.</summary>
     public int Every { get; }
 
     /// <summary>Adds a column (only before the first row is written).</summary>
+    /// <exception cref="ArgumentException">The column is not a name or (name, getter) pair, its name is empty, or repeats another column's.</exception>
+    /// <exception cref="InvalidOperationException">A row has been written already.</exception>
     public void AddColumn(object column)
     {
+        ArgumentNullException.ThrowIfNull(column);
         if (_file != null) throw new InvalidOperationException("Columns cannot be added after the first row has been written.");
-        _columns.Add(column switch
+        (string Name, Func<State, object?> Get) c = column switch
         {
             string s => (s, st => st[s]),
-            ValueTuple<string, Func<State, object?>> p => p,
-            ValueTuple<string, Func<State, double>> p => (p.Item1, st => p.Item2(st)),
-            _ => throw new ArgumentException($"Column {column} is neither an attribute name nor a (name, Func<State, object?>) pair."),
-        });
+            ValueTuple<string, Func<State, object?>> p => (p.Item1, p.Item2),
+            ValueTuple<string, Func<State, double>> p when p.Item2 != null => (p.Item1, st => p.Item2(st)),
+            _ => throw new ArgumentException($"Column {column} ({column.GetType().Name}) is neither an attribute name nor a (name, Func<State, object?>) or (name, Func<State, double>) pair.", nameof(column)),
+        };
+        if (string.IsNullOrWhiteSpace(c.Name) || c.Name.Any(char.IsWhiteSpace))
+            throw new ArgumentException($"Column name '{c.Name}' is empty or holds whitespace; the heading line separates names by spaces.", nameof(column));
+        if (c.Get == null) throw new ArgumentException($"Column '{c.Name}' has no getter (null).", nameof(column));
+        if (_columns.Any(x => x.Name == c.Name)) throw new ArgumentException($"Column '{c.Name}' is listed twice.", nameof(column));
+        _columns.Add(c);
     }
 
-    /// <summary>Logs the state (every <see cref="Every"/>-th call).</summary>
+    /// <summary>Logs the state on calls 0, n, 2n, ... (n = <see cref="Every"/>); the first row also writes the heading.</summary>
+    /// <exception cref="ObjectDisposedException">The logger was disposed.</exception>
+    /// <exception cref="InvalidOperationException">There are no columns, a column gives no number, or a column's width changed between rows.</exception>
     public void Log(State state)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(state);
+        if (_columns.Count == 0) throw new InvalidOperationException($"ScalarLogger '{Path}' has no columns; add at least one.");
         if (_calls++ % Every != 0) return;
         var values = _columns.Select(c => (c.Name, Values: Flatten(c.Get(state), c.Name))).ToList();
+        int width = values.Sum(v => v.Values.Data.Length);
+        if (_width >= 0 && width != _width)
+            throw new InvalidOperationException($"ScalarLogger '{Path}': this row has {width} numbers, the heading has {_width}; a column changed its length.");
         if (_file == null)
         {
-            var dir = System.IO.Path.GetDirectoryName(Path);
-            if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
-            _file = new StreamWriter(Path, false, Encoding.ASCII);
+            FileArguments.Write(Path, "ScalarLogger", () => _file = new StreamWriter(Path, false, Encoding.ASCII));
             var headings = new List<string>();
             foreach (var (name, v) in values)
             {
@@ -61,11 +87,15 @@ public sealed class ScalarLogger : IDisposable
                 else if (v.Data.Length == 3) headings.AddRange(new[] { "x", "y", "z" }.Select(a => $"{name}_{a}"));
                 else headings.AddRange(Enumerable.Range(0, v.Data.Length).Select(i => $"{name}_{i}"));
             }
-            _file.Write("#" + string.Join("    ", headings.Select(h => h.PadRight(22))) + "\n");
+            _width = width;
+            _file!.Write("#" + string.Join("    ", headings.Select(h => h.PadRight(22))) + "\n");
         }
         var flat = values.SelectMany(v => v.Values.Data);
-        _file.Write(string.Join("    ", flat.Select(Format)) + "\n");
-        _file.Flush();
+        FileArguments.Write(Path, "ScalarLogger", () =>
+        {
+            _file!.Write(string.Join("    ", flat.Select(Format)) + "\n");
+            _file.Flush();
+        });
     }
 
     /// <summary>C's %+.15e: sign, 16 significant digits, two-digit signed exponent.</summary>
@@ -91,6 +121,6 @@ public sealed class ScalarLogger : IDisposable
         _ => throw new InvalidOperationException($"Column '{name}' gave {value?.GetType().Name ?? "null"}; expected a number, tensor or Function."),
     };
 
-    /// <summary>Closes the file (rows written so far stay).</summary>
-    public void Dispose() { _file?.Dispose(); _file = null; }
+    /// <summary>Closes the file; later calls of <see cref="Log"/> throw.</summary>
+    public void Dispose() { _file?.Dispose(); _file = null; _disposed = true; }
 }

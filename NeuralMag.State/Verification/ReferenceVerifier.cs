@@ -75,6 +75,10 @@ public sealed class ReferenceVerifier
             var check = Path.GetFileNameWithoutExtension(file)!;
             results.Add(Guard(caseName, check, () => CheckGradient(c, state, file, check)));
         }
+        // A case with nothing to compare must not pass as "0 failed".
+        if (results.Count == 0)
+            results.Add(CheckResult.Failure(caseName, "inputs",
+                $"{Path.Combine(directory, "inputs.json")}: nothing to check: key 'terms' is empty and the folder holds no <term>.json or grad_*.json file"));
         return results;
     }
 

@@ -5,27 +5,51 @@ using NeuralMag.Bench;
 // Benchmark harness: `dotnet run -c Release --project bench/NeuralMag.Bench [-- --quick] [--filter TEXT[,TEXT]] [--out report.md]`.
 // Every suite measures its subject next to a baseline in the same run and reports the ratio.
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-var argList = args.ToList();
-bool quick = argList.Remove("--quick");
+const string Usage = "usage: NeuralMag.Bench [--quick] [--filter TEXT[,TEXT...]] [--out report.md]";
+bool quick = false;
 string? filter = null, outFile = null;
-int fi = argList.IndexOf("--filter");
-if (fi >= 0) { filter = argList[fi + 1]; argList.RemoveRange(fi, 2); }
-int oi = argList.IndexOf("--out");
-if (oi >= 0) { outFile = argList[oi + 1]; argList.RemoveRange(oi, 2); }
-
-if (argList.Count > 0)
+for (int i = 0; i < args.Length; i++)
 {
-    Console.Error.WriteLine(argList[0] is "--help" or "-h" ? "" : $"Unknown argument '{argList[0]}'.");
-    Console.Error.WriteLine("usage: NeuralMag.Bench [--quick] [--filter TEXT[,TEXT...]] [--out report.md]");
-    return argList[0] is "--help" or "-h" ? 0 : 2;
+    string? Value(string flag, string? current)
+    {
+        if (current != null) throw new ArgumentException($"{flag} is given twice.");
+        if (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+            throw new ArgumentException($"{flag} needs a value ({(flag == "--out" ? "the report file" : "suite names, comma-separated")}).");
+        return args[++i];
+    }
+    try
+    {
+        switch (args[i])
+        {
+            case "--help" or "-h": Console.WriteLine(Usage); return 0;
+            case "--quick": quick = true; break;
+            case "--filter": filter = Value("--filter", filter); break;
+            case "--out": outFile = Value("--out", outFile); break;
+            default: throw new ArgumentException($"unknown argument '{args[i]}'.");
+        }
+    }
+    catch (ArgumentException e) { return UsageError(e.Message); }
 }
 var filters = filter?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+if (filters is { Length: 0 }) return UsageError("--filter needs at least one suite name.");
 
-var suites = typeof(IBenchSuite).Assembly.GetTypes()
+var allSuites = typeof(IBenchSuite).Assembly.GetTypes()
     .Where(t => typeof(IBenchSuite).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false })
     .Select(t => (IBenchSuite)Activator.CreateInstance(t)!)
-    .Where(s => filters == null || filters.Any(f => s.Name.Contains(f, StringComparison.OrdinalIgnoreCase)))
     .OrderBy(s => s.Name, StringComparer.Ordinal).ToList();
+var suites = allSuites.Where(s => filters == null || filters.Any(f => s.Name.Contains(f, StringComparison.OrdinalIgnoreCase))).ToList();
+if (suites.Count == 0) return UsageError($"--filter {filter} matches no suite (suites: {string.Join(", ", allSuites.Select(s => s.Name))}).");
+// The report is written after the runs: check its path first, so that a bad one does not cost the whole run.
+if (outFile != null)
+{
+    if (Directory.Exists(outFile)) return UsageError($"--out {outFile} is a folder; give a file name.");
+    bool existed = File.Exists(outFile);
+    try { using (File.Open(outFile, FileMode.OpenOrCreate, FileAccess.Write)) { } if (!existed) File.Delete(outFile); }
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+    {
+        return UsageError($"--out {outFile}: the report file cannot be written ({e.Message.Replace('\n', ' ')}).");
+    }
+}
 
 var report = new System.Text.StringBuilder();
 report.AppendLine($"Machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
@@ -44,6 +68,13 @@ foreach (var suite in suites)
 }
 if (outFile != null) File.WriteAllText(outFile, report.ToString());
 return 0;
+
+int UsageError(string message)
+{
+    Console.Error.WriteLine($"error: {message}");
+    Console.Error.WriteLine(Usage);
+    return 2;
+}
 
 static string Ratio(double r) => r >= 0.1 ? r.ToString("F2") : r.ToString("G3");
 

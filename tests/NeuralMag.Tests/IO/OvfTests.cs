@@ -77,7 +77,7 @@ public sealed class OvfTests
             int data = System.Text.Encoding.ASCII.GetString(bytes).IndexOf("Binary 8\n", StringComparison.Ordinal) + 9;
             bytes[data] ^= 1;
             File.WriteAllBytes(file, bytes);
-            var e = Assert.ThrowsExactly<InvalidDataException>(() => Ovf.Read(file));
+            var e = Assert.ThrowsExactly<FileFormatException>(() => Ovf.Read(file));
             StringAssert.Contains(e.Message, "check value");
         }
         finally { File.Delete(file); }
