@@ -6,7 +6,8 @@
 #   build        Release build of the whole solution
 #   test         all MSTest projects; ends with the line "N passed, N failed, N skipped"
 #   demo [args]  NeuralMag.Demos with the given arguments (default: the main demo, standard-problem-4)
-#   verify [args] the cross-code verification command (default: ../shared/reference-data)
+#   verify [args] the cross-code verification command (default: every case of data/reference, plus
+#                shared/reference-data and $NM_REFERENCE_DATA when present, each case once)
 #   bench [args] the benchmark harness (markdown report)
 #   publish      self-contained linux-x64 builds of the demos, the benchmark and the test runner into ./publish
 #   publish-gpu  publish, then a compressed archive publish/neuralmag-gpu.tar.gz for a GPU machine without .NET
@@ -104,8 +105,7 @@ switch ($Target) {
         Invoke-Checked dotnet (@("run", "--project", "NeuralMag.Demos", "-c", $Configuration, "--") + $demoArgs)
     }
     "verify" {
-        $verifyArgs = if ($Rest.Count -gt 0) { $Rest } else { @("../shared/reference-data") }
-        Invoke-Checked dotnet (@("run", "--project", "NeuralMag.Demos", "-c", $Configuration, "--", "verify") + $verifyArgs)
+        Invoke-Checked dotnet (@("run", "--project", "NeuralMag.Demos", "-c", $Configuration, "--", "verify") + $Rest)
     }
     "bench" { Invoke-Checked dotnet (@("run", "--project", "bench/NeuralMag.Bench", "-c", $Configuration, "--") + $Rest) }
     "publish" { Invoke-Publish | Out-Null }

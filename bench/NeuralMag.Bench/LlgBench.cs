@@ -15,8 +15,8 @@ public sealed class LlgBench : IBenchSuite
 
     public IEnumerable<BenchRow> Run(bool quick)
     {
-        var root = ReferenceCase.DefaultRoot() ?? throw new DirectoryNotFoundException("shared/reference-data not found above the working directory.");
-        var vti = Path.Combine(root, "oommf", "s_state_init.vti");
+        var vti = ReferenceCase.FindFile(Path.Combine("oommf", "s_state_init.vti"))
+            ?? throw new FileNotFoundException("oommf/s_state_init.vti not found in any reference-data root (data/reference above the working directory).");
         double simulated = quick ? 0.01e-9 : 0.05e-9;
         foreach (var dtype in new[] { DType.Float64, DType.Float32 })
         {

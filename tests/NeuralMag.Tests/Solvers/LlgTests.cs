@@ -92,9 +92,9 @@ public sealed class VtiTests
     [TestMethod]
     public void ReadsTheSharedSStateAndRoundTrips()
     {
-        var root = ReferenceCase.DefaultRoot();
-        Assert.IsNotNull(root);
-        var m = Vti.ReadTensor(Path.Combine(root, "oommf", "s_state_init.vti"), "m");
+        var sState = ReferenceCase.FindFile(Path.Combine("oommf", "s_state_init.vti"));
+        Assert.IsNotNull(sState, "oommf/s_state_init.vti not found in any reference-data root");
+        var m = Vti.ReadTensor(sState, "m");
         CollectionAssert.AreEqual(new[] { 101, 26, 2, 3 }, m.GetShape());
         var norms = m.Norm(-1).ToArray();
         Assert.IsTrue(norms.All(n => Math.Abs(n - 1) < 1e-4), "s-state is made of unit vectors");
