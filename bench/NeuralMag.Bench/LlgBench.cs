@@ -42,7 +42,7 @@ public sealed class LlgBench : IBenchSuite
             int call = 0;
             double perEval = BenchTimer.Median(() => h.Invoke(ms[call++ % 2]), quick ? 4 : 10, 2);
             double perNs = 1e-9 / simulated;
-            yield return new BenchRow($"sp4 {dtype.Name()} per simulated ns ({evals * perNs:F0} RHS evals/ns, <m_y> = {state.M.Average().ToArray()[1]:F4})",
+            yield return new BenchRow($"sp4 {dtype.Name()} per simulated ns ({evals * perNs:F0} RHS evals/ns, <m_y> = {state.M.Avg().ToArray()[1]:F4})",
                 secs * perNs, "bare h evaluations", perEval * evals * perNs);
         }
     }
