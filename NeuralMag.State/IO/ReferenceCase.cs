@@ -63,11 +63,22 @@ public sealed class ReferenceCase
     /// <summary>
     /// Every existing reference-data folder, highest priority first, without repeats: <c>$NM_REFERENCE_DATA</c> when
     /// set, then the first <c>shared/reference-data</c> and the first <c>data/reference</c> found in or above the
-    /// working directory and the application folder (<see cref="AppContext.BaseDirectory"/>). Empty when none exists.
+    /// <see cref="StartFolders"/>. Empty when none exists.
     /// </summary>
     public static IReadOnlyList<string> Roots() =>
-        Roots(Environment.GetEnvironmentVariable(EnvironmentVariable),
-            new[] { System.IO.Directory.GetCurrentDirectory(), AppContext.BaseDirectory });
+        Roots(Environment.GetEnvironmentVariable(EnvironmentVariable), StartFolders());
+
+    /// <summary>
+    /// The folders the search for reference data starts from: the working directory, the application folder
+    /// (<see cref="AppContext.BaseDirectory"/>) and, for a file-based app (<c>dotnet run file.cs</c>), the folder of
+    /// its source file.
+    /// </summary>
+    public static IReadOnlyList<string> StartFolders()
+    {
+        var starts = new List<string> { System.IO.Directory.GetCurrentDirectory(), AppContext.BaseDirectory };
+        if (AppContext.GetData("EntryPointFileDirectoryPath") is string script && script.Length > 0) starts.Add(script);
+        return starts;
+    }
 
     /// <summary>
     /// <see cref="Roots()"/> for a given environment value (null or empty: unset) and given start folders, in the
@@ -91,10 +102,9 @@ public sealed class ReferenceCase
         return found;
     }
 
-    /// <summary>The repository's <c>data/reference</c> in or above the working directory or the application folder, or null.</summary>
+    /// <summary>The repository's <c>data/reference</c> in or above one of the <see cref="StartFolders"/>, or null.</summary>
     public static string? RepositoryRoot() =>
-        new[] { System.IO.Directory.GetCurrentDirectory(), AppContext.BaseDirectory }
-            .Select(s => FindAbove(s, RepositoryFolder)).FirstOrDefault(d => d != null);
+        StartFolders().Select(s => FindAbove(s, RepositoryFolder)).FirstOrDefault(d => d != null);
 
     /// <summary>The highest-priority reference-data folder (the first of <see cref="Roots()"/>), or null when none exists.</summary>
     public static string? DefaultRoot() => Roots().FirstOrDefault();
