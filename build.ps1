@@ -4,10 +4,14 @@
 #
 # Targets:
 #   build        Release build of the whole solution
-#   test         all MSTest projects; ends with the line "N passed, N failed, N skipped"
+#   test         all MSTest projects (tests/ and examples/NeuralMag.Examples.Tests); ends with "N passed, N failed, N skipped"
 #   demo [args]  NeuralMag.Demos with the given arguments (default: the main demo, standard-problem-4)
-#   verify [args] the cross-code verification command (default: ../shared/reference-data)
+#   verify [args] the cross-code verification command (default: every case of data/reference, plus
+#                shared/reference-data and $NM_REFERENCE_DATA when present, each case once)
 #   bench [args] the benchmark harness (markdown report)
+#   pack         NuGet packages of the library projects into the local folder feed artifacts/packages
+#   examples [--full]  pack, then run every script in examples/ (quick mode unless --full) against those packages,
+#                offline where the platform allows (a network namespace without interfaces, `unshare -n`)
 #   publish      self-contained linux-x64 builds of the demos, the benchmark and the test runner into ./publish
 #   publish-gpu  publish, then a compressed archive publish/neuralmag-gpu.tar.gz for a GPU machine without .NET
 param(
@@ -60,7 +64,12 @@ function Invoke-Test {
     Invoke-Build
     $results = Join-Path $PSScriptRoot "TestResults"
     if (Test-Path $results) { Remove-Item -Recurse -Force $results }
-    $projects = Get-ChildItem -Path tests -Recurse -Include *.csproj, *.fsproj
+    # The example of a user's own MSTest project (examples/NeuralMag.Examples.Tests) is outside the solution: it
+    # restores after the solution, from the packages the solution's restore brought (examples/NuGet.config lists only
+    # the local feed), and builds here.
+    $userTests = Join-Path $PSScriptRoot "examples/NeuralMag.Examples.Tests/NeuralMag.Examples.Tests.csproj"
+    Invoke-Checked dotnet @("build", $userTests, "-c", $Configuration, "-nologo", "-v", "minimal")
+    $projects = @(Get-ChildItem -Path tests -Recurse -Include *.csproj, *.fsproj) + @(Get-Item -LiteralPath $userTests)
     $failedRun = $false
     foreach ($p in $projects) {
         & dotnet test $p.FullName -c $Configuration --no-build --nologo --logger "trx;LogFileName=$($p.BaseName).trx" --logger "console;verbosity=normal" --results-directory $results @Rest
@@ -83,6 +92,71 @@ function Invoke-Test {
     if ($failed -gt 0) { exit 1 }
 }
 
+# The package version (VersionPrefix in Directory.Build.props, the one place it is set).
+function Get-PackageVersion {
+    [xml]$props = Get-Content -LiteralPath (Join-Path $PSScriptRoot "Directory.Build.props")
+    $v = $props.Project.PropertyGroup | ForEach-Object { $_.VersionPrefix } | Where-Object { $_ } | Select-Object -First 1
+    if (-not $v) { throw "Directory.Build.props has no VersionPrefix." }
+    return "$v".Trim()
+}
+
+# Packs every packable project of the solution into artifacts/packages. NuGet never re-extracts a package version
+# that its global packages folder already holds, so the packed versions of our own ids are removed from that folder:
+# the next restore (the examples, a user's program) takes the packages just built.
+function Invoke-Pack {
+    $feed = Join-Path $PSScriptRoot "artifacts/packages"
+    if (Test-Path $feed) { Get-ChildItem -Path $feed -Filter "*.nupkg" | Remove-Item -Force }
+    Invoke-Checked dotnet @("pack", "NeuralMag.sln", "-c", $Configuration, "-nologo", "-v", "minimal") | Out-Host
+    $version = Get-PackageVersion
+    $global = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else {
+        ((& dotnet nuget locals global-packages --list) -replace '^global-packages:\s*', '').Trim() }
+    $packages = Get-ChildItem -Path $feed -Filter "*.nupkg"
+    foreach ($p in $packages) {
+        $id = $p.Name.Substring(0, $p.Name.Length - ".$version.nupkg".Length)
+        $cached = Join-Path $global (Join-Path $id.ToLowerInvariant() $version)
+        if (Test-Path $cached) { Remove-Item -Recurse -Force $cached }
+    }
+    Write-Host "pack: $($packages.Count) packages, version $version, in $feed"
+    return $packages
+}
+
+# Runs the scripts in examples/ against the local feed (examples/NuGet.config lists only that feed; the third-party
+# packages come from the global packages folder, filled by the build). Each script checks its own physics and exits
+# non-zero on failure.
+function Invoke-Examples {
+    $full = $Rest -contains "--full"
+    Invoke-Pack | Out-Null
+    $version = Get-PackageVersion
+    $scripts = Get-ChildItem -Path (Join-Path $PSScriptRoot "examples") -File | Where-Object { $_.Extension -in ".cs", ".fsx" } | Sort-Object Name
+    foreach ($s in $scripts) {
+        $text = Get-Content -Raw -LiteralPath $s.FullName
+        $refs = [regex]::Matches($text, '(?m)^#:package (NeuralMag\.[A-Za-z.]+)@(\S+)|^#r "nuget: (NeuralMag\.[A-Za-z.]+), ([^"]+)"')
+        foreach ($r in $refs) {
+            $v = if ($r.Groups[2].Success) { $r.Groups[2].Value } else { $r.Groups[4].Value }
+            if ($v -ne $version) { throw "examples/$($s.Name) references $($r.Value) but the packages are version $version." }
+        }
+    }
+    $offline = @()
+    if ($IsLinux -and (Get-Command unshare -ErrorAction SilentlyContinue)) {
+        & unshare -n true 2>$null
+        if ($LASTEXITCODE -eq 0) { $offline = @("unshare", "-n") }
+    }
+    if ($offline.Count -gt 0) { Write-Host "examples: offline (unshare -n: no network interface)" }
+    else { Write-Host "examples: network not isolated here (no unshare -n); sources are examples/NuGet.config's local feed only" }
+    $mode = if ($full) { @() } else { @("--quick") }
+    foreach ($s in $scripts) {
+        $rel = "examples/$($s.Name)"
+        $cmd = if ($s.Extension -eq ".cs") { @("dotnet", "run", "--no-cache", $rel, "--") + $mode } else { @("dotnet", "fsi", $rel) + $mode }
+        $cmd = $offline + $cmd
+        Write-Host ""
+        Write-Host "== $($cmd -join ' ')"
+        $sw = [System.Diagnostics.Stopwatch]::StartNew()
+        & $cmd[0] @($cmd | Select-Object -Skip 1)
+        if ($LASTEXITCODE -ne 0) { throw "$rel failed with exit code $LASTEXITCODE" }
+        Write-Host "== $rel passed in $([math]::Round($sw.Elapsed.TotalSeconds, 1)) s"
+    }
+}
+
 function Invoke-Publish {
     # The apps go into one folder so that they share one copy of the .NET runtime (the archive stays < 64 MiB): the
     # demos (with `verify`), the benchmark, and the MSTest suite as a self-contained runner (tools/NeuralMag.TestRunner).
@@ -92,6 +166,11 @@ function Invoke-Publish {
         Invoke-Checked dotnet @("publish", $p, "-c", $Configuration, "-r", "linux-x64", "--self-contained", "true",
             "-p:PublishSingleFile=false", "-p:InvariantGlobalization=true", "-o", (Join-Path $out "neuralmag"), "-nologo", "-v", "minimal") | Out-Host
     }
+    # The reference data beside the programs: ReferenceCase finds data/reference above the application folder, so the
+    # tests, `verify` and the sp4 demo of the published folder run without the repository.
+    $data = Join-Path $out "neuralmag/data"
+    if (Test-Path $data) { Remove-Item -Recurse -Force $data }
+    Copy-Item -Recurse -Path (Join-Path $PSScriptRoot "data") -Destination $data
     return $out
 }
 
@@ -104,10 +183,11 @@ switch ($Target) {
         Invoke-Checked dotnet (@("run", "--project", "NeuralMag.Demos", "-c", $Configuration, "--") + $demoArgs)
     }
     "verify" {
-        $verifyArgs = if ($Rest.Count -gt 0) { $Rest } else { @("../shared/reference-data") }
-        Invoke-Checked dotnet (@("run", "--project", "NeuralMag.Demos", "-c", $Configuration, "--", "verify") + $verifyArgs)
+        Invoke-Checked dotnet (@("run", "--project", "NeuralMag.Demos", "-c", $Configuration, "--", "verify") + $Rest)
     }
     "bench" { Invoke-Checked dotnet (@("run", "--project", "bench/NeuralMag.Bench", "-c", $Configuration, "--") + $Rest) }
+    "pack" { Invoke-Pack | Out-Null }
+    "examples" { Invoke-Examples }
     "publish" { Invoke-Publish | Out-Null }
     "publish-gpu" {
         $out = Invoke-Publish
@@ -115,5 +195,5 @@ switch ($Target) {
         Invoke-Checked tar @("-czf", $archive, "-C", $out, "neuralmag") | Out-Host
         Write-Host "Wrote $archive ($([math]::Round((Get-Item $archive).Length / 1MB, 1)) MiB)"
     }
-    default { throw "Unknown target '$Target'. Targets: build, test, demo, verify, bench, publish, publish-gpu." }
+    default { throw "Unknown target '$Target'. Targets: build, test, demo, verify, bench, pack, examples, publish, publish-gpu." }
 }

@@ -57,8 +57,8 @@ public sealed class DomainWallDepinningDemo : IDemo
         while (state.T < rampTime - 1e-15)
         {
             llg.Step(dt);
-            double my = state.M.Average().ToArray()[1];
-            double b = state.GetFunction("h_external").Average().ToArray()[1] * Constants.Mu0;
+            double my = state.M.Avg().ToArray()[1];
+            double b = state.GetFunction("h_external").Avg().ToArray()[1] * Constants.Mu0;
             rows.Add(new[] { state.T, b, my });
             Console.WriteLine($"  t = {state.T * 1e9,5:F1} ns  mu0 H_y = {b:F3} T  <m_y> = {my:F4}  [{sw.Elapsed.TotalSeconds:F1} s, {llg.Evaluations} field evaluations]");
             if (my > 0.55)

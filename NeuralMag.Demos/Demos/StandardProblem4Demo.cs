@@ -8,7 +8,9 @@ namespace NeuralMag.Demos;
 /// <summary>
 /// muMAG standard problem 4: a 500 x 125 x 3 nm permalloy film (Ms = 8e5 A/m, A = 1.3e-11 J/m, alpha = 0.02)
 /// switched from the relaxed s-state by field 1, (-24.6, 4.3, 0) mT, or field 2 (--field 2), (-35.5, -6.3, 0) mT,
-/// on 100 x 25 x 1 cells; the average m_y over time is compared with OOMMF's curve.
+/// on 100 x 25 x 1 cells; the volume average &lt;m_y&gt; (<see cref="Function.Avg"/>, upstream's avg) over time is
+/// compared with OOMMF's curve. The s-state and the curves come from the reference data (the repository's
+/// data/reference/oommf, or shared/reference-data when present).
 /// </summary>
 public sealed class StandardProblem4Demo : IDemo
 {
@@ -21,26 +23,29 @@ public sealed class StandardProblem4Demo : IDemo
     {
         int field = options.Value("--field") == "2" ? 2 : 1;
         var outDir = options.OutputFor(Name);
-        var root = ReferenceCase.DefaultRoot();
         var state = new State(new Mesh(new[] { 100, 25, 1 }, new[] { 5e-9, 5e-9, 3e-9 }));
         state.Material["Ms"] = 8e5;
         state.Material["A"] = 1.3e-11;
-        var sState = root == null ? null : Path.Combine(root, "oommf", "s_state_init.vti");
-        if (sState != null && File.Exists(sState))
+        var sState = ReferenceCase.FindFile(Path.Combine("oommf", "s_state_init.vti"));
+        // Without the s-state file the film relaxes from a uniform unit vector along (1, 0.25, 0.1).
+        var start = new[] { 1.0, 0.25, 0.1 };
+        double startNorm = Math.Sqrt(start.Sum(v => v * v));
+        start = start.Select(v => v / startNorm).ToArray();
+        if (sState != null)
         {
             state["m"] = new VectorFunction(state, Vti.ReadTensor(sState, "m", state.DType, state.Device), "m");
             Console.WriteLine($"initial s-state read from {sState}");
         }
-        else state["m"] = new VectorFunction(state, name: "m").Fill(new[] { 1.0, 0.25, 0.1 });
+        else state["m"] = new VectorFunction(state, name: "m").Fill(start);
         // Upstream's field values (mT / mu0) in A/m.
         var h = field == 1 ? new[] { -19576.05800030313, 3421.8312764757497, 0.0 } : new[] { -28250.00239881142, -5013.380707394703, 0.0 };
         new ExchangeField().Register(state, "exchange");
         new DemagField().Register(state, "demag");
         new ExternalField(new double[3]).Register(state, "external");
         new TotalField("exchange", "demag", "external").Register(state);
-        if (sState == null || !File.Exists(sState))
+        if (sState == null)
         {
-            Console.WriteLine("no s-state file found: relaxing from (1, 0.25, 0.1) with alpha = 1 ...");
+            Console.WriteLine($"no s-state file found: relaxing from m = ({start[0]:F4}, {start[1]:F4}, {start[2]:F4}) with alpha = 1 ...");
             state.Material["alpha"] = 1.0;
             new LLGSolver(state).Relax();
             state.T = 0;
@@ -52,7 +57,10 @@ public sealed class StandardProblem4Demo : IDemo
         // Full mode: 1 ns, as upstream's demo; the check covers the first 0.3 ns, the span of upstream's test.
         int steps = options.Quick ? 5 : 100;
         const double dt = 1e-11;
-        var oommf = ReadOommf(root == null ? null : Path.Combine(root, "oommf", $"oommf_sp4_fieldswitch_{field}.csv"));
+        var curvePath = ReferenceCase.FindFile(Path.Combine("oommf", $"oommf_sp4_fieldswitch_{field}.csv"));
+        var oommf = ReadOommf(curvePath);
+        if (curvePath != null) Console.WriteLine($"OOMMF curve read from {curvePath}");
+        Console.WriteLine("<m> below is the volume average (Function.Avg, upstream's avg: nodal m integrated over the cells); OOMMF reports its cell average");
         var csv = new List<string> { "t,m_x,m_y,m_z" };
         var ts = new List<double>();
         var my = new List<double>();
@@ -61,7 +69,7 @@ public sealed class StandardProblem4Demo : IDemo
         for (int i = 0; i <= steps; i++)
         {
             if (i > 0) llg.Step(dt);
-            var avg = state.M.Average().ToArray();
+            var avg = state.M.Avg().ToArray();
             ts.Add(state.T);
             my.Add(avg[1]);
             csv.Add(string.Join(",", new[] { state.T, avg[0], avg[1], avg[2] }.Select(v => v.ToString("R", CultureInfo.InvariantCulture))));

@@ -36,7 +36,7 @@ public sealed class StonerWohlfarthDemo : IDemo
         {
             llg.Step(dt);
             h.Add(state.Tensor("h_external")[0, 0, 0, 0].Item());
-            mx.Add(state.M.Average().ToArray()[0]);
+            mx.Add(state.M.Avg().ToArray()[0]);
         }
         File.WriteAllLines(Path.Combine(outDir, "loop.csv"), h.Zip(mx, (a, b) => $"{a:R},{b:R}").Prepend("h_x,m_x"));
         var plt = new ScottPlot.Plot();

@@ -5,7 +5,7 @@ using NeuralMag.Verification;
 namespace NeuralMag.Demos.Verify;
 
 /// <summary>
-/// <c>verify &lt;path&gt;... [--device cpu|cuda|opencl] [--dtype float64|float32] [--rtol X]</c>: compares our fields,
+/// <c>verify [&lt;path&gt;...] [--device cpu|cuda|opencl] [--dtype float64|float32] [--rtol X]</c>: compares our fields,
 /// energies and gradients with upstream NeuralMag's numbers in reference-case folders, one line per check, then
 /// "N passed, N failed". Exit code 0 exactly when nothing failed.
 /// </summary>
@@ -19,9 +19,11 @@ public sealed class VerifyCommand : IDemo
 
     public static string Help =>
         $"""
-        usage: NeuralMag.Demos verify <path>... [--device cpu|cuda|opencl] [--dtype float64|float32] [--rtol X]
+        usage: NeuralMag.Demos verify [<path>...] [--device cpu|cuda|opencl] [--dtype float64|float32] [--rtol X]
 
-        Each path is a case folder (one holding inputs.json) or a folder whose subfolders are cases.
+        Each path is a case folder (one holding inputs.json) or a folder whose subfolders are cases. Without a path:
+        the cases of every reference-data root (data/reference of the repository or beside the program, plus
+        shared/reference-data and $NM_REFERENCE_DATA when present), each case once, the shared copy winning.
         One line per check: <case> <check> rel_h=<x> rel_E=<y> PASS|FAIL, where a relative error is the
         max-norm of the difference over the max-norm of the reference; gradient files report rel_grad and rel_value.
         Default relative tolerance: {ReferenceVerifier.DefaultTolerance(DType.Float64):0e+0} in float64, {ReferenceVerifier.DefaultTolerance(DType.Float32):0e+0} in float32
@@ -55,23 +57,27 @@ public sealed class VerifyCommand : IDemo
             Console.Error.WriteLine(Help);
             return 2;
         }
+        // No path: every case of every reference-data root (the repository's data/reference, plus shared/reference-data
+        // and $NM_REFERENCE_DATA when present), one folder per case name with the shared copy winning.
+        var caseLists = new List<(string Path, List<string> Cases)>();
         if (args.Count == 0)
         {
-            var root = NeuralMag.IO.ReferenceCase.DefaultRoot();
-            if (root == null)
+            var roots = NeuralMag.IO.ReferenceCase.Roots();
+            if (roots.Count == 0)
             {
-                Console.Error.WriteLine("verify: give at least one case folder (no shared/reference-data folder was found to default to).");
+                Console.Error.WriteLine("verify: give at least one case folder (no data/reference or shared/reference-data folder was found to default to).");
                 return 2;
             }
-            args.Add(root);
+            Console.WriteLine($"verify: reference-data roots {string.Join(", ", roots)}");
+            caseLists.Add((string.Join(", ", roots), NeuralMag.IO.ReferenceCase.AllCaseFolders(roots).Select(c => c.Directory).ToList()));
         }
+        else caseLists.AddRange(args.Select(path => (path, NeuralMag.IO.ReferenceCase.FindCaseFolders(path).ToList())));
 
         var verifier = new ReferenceVerifier(Config.Device, Config.DType, rtol);
         Console.WriteLine($"verify: device {Config.Device}, dtype {Config.DType.Name()}, rtol {verifier.Tolerance:0.##e+0}");
         int passed = 0, failed = 0;
-        foreach (var path in args)
+        foreach (var (path, cases) in caseLists)
         {
-            var cases = NeuralMag.IO.ReferenceCase.FindCaseFolders(path).ToList();
             if (cases.Count == 0)
             {
                 Console.WriteLine(CheckResult.Failure(path, "inputs", $"no case folder (a folder holding inputs.json) found at '{path}'"));

@@ -8,7 +8,8 @@ public partial class Function
     /// Density-weighted componentwise average ∫ρ f dV / ∫ρ dV (upstream's <c>avg</c>). ρ is the state's "rho" when
     /// <paramref name="domainId"/> is null, else 1 on cells with domains == domainId and eps elsewhere (upstream remaps
     /// domain → subdomain). Nodal axes are integrated exactly for multilinear f: each cell takes the mean of the two
-    /// nodes bounding it along every nodal axis (wrapping on periodic axes). Differentiable in the tensor.
+    /// nodes bounding it along every nodal axis (wrapping on periodic axes). Differentiable in the tensor. This is the
+    /// physical (volume-weighted) average; <see cref="EntryMean"/> is the unweighted mean of the stored values.
     /// </summary>
     public NTensor Avg(int? domainId = null)
     {

@@ -146,8 +146,14 @@ public partial class Function
         return this;
     }
 
-    /// <summary>Spatial average (per component for vectors).</summary>
-    public NTensor Average()
+    /// <summary>
+    /// The plain mean of the tensor's entries over the spatial axes (per component for vectors): every node, or every
+    /// cell, counts once, whatever its volume share and the state's density rho. On a nodal function the boundary nodes
+    /// therefore weigh as much as interior ones (a node on a face bounds half the volume of an interior node), so this
+    /// differs from the physical average; for reported averages use <see cref="Avg"/> (upstream's <c>avg</c>,
+    /// ∫ρ f dV / ∫ρ dV). Differentiable in the tensor.
+    /// </summary>
+    public NTensor EntryMean()
     {
         var t = Tensor;
         for (int i = 0; i < Spaces.Length; i++) t = t.Mean(0);

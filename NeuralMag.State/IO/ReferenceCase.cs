@@ -6,7 +6,7 @@ namespace NeuralMag.IO;
 public sealed class ReferenceDataException(string message) : Exception(message);
 
 /// <summary>
-/// One case folder of upstream-computed reference numbers (layout documented in shared/reference-data/README.md):
+/// One case folder of upstream-computed reference numbers (layout documented in data/reference/README.md):
 /// <c>inputs.json</c> plus one <c>&lt;term&gt;.json</c> per field term and optional gradient files. Arrays are
 /// flattened row-major with their shapes kept.
 /// </summary>
@@ -59,21 +59,106 @@ public sealed class ReferenceCase
             foreach (var c in FindCaseFolders(sub)) yield return c;
     }
 
+    /// <summary>Environment variable naming an extra reference-data folder, searched first.</summary>
+    public const string EnvironmentVariable = "NM_REFERENCE_DATA";
+
+    /// <summary>The repository's copy of the reference data, relative to the repository root.</summary>
+    public static readonly string RepositoryFolder = Path.Combine("data", "reference");
+
+    /// <summary>The shared reference-data folder, looked for beside or above the working directory.</summary>
+    public static readonly string SharedFolder = Path.Combine("shared", "reference-data");
+
     /// <summary>
-    /// The shared reference-data folder: $NM_REFERENCE_DATA if set, else the first "shared/reference-data" found
-    /// beside or above the working directory or the application folder. Null when none exists.
+    /// Every existing reference-data folder, highest priority first, without repeats: <c>$NM_REFERENCE_DATA</c> when
+    /// set, then the first <c>shared/reference-data</c> and the first <c>data/reference</c> found in or above the
+    /// <see cref="StartFolders"/>. Empty when none exists.
     /// </summary>
-    public static string? DefaultRoot()
+    public static IReadOnlyList<string> Roots() =>
+        Roots(Environment.GetEnvironmentVariable(EnvironmentVariable), StartFolders());
+
+    /// <summary>
+    /// The folders the search for reference data starts from: the working directory, the application folder
+    /// (<see cref="AppContext.BaseDirectory"/>) and, for a file-based app (<c>dotnet run file.cs</c>), the folder of
+    /// its source file.
+    /// </summary>
+    public static IReadOnlyList<string> StartFolders()
     {
-        var env = Environment.GetEnvironmentVariable("NM_REFERENCE_DATA");
-        if (!string.IsNullOrEmpty(env)) return env;
-        foreach (var start in new[] { System.IO.Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        var starts = new List<string> { System.IO.Directory.GetCurrentDirectory(), AppContext.BaseDirectory };
+        if (AppContext.GetData("EntryPointFileDirectoryPath") is string script && script.Length > 0) starts.Add(script);
+        return starts;
+    }
+
+    /// <summary>
+    /// <see cref="Roots()"/> for a given environment value (null or empty: unset) and given start folders, in the
+    /// order: the environment folder, each start's nearest <see cref="SharedFolder"/>, each start's nearest
+    /// <see cref="RepositoryFolder"/>. Folders that do not exist are left out; a folder found twice is listed once.
+    /// </summary>
+    public static IReadOnlyList<string> Roots(string? environmentValue, IEnumerable<string> startFolders)
+    {
+        ArgumentNullException.ThrowIfNull(startFolders);
+        var starts = startFolders.Where(s => !string.IsNullOrEmpty(s)).ToArray();
+        var found = new List<string>();
+        void Add(string? dir)
         {
-            for (var d = new DirectoryInfo(start); d != null; d = d.Parent)
+            if (dir == null || !System.IO.Directory.Exists(dir)) return;
+            var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir));
+            if (!found.Contains(full, StringComparer.Ordinal)) found.Add(full);
+        }
+        if (!string.IsNullOrEmpty(environmentValue)) Add(environmentValue);
+        foreach (var s in starts) Add(FindAbove(s, SharedFolder));
+        foreach (var s in starts) Add(FindAbove(s, RepositoryFolder));
+        return found;
+    }
+
+    /// <summary>The repository's <c>data/reference</c> in or above one of the <see cref="StartFolders"/>, or null.</summary>
+    public static string? RepositoryRoot() =>
+        StartFolders().Select(s => FindAbove(s, RepositoryFolder)).FirstOrDefault(d => d != null);
+
+    /// <summary>The highest-priority reference-data folder (the first of <see cref="Roots()"/>), or null when none exists.</summary>
+    public static string? DefaultRoot() => Roots().FirstOrDefault();
+
+    /// <summary>
+    /// The case folders of every root in <see cref="Roots()"/>, one per case: a case (named by its path relative to
+    /// its root, e.g. <c>A_3d_all_terms</c>) that several roots hold is taken from the highest-priority root, so the
+    /// shared folder wins over the repository's copy and cases only the shared folder has are included.
+    /// </summary>
+    public static IReadOnlyList<(string Name, string Directory)> AllCaseFolders() => AllCaseFolders(Roots());
+
+    /// <summary>The case folders of the given roots, one per relative case name, the earliest root winning; ordered by name.</summary>
+    public static IReadOnlyList<(string Name, string Directory)> AllCaseFolders(IEnumerable<string> roots)
+    {
+        ArgumentNullException.ThrowIfNull(roots);
+        var byName = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var root in roots)
+        {
+            foreach (var dir in FindCaseFolders(root))
             {
-                var candidate = Path.Combine(d.FullName, "shared", "reference-data");
-                if (System.IO.Directory.Exists(candidate)) return candidate;
+                var rel = Path.GetRelativePath(Path.GetFullPath(root), dir).Replace(Path.DirectorySeparatorChar, '/');
+                var name = rel == "." ? Path.GetFileName(dir) : rel;
+                byName.TryAdd(name, dir);
             }
+        }
+        return byName.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => (p.Key, p.Value)).ToList();
+    }
+
+    /// <summary>
+    /// The first root in <see cref="Roots()"/> holding <paramref name="relativePath"/> (e.g.
+    /// <c>oommf/s_state_init.vti</c>), as a full path; null when no root has it.
+    /// </summary>
+    public static string? FindFile(string relativePath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(relativePath);
+        if (Path.IsPathRooted(relativePath))
+            throw new ArgumentException($"FindFile needs a path relative to a reference-data folder, got the absolute path '{relativePath}'.", nameof(relativePath));
+        return Roots().Select(r => Path.Combine(r, relativePath)).FirstOrDefault(File.Exists);
+    }
+
+    private static string? FindAbove(string start, string relative)
+    {
+        for (var d = new DirectoryInfo(Path.GetFullPath(start)); d != null; d = d.Parent)
+        {
+            var candidate = Path.Combine(d.FullName, relative);
+            if (System.IO.Directory.Exists(candidate)) return candidate;
         }
         return null;
     }

@@ -112,7 +112,7 @@ public sealed class ScalarLogger : IDisposable
 
     private static (bool IsScalar, double[] Data) Flatten(object? value, string name) => value switch
     {
-        Function f => Flatten(f.Average(), name),
+        Function f => Flatten(f.EntryMean(), name),
         NTensor t => (t.GetShape().Length == 0, t.ToArray()),
         double d => (true, new[] { d }),
         float f => (true, new[] { (double)f }),

@@ -15,8 +15,8 @@ public sealed class LlgBench : IBenchSuite
 
     public IEnumerable<BenchRow> Run(bool quick)
     {
-        var root = ReferenceCase.DefaultRoot() ?? throw new DirectoryNotFoundException("shared/reference-data not found above the working directory.");
-        var vti = Path.Combine(root, "oommf", "s_state_init.vti");
+        var vti = ReferenceCase.FindFile(Path.Combine("oommf", "s_state_init.vti"))
+            ?? throw new FileNotFoundException("oommf/s_state_init.vti not found in any reference-data root (data/reference above the working directory).");
         double simulated = quick ? 0.01e-9 : 0.05e-9;
         foreach (var dtype in new[] { DType.Float64, DType.Float32 })
         {
@@ -42,7 +42,7 @@ public sealed class LlgBench : IBenchSuite
             int call = 0;
             double perEval = BenchTimer.Median(() => h.Invoke(ms[call++ % 2]), quick ? 4 : 10, 2);
             double perNs = 1e-9 / simulated;
-            yield return new BenchRow($"sp4 {dtype.Name()} per simulated ns ({evals * perNs:F0} RHS evals/ns, <m_y> = {state.M.Average().ToArray()[1]:F4})",
+            yield return new BenchRow($"sp4 {dtype.Name()} per simulated ns ({evals * perNs:F0} RHS evals/ns, <m_y> = {state.M.Avg().ToArray()[1]:F4})",
                 secs * perNs, "bare h evaluations", perEval * evals * perNs);
         }
     }

@@ -33,7 +33,7 @@ public sealed class EnergyMinimizerTests
         var min = new EnergyMinimizer(state, tol: 1e-2, maxIter: 200);
         double g = min.Minimize();
         Assert.IsTrue(g <= 1e-2, $"max |g| = {g} after {min.Iterations} steps");
-        var m = state.M.Average().ToArray();
+        var m = state.M.Avg().ToArray();
         Assert.AreEqual(1.0, m[0], 1e-3);
         Assert.AreEqual(0.0, m[2], 1e-3);
         double expected = -Mu0 * 8e5 * 8e5 * 8e-27;
@@ -50,7 +50,7 @@ public sealed class EnergyMinimizerTests
         var min = new EnergyMinimizer(sMin, update: update, tol: 1e-2, maxIter: 200);
         min.Minimize();
         new LLGSolver(sLlg).Relax(tol: 1e7);
-        var a = sMin.M.Average().ToArray(); var b = sLlg.M.Average().ToArray();
+        var a = sMin.M.Avg().ToArray(); var b = sLlg.M.Avg().ToArray();
         for (int i = 0; i < 3; i++) Assert.AreEqual(b[i], a[i], 1e-3, $"component {i} after {min.Iterations} steps");
         double eMin = sMin.Tensor("E").Item(), eLlg = sLlg.Tensor("E").Item();
         Assert.AreEqual(eLlg, eMin, Math.Abs(eLlg) * 1e-4);

@@ -6,7 +6,7 @@ namespace NeuralMag.Tests.Solvers;
 
 using State = NeuralMag.State;
 
-/// <summary>muMAG standard problem 4 from the shared relaxed s-state, and OOMMF's m_y(t) for the chosen field.</summary>
+/// <summary>muMAG standard problem 4 from the relaxed s-state of the reference data, and OOMMF's m_y(t) for the chosen field.</summary>
 internal static class StandardProblem4Setup
 {
     /// <summary>Upstream's applied fields in A/m: field 1 (-24.6, 4.3, 0) mT and field 2 (-35.5, -6.3, 0) mT over mu0.</summary>
@@ -18,18 +18,20 @@ internal static class StandardProblem4Setup
 
     public static (State State, Func<double, double> Oommf) Create(int field)
     {
-        var root = ReferenceCase.DefaultRoot();
-        Assert.IsNotNull(root, "shared/reference-data not found");
+        var sState = ReferenceCase.FindFile(Path.Combine("oommf", "s_state_init.vti"));
+        var curve = ReferenceCase.FindFile(Path.Combine("oommf", $"oommf_sp4_fieldswitch_{field}.csv"));
+        Assert.IsNotNull(sState, "oommf/s_state_init.vti not found in any reference-data root (data/reference in the repository)");
+        Assert.IsNotNull(curve, $"oommf/oommf_sp4_fieldswitch_{field}.csv not found in any reference-data root");
         var state = new State(new Mesh(new[] { 100, 25, 1 }, new[] { 5e-9, 5e-9, 3e-9 }), Device.Cpu, DType.Float64);
         state.Material["Ms"] = 8e5;
         state.Material["A"] = 1.3e-11;
         state.Material["alpha"] = 0.02;
-        state["m"] = new VectorFunction(state, Vti.ReadTensor(Path.Combine(root, "oommf", "s_state_init.vti"), "m"));
+        state["m"] = new VectorFunction(state, Vti.ReadTensor(sState, "m"));
         new ExchangeField().Register(state, "exchange");
         new DemagField().Register(state, "demag");
         new ExternalField(Fields[field - 1]).Register(state, "external");
         new TotalField("exchange", "demag", "external").Register(state);
-        var oommf = File.ReadAllLines(Path.Combine(root, "oommf", $"oommf_sp4_fieldswitch_{field}.csv")).Skip(1)
+        var oommf = File.ReadAllLines(curve).Skip(1)
             .Select(l => l.Split(',').Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray()).ToArray();
         double Oommf(double t)
         {

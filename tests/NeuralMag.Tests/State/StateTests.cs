@@ -141,7 +141,7 @@ public sealed class StateTests
     public void DomainsAndDensity()
     {
         var s = NewState();
-        Assert.AreEqual(1.0, s.GetFunction("rho").Average().Item(), 1e-15);
+        Assert.AreEqual(1.0, s.GetFunction("rho").EntryMean().Item(), 1e-15);
         var x = s.Coordinates()[0];
         s.AddDomain(1, x.Gt(1e-9));
         s.AddDomain(2, x.Lt(1e-9));

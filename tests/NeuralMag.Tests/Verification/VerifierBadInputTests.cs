@@ -12,8 +12,7 @@ public sealed class VerifierBadInputTests
     /// <summary>A copy of the first case that has exchange and uaniso files, minus every other term (fast to verify).</summary>
     private static string CopyCase()
     {
-        var root = ReferenceCase.DefaultRoot() ?? throw new AssertInconclusiveException("no reference data");
-        var source = ReferenceCase.FindCaseFolders(root).First(d => File.Exists(Path.Combine(d, "exchange.json")) && File.Exists(Path.Combine(d, "uaniso.json")) && !File.Exists(Path.Combine(d, "demag.json")));
+        var source = ReferenceCase.AllCaseFolders().Select(c => c.Directory).First(d => File.Exists(Path.Combine(d, "exchange.json")) && File.Exists(Path.Combine(d, "uaniso.json")) && !File.Exists(Path.Combine(d, "demag.json")));
         var dir = Path.Combine(Path.GetTempPath(), "nm_case_" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         var inputs = JsonNode.Parse(File.ReadAllText(Path.Combine(source, "inputs.json")))!;
