@@ -66,7 +66,7 @@ public sealed class SkyrmionDiskDemo : IDemo
         double e0 = state.Tensor("E").Item();
         var sw = Stopwatch.StartNew();
         var min = new EnergyMinimizer(state, tol: 1e3, maxIter: 2000);
-        double g = min.Minimize();
+        double g = ConsoleProgress.Run($"minimizing ({label} start)", (progress, ct) => { min.Progress = progress; return min.Minimize(cancellationToken: ct); });
         double e1 = state.Tensor("E").Item();
         Console.WriteLine($"[{label} start] BB minimizer: {min.Iterations} iterations, final max|m x (m x h)| = {g:E2} A/m, E {e0:E6} J -> {e1:E6} J [{sw.Elapsed.TotalSeconds:F1} s]");
 

@@ -47,7 +47,7 @@ public sealed class StandardProblem4Demo : IDemo
         {
             Console.WriteLine($"no s-state file found: relaxing from m = ({start[0]:F4}, {start[1]:F4}, {start[2]:F4}) with alpha = 1 ...");
             state.Material["alpha"] = 1.0;
-            new LLGSolver(state).Relax();
+            ConsoleProgress.Run("relaxing the s-state", (progress, ct) => new LLGSolver(state) { Progress = progress }.Relax(cancellationToken: ct));
             state.T = 0;
         }
         state["h_external"] = new VectorFunction(state, name: "h_external").Fill(h);
