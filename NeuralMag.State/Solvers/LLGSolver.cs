@@ -28,7 +28,7 @@ public sealed class LLGSolver
         Parameters = (parameters ?? Array.Empty<string>()).Select(State.NormalizeName).ToArray();
         foreach (var p in Parameters)
             if (p is "t" or "m") throw new ArgumentException($"'{p}' cannot be a parameter: t and m are the integration variables.");
-        _rhs = state.Resolve(Rhs, new[] { "t", "m" }.Concat(Parameters).ToArray());
+        _rhs = state.ResolveAllowingUnusedArgs(Rhs, new[] { "t", "m" }.Concat(Parameters).ToArray());
         _integrator = new DormandPrince((tau, m) => _rhs.Invoke(new[] { state.Scalar(tau * ScaleT), m }.Concat(_paramValues).ToArray()) * ScaleT, rtol, atol);
     }
 
@@ -234,7 +234,7 @@ public sealed class LLGSolver
     /// </summary>
     public int Relax(double tol = 2e7 * Math.PI, double dt = 1e-11, int maxIntervals = 100_000)
     {
-        var rhs = _state.Resolve(Rhs, new[] { "t", "m", "material__alpha" });
+        var rhs = _state.ResolveAllowingUnusedArgs(Rhs, new[] { "t", "m", "material__alpha" });
         var one = _state.Scalar(1.0);
         var integrator = new DormandPrince((tau, m) => rhs.Invoke(_state.Scalar(tau * ScaleT), m, one) * ScaleT, _integrator.RTol, _integrator.ATol);
         double MaxRate(NTensor m) => rhs.Invoke(_state.Scalar(_state.T), m, one).Norm(-1).Max().Item();
