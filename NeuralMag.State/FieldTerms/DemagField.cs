@@ -15,7 +15,8 @@ public sealed class DemagField : FieldTerm
     private readonly double _p;
 
     /// <param name="p">Distance in cell diagonals beyond which the tensor is replaced by the dipole field (upstream: 20).</param>
-    public DemagField(double p = 20) => _p = p;
+    public DemagField(double p = 20) => _p = p > 0 && double.IsFinite(p) ? p
+        : throw new ArgumentOutOfRangeException(nameof(p), p, $"DemagField: p (the near-field distance in cell diagonals) must be positive and finite, got {p}; upstream's default is 20.");
 
     /// <summary>
     /// Reproduce upstream NeuralMag's single-precision lumped mass in the Ms-weighted cell-to-node projection (default
@@ -39,6 +40,7 @@ public sealed class DemagField : FieldTerm
 
     public override void Register(State state, string? name = null)
     {
+        ArgumentNullException.ThrowIfNull(state);
         var mesh = state.Mesh;
         var pbc = mesh.Pbc.Take(mesh.Dim).ToArray();
         bool allTrue = pbc.All(p => p.IsTrue);
@@ -189,7 +191,7 @@ internal sealed class DemagOperator
             var (w, wn, wd) = ProjectionWeights(CellValues(a[1], "material__Ms"), CellValues(a[2], "rho"));
             var mass = NodeMass(wd);
             var inv = new double[_geo.NumNodes];
-            for (int i = 0; i < inv.Length; i++) inv[i] = 1 / mass[i];
+            for (int i = 0; i < inv.Length; i++) inv[i] = ElementAssembler.InverseMass(mass[i]);
             _weights = wt = new WeightsCache(a[1].Storage, a[2].Storage, w, wn, inv);
         }
         // On an ILGPU device: the whole convolution there, with our FFT kernel (built once per weights).
@@ -281,7 +283,7 @@ internal sealed class DemagOperator
                     for (int k = 0; k < corners; k++)
                     {
                         int node = nodes[k];
-                        double inv = 1.0 / weightSum[node];
+                        double inv = ElementAssembler.InverseMass(weightSum[node]);
                         for (int i = 0; i < 3; i++)
                         {
                             double gi = gv[node * 3 + i] * inv;
@@ -340,7 +342,7 @@ internal sealed class DemagOperator
     {
         var weightSum = NodeMass(wd);
         var inv = new double[weightSum.Length];
-        for (int i = 0; i < inv.Length; i++) inv[i] = 1 / weightSum[i];
+        for (int i = 0; i < inv.Length; i++) inv[i] = ElementAssembler.InverseMass(weightSum[i]);
         var r = new double[_geo.NumNodes * 3];
         NodeCellTransfer.NodeGather(_geo, hCell, wn, inv, r);
         return (r, weightSum);

@@ -11,6 +11,8 @@ public sealed class TotalField
 
     public TotalField(params string[] terms)
     {
+        ArgumentNullException.ThrowIfNull(terms);
+        if (terms.Any(t => t is null)) throw new ArgumentException("TotalField: a term name is null.", nameof(terms));
         if (terms.Length == 0) throw new ArgumentException("TotalField needs at least one term name, e.g. new TotalField(\"exchange\", \"demag\").");
         _terms = terms;
     }
@@ -18,6 +20,8 @@ public sealed class TotalField
     /// <summary>Registers h_name, e_name and E_name (h, e, E for the default empty name).</summary>
     public void Register(State state, string name = "")
     {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(name);
         string Attr(string a, string n) => n.Length == 0 ? a : $"{a}_{n}";
         foreach (var t in _terms)
             if (!state.Has(Attr("E", t)))
