@@ -75,7 +75,8 @@ public sealed partial class State
     public double T
     {
         get => Tensor("t").Item();
-        set => this["t"] = value;
+        set => this["t"] = double.IsFinite(value) ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, "The simulation time t must be finite (in s).");
     }
 
     /// <summary>The magnetization (attribute "m"), a nodal vector function (or a cell one with FIC).</summary>
@@ -107,6 +108,7 @@ public sealed partial class State
 
     private void Set(string name, object? value)
     {
+        if (string.IsNullOrEmpty(name)) throw new ArgumentException("Attribute names must be non-empty.", nameof(name));
         name = NormalizeName(name);
         value = value switch
         {
@@ -126,6 +128,7 @@ public sealed partial class State
 
     private object? Get(string name)
     {
+        ArgumentNullException.ThrowIfNull(name);
         name = NormalizeName(name);
         if (!_values.TryGetValue(name, out var raw)) throw MissingAttribute(name, null);
         object? value = raw;

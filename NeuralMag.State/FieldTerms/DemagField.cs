@@ -102,9 +102,20 @@ internal sealed class DemagOperator
 
     private double[] CellValues(NTensor t, string what)
     {
-        if (Shapes.Equal(t.GetShape(), _geo.Cells)) return t.ToArray();
-        if (t.Size == 1) return Enumerable.Repeat(t.Item(), _geo.NumCells).ToArray();
+        if (Shapes.Equal(t.GetShape(), _geo.Cells)) return CheckNonNegative(t.ToArray(), what);
+        if (t.Size == 1) return CheckNonNegative(Enumerable.Repeat(t.Item(), _geo.NumCells).ToArray(), what);
         throw new ArgumentException($"DemagField: '{what}' has shape {Shapes.Format(t.GetShape())}, expected a cell function of shape {Shapes.Format(_geo.Cells)} or a scalar.");
+    }
+
+    /// <summary>Ms and rho must be finite, Ms also 0 or more (0 = an empty cell); rho may be negative (see FieldTermOperator).</summary>
+    private static double[] CheckNonNegative(double[] values, string what)
+    {
+        bool nonNegative = what == "material__Ms";
+        for (int c = 0; c < values.Length; c++)
+            if (!double.IsFinite(values[c]) || (nonNegative && values[c] < 0))
+                throw new ArgumentException($"DemagField: '{what}' is {values[c]} in cell {c} (flat index); " +
+                                            (nonNegative ? "it must be finite and 0 or more (0 = empty cell)." : "it must be finite."), what);
+        return values;
     }
 
     /// <summary>FIC: h on cells from m on cells, h = C(rho Ms m); self-adjoint, so its VJP reuses the convolution.</summary>

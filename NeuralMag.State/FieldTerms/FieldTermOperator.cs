@@ -90,12 +90,30 @@ internal sealed class FieldTermOperator
     {
         var cellShape = width == 1 ? Geo.Cells : Geo.Cells.Append(width).ToArray();
         var shape = t.GetShape();
-        if (Shapes.Equal(shape, cellShape)) return Host(t);
+        if (Shapes.Equal(shape, cellShape)) return CheckFinite(Host(t), what, width);
         bool scalarLike = t.Size == 1 && width == 1;
         bool vectorLike = width > 1 && t.Rank == 1 && t.Size == width;
-        if (scalarLike || vectorLike) return t.Reshape(width == 1 ? Array.Empty<int>() : new[] { width }).Expand(cellShape).ToArray();
+        if (scalarLike || vectorLike) return CheckFinite(t.Reshape(width == 1 ? Array.Empty<int>() : new[] { width }).Expand(cellShape).ToArray(), what, width);
         throw new ArgumentException($"{_term}: material parameter '{what}' has shape {Shapes.Format(shape)}, expected a cell function of shape {Shapes.Format(cellShape)}" +
                                     (width == 1 ? " or a scalar." : $" or a vector of length {width}."));
+    }
+
+    /// <summary>
+    /// Refuses a NaN or infinite material value or rho (it would spread to every field) and a negative Ms; runs once
+    /// per new parameter storage, as the values are cached by storage. rho may be negative: it only weighs the
+    /// density, and finite differences or unclipped optimization steps pass through rho &lt; 0.
+    /// </summary>
+    private double[] CheckFinite(double[] values, string what, int width)
+    {
+        bool nonNegative = what == "material__Ms";
+        for (int i = 0; i < values.Length; i++)
+        {
+            double v = values[i];
+            if (double.IsFinite(v) && !(nonNegative && v < 0)) continue;
+            throw new ArgumentException($"{_term}: '{what}' is {v} in cell {i / width} (flat index); " +
+                                        (nonNegative ? "it must be finite and 0 or more (0 = empty cell)." : "material parameters must be finite."), what);
+        }
+        return values;
     }
 
     /// <summary>The assembler's inputs: nodal m (projected from cells with FIC) and the rest.</summary>

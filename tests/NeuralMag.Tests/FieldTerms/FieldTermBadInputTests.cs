@@ -171,6 +171,26 @@ public sealed class FieldTermBadInputTests
     }
 
     [TestMethod]
+    public void NonFiniteOrNegativeMaterialValuesAreRefusedByName()
+    {
+        var ms = Filled(8e5);
+        ms[7] = double.NaN;
+        var state = NewState(ms, Filled(1));
+        var e = Assert.ThrowsExactly<ArgumentException>(() => state.Tensor("h_exchange"));
+        Assert.AreEqual("material__Ms", e.ParamName);
+        StringAssert.Contains(e.Message, "NaN in cell 7");
+        Assert.ThrowsExactly<ArgumentException>(() => state.Tensor("h_demag"));
+        var negative = NewState(WithCell0(-0.5, 8e5), Filled(1));
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => negative.Tensor("h_uaniso")).Message, "'material__Ms' is -0.5 in cell 0");
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => negative.Tensor("h_demag")).Message, "'material__Ms' is -0.5");
+        var rhoNaN = NewState(Filled(8e5), WithCell0(double.NaN, 1));
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => rhoNaN.Tensor("h_exchange")).Message, "'rho' is NaN");
+        var ku = NewState(Filled(8e5), Filled(1));
+        ku.Material["Ku"] = double.PositiveInfinity;
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => ku.Tensor("E_uaniso")).Message, "material__Ku");
+    }
+
+    [TestMethod]
     public void BadTermArgumentsAreRefused()
     {
         StringAssert.Contains(Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new ExchangeField { NGauss = 0 }).Message, "n_gauss");

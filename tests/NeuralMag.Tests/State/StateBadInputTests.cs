@@ -157,5 +157,8 @@ public sealed class StateBadInputTests
         Assert.ThrowsExactly<ArgumentNullException>(() => new NeuralMag.State(null!));
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new NeuralMag.State(s.Mesh, Device.Cpu, (DType)7));
         Contains(Assert.ThrowsExactly<KeyNotFoundException>(() => s["Mss"]), "'Mss'");
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => s.T = double.NaN);
+        Assert.ThrowsExactly<ArgumentException>(() => s[""] = 1.0);
+        Assert.ThrowsExactly<ArgumentNullException>(() => s.Resolve((object)null!));
     }
 }
