@@ -447,6 +447,8 @@ public sealed partial class State
     /// </summary>
     public static NamedFunction Remap(object func, IReadOnlyDictionary<string, string> mapping)
     {
+        ArgumentNullException.ThrowIfNull(func);
+        ArgumentNullException.ThrowIfNull(mapping);
         var c = Callable.From(func, "remap target");
         return new NamedFunction(c.Parameters.Select(p => mapping.TryGetValue(p, out var r) ? NormalizeName(r) : p).ToArray(), c.Invoke);
     }

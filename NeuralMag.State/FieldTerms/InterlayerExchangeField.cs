@@ -97,7 +97,15 @@ public sealed class InterlayerExchangeField
                 }
     }
 
-    private static double[] Cells(NTensor t, int[] shape) => t.Size == 1 ? Enumerable.Repeat(t.Item(), shape.Aggregate(1, (x, y) => x * y)).ToArray() : t.ToArray();
+    private static double[] Cells(NTensor t, int[] shape, string what)
+    {
+        if (t.Size != 1 && !Shapes.Equal(t.GetShape(), shape))
+            throw new ArgumentException($"InterlayerExchangeField: '{what}' has shape {Shapes.Format(t.GetShape())}, expected {Shapes.Format(shape)} or a scalar.", what);
+        var v = t.Size == 1 ? Enumerable.Repeat(t.Item(), shape.Aggregate(1, (x, y) => x * y)).ToArray() : t.ToArray();
+        foreach (var x in v)
+            if (!double.IsFinite(x)) throw new ArgumentException($"InterlayerExchangeField: '{what}' contains {x}; it must be finite.", what);
+        return v;
+    }
 
     /// <summary>A gradient given per cell (or face) carried back to the input's own shape (summed for a scalar).</summary>
     private static NTensor Back(NTensor input, double[] perCell, int[] shape, State state) =>
@@ -118,12 +126,12 @@ public sealed class InterlayerExchangeField
         var mesh = state.Mesh;
         var ccn = new[] { mesh.N[0], mesh.N[1], mesh.N[2] + 1 };
         var m = a[0].ToArray();
-        var iA = Cells(a[1], ccn);
-        var rhoxy = Cells(a[4], ccn);
+        var iA = Cells(a[1], ccn, "material__iA");
+        var rhoxy = Cells(a[4], ccn, "rhoxy");
         var w = Times(iA, rhoxy);
         var g = Coupling(state, m, w);
-        var ms = Cells(a[2], mesh.N);
-        var rho = Cells(a[3], mesh.N);
+        var ms = Cells(a[2], mesh.N, "material__Ms");
+        var rho = Cells(a[3], mesh.N, "rho");
         var geo = new NeuralMag.Kernels.FieldTerms.GridGeometry(mesh.N, mesh.Pbc.Take(3).Select(p => p.IsPeriodic).ToArray(), mesh.Dx);
         var assembler = new NeuralMag.Kernels.FieldTerms.ElementAssembler(geo, 1);
         var mass = assembler.LumpedMass(Times(ms, rho));
@@ -163,8 +171,8 @@ public sealed class InterlayerExchangeField
         var mesh = state.Mesh;
         var ccn = new[] { mesh.N[0], mesh.N[1], mesh.N[2] + 1 };
         var m = mT.ToArray();
-        var iA = Cells(iAT, ccn);
-        var rhoxy = Cells(rhoxyT, ccn);
+        var iA = Cells(iAT, ccn, "material__iA");
+        var rhoxy = Cells(rhoxyT, ccn, "rhoxy");
         var w = Times(iA, rhoxy);
         var g = Coupling(state, m, w);
         double e = 0;

@@ -207,6 +207,8 @@ public sealed class FieldTermBadInputTests
         StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => new ExternalField(new[] { 1.0, 2.0 }).Register(state)).Message, "(2,)");
         StringAssert.Contains(Assert.ThrowsExactly<InvalidOperationException>(() => new TotalField("exchange", "exchnge").Register(state)).Message, "exchnge");
         Assert.ThrowsExactly<ArgumentNullException>(() => new ExchangeField().Register(null!));
+        state.Material["iA"] = new CellFunction(state).Fill(1e-3);
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => state.Tensor("h_iexchange")).Message, "(4, 3, 2)");
         state.Material["A"] = new[] { 1.0, 2.0 };
         StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => state.Tensor("h_exchange")).Message, "material__A");
     }
