@@ -7,9 +7,13 @@ namespace NeuralMag.AD;
 /// saved tensors as soon as it has been processed.
 /// </summary>
 /// <remarks>
-/// Tapes nest: an inner tape sees tensors of an outer tape as constants (used by adjoint solvers, which need the VJP
-/// of a right-hand side while another tape is recording). Gradients of gradients are not supported: the backward pass
-/// itself is not recorded.
+/// Tapes nest: an inner tape sees tensors of an outer tape as constants (adjoint solvers take the VJP of a
+/// right-hand side on an inner tape inside the outer backward pass). Gradients of gradients are not supported: the
+/// backward pass itself is not recorded, so an enclosing tape would see an inner gradient as a constant and its
+/// derivative would silently be 0. So when an inner tape's computation read a tensor tracked by an enclosing tape that
+/// is still recording, the gradients it returns carry a marker on that enclosing tape: using them in a value that the
+/// enclosing tape is later differentiated through throws <see cref="NotSupportedException"/> from its
+/// <see cref="Gradient"/>; using them as constants (or not at all) is fine.
 /// </remarks>
 public sealed class Tape : IDisposable
 {
@@ -19,6 +23,8 @@ public sealed class Tape : IDisposable
     private readonly List<Node> _nodes = new();
     private bool _disposed;
     private bool _used;
+    // An enclosing tape whose tracked tensors this tape's computation read (the higher-order-gradient case).
+    private Tape? _readsFrom;
 
     /// <summary>Starts recording on the current thread until disposed.</summary>
     public Tape()
@@ -53,6 +59,8 @@ public sealed class Tape : IDisposable
     public NTensor Watch(NTensor x)
     {
         ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.Node != null && x.Node.Tape != this) NoteForeign(x.Node.Tape);
         var alias = NTensor.Alias(x);
         alias.Node = new Node(_nodes.Count, this, null, null);
         _nodes.Add(alias.Node);
@@ -60,17 +68,44 @@ public sealed class Tape : IDisposable
     }
 
     /// <summary>True when the tape of this thread would record an operation on these inputs.</summary>
-    public static bool IsRecording(NTensor a) => _current != null && a.Node?.Tape == _current;
+    public static bool IsRecording(NTensor a)
+    {
+        var current = _current;
+        if (current == null || a.Node is not { } node) return false;
+        if (node.Tape == current) return true;
+        current.NoteForeign(node.Tape);
+        return false;
+    }
 
     /// <summary>True when the tape of this thread would record an operation on either input.</summary>
-    public static bool IsRecording(NTensor a, NTensor b) => IsRecording(a) || IsRecording(b);
+    public static bool IsRecording(NTensor a, NTensor b) => IsRecording(a) | IsRecording(b);
 
     /// <summary>True when the tape of this thread would record an operation on any of the inputs.</summary>
     public static bool IsRecording(ReadOnlySpan<NTensor> inputs)
     {
         if (_current == null) return false;
-        foreach (var t in inputs)
-            if (t.Node?.Tape == _current) return true;
+        bool any = false;
+        foreach (var t in inputs) any |= IsRecording(t);
+        return any;
+    }
+
+    /// <summary>Remembers that this tape's computation read a tensor of <paramref name="other"/> if that tape encloses it.</summary>
+    private void NoteForeign(Tape other)
+    {
+        if (_readsFrom != null) return;
+        for (var o = _outer; o != null; o = o._outer)
+            if (o == other)
+            {
+                _readsFrom = other;
+                return;
+            }
+    }
+
+    /// <summary>True when <paramref name="tape"/> is the current tape of this thread or encloses it.</summary>
+    private static bool IsActive(Tape tape)
+    {
+        for (var o = _current; o != null; o = o._outer)
+            if (o == tape) return true;
         return false;
     }
 
@@ -97,10 +132,15 @@ public sealed class Tape : IDisposable
     public NTensor[] Gradient(NTensor output, NTensor[] wrt, NTensor? seed = null)
     {
         if (_used) throw new InvalidOperationException("Tape.Gradient was already called on this tape; record again to take another gradient.");
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(wrt);
+        for (int k = 0; k < wrt.Length; k++)
+            if (wrt[k]?.Node is not { } wn || wn.Tape != this)
+                throw new ArgumentException($"Argument {k} of Gradient is not watched by this tape; pass the tensor returned by Tape.Watch.", nameof(wrt));
+        if (seed != null && !Shapes.Equal(seed.ShapeArray, output.ShapeArray))
+            throw new ArgumentException($"The seed of shape {Shapes.Format(seed.ShapeArray)} does not match the output of shape {Shapes.Format(output.ShapeArray)}.", nameof(seed));
         _used = true;
         seed ??= NTensor.OnesLike(output);
-        if (!Shapes.Equal(seed.ShapeArray, output.ShapeArray))
-            throw new ArgumentException($"The seed of shape {Shapes.Format(seed.ShapeArray)} does not match the output of shape {Shapes.Format(output.ShapeArray)}.");
         var grads = new NTensor?[_nodes.Count];
         if (output.Node?.Tape == this) grads[output.Node.Id] = seed;
 
@@ -142,9 +182,26 @@ public sealed class Tape : IDisposable
             if (n == null || n.Tape != this)
                 throw new ArgumentException($"Argument {k} of Gradient is not watched by this tape; pass the tensor returned by Tape.Watch.");
             result[k] = grads[n.Id] ?? NTensor.ZerosLike(wrt[k]);
+            if (_readsFrom != null && IsActive(_readsFrom)) result[k] = MarkSecondOrder(result[k], _readsFrom);
         }
         _nodes.Clear();
         return result;
+    }
+
+    /// <summary>
+    /// An alias of an inner gradient recorded on the enclosing tape <paramref name="outer"/> as an operation whose VJP
+    /// throws: the enclosing tape's backward pass reaches it only when its output depends on this gradient, i.e. when a
+    /// gradient of a gradient is asked for.
+    /// </summary>
+    private static NTensor MarkSecondOrder(NTensor gradient, Tape outer)
+    {
+        var marked = NTensor.Alias(gradient);
+        marked.Node = new Node(outer._nodes.Count, outer, Array.Empty<NTensor>(), _ => throw new NotSupportedException(
+            "Tape.Gradient: the output depends on a gradient that an inner tape computed from tensors this tape tracks. Gradients of " +
+            "gradients (higher-order derivatives, e.g. Autodiff.Grad(Autodiff.Grad(f))) are not supported: the backward pass is not " +
+            "recorded, so the derivative would silently be 0. Take finite differences of the gradient instead."));
+        outer._nodes.Add(marked.Node);
+        return marked;
     }
 
     private void ThrowIfDisposed()

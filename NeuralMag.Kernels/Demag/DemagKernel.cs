@@ -88,6 +88,7 @@ public sealed unsafe class DemagKernel
                 double scale = 1.0 / size;
                 var sp = spectrum.Span;
                 for (int i = 0; i < values.Length; i++) values[i] = sp[i].Real * scale;
+                _scale = Math.Max(_scale, values.Max(Math.Abs));
                 Spectrum[c] = Fold(values, c);
             }
             else
@@ -123,7 +124,15 @@ public sealed unsafe class DemagKernel
     /// <summary>The sign of component c's spectrum at the mirrored frequency of a folded physical axis.</summary>
     public double MirrorSign(int c, int physicalAxis) => OddAxes[c].Contains(physicalAxis) ? -1 : 1;
 
-    /// <summary>Keeps the block of non-negative frequencies on the folded axes, after checking N̂(−k) = ±N̂(k) holds.</summary>
+    /// <summary>Largest |N̂| of the components built so far (xx comes first): the scale of the symmetry check.</summary>
+    private double _scale;
+
+    /// <summary>
+    /// Keeps the block of non-negative frequencies on the folded axes, after checking N̂(−k) = ±N̂(k) holds to
+    /// round-off of the kernel's scale. The scale is that of the whole tensor, not of the component: a component that
+    /// is odd along a pseudo-periodic or single-cell axis has a real spectrum that vanishes in exact arithmetic
+    /// (upstream keeps the real part only, as here), so what remains is round-off with no symmetry of its own.
+    /// </summary>
     private double[] Fold(double[] half, int c)
     {
         var hs = Fft!.SpectrumShape;
@@ -142,7 +151,7 @@ public sealed unsafe class DemagKernel
             axis3[3 - r + t] = Axes[t];
         }
         var stored = new double[(long)s3[0] * s3[1] * s3[2]];
-        double max = half.Max(Math.Abs), worst = 0;
+        double max = Math.Max(_scale, half.Max(Math.Abs)), worst = 0;
         for (int i0 = 0; i0 < h3[0]; i0++)
             for (int i1 = 0; i1 < h3[1]; i1++)
             {

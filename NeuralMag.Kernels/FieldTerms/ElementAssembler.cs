@@ -288,13 +288,23 @@ public sealed partial class ElementAssembler
         return g;
     }
 
-    /// <summary>dL/dM per node for a nodal field h = f / M (any f independent of M): dL/dM_n = −Σ_i g_n,i h_n,i / M_n.</summary>
+    /// <summary>
+    /// dL/dM per node for a nodal field h = f / M (any f independent of M): dL/dM_n = −Σ_i g_n,i h_n,i / M_n. A node
+    /// without mass (M_n = 0) has h = 0 by definition (<see cref="InverseMass"/>), a constant: its cotangent is 0.
+    /// </summary>
     public static double[] InverseMassCotangent(double[] g, double[] h, double[] mass)
     {
         var r = new double[mass.Length];
-        for (int n = 0; n < r.Length; n++) r[n] = -(g[3 * n] * h[3 * n] + g[3 * n + 1] * h[3 * n + 1] + g[3 * n + 2] * h[3 * n + 2]) / mass[n];
+        for (int n = 0; n < r.Length; n++) r[n] = -(g[3 * n] * h[3 * n] + g[3 * n + 1] * h[3 * n + 1] + g[3 * n + 2] * h[3 * n + 2]) * InverseMass(mass[n]);
         return r;
     }
+
+    /// <summary>
+    /// 1/M for a lumped node mass M (sum of Ms rho V/2^d over the adjacent cells), and 0 where M = 0: a node whose
+    /// adjacent cells all have Ms = 0 or rho = 0 carries no magnetic moment, and its field is defined as 0 (the cells
+    /// behave as empty), never Inf or NaN.
+    /// </summary>
+    public static double InverseMass(double mass) => mass == 0 ? 0 : 1 / mass;
 
     private static void CpuRange(int n, Action<int, int> body) => NeuralMag.AD.CpuBackend.For(n, body, 256);
 }

@@ -61,6 +61,8 @@ internal sealed class Callable
             Func<NTensor, NTensor, NTensor> f2 => a => f2(a[0], a[1]),
             Func<NTensor, NTensor, NTensor, NTensor> f3 => a => f3(a[0], a[1], a[2]),
             Func<NTensor, NTensor, NTensor, NTensor, NTensor> f4 => a => f4(a[0], a[1], a[2], a[3]),
+            Func<NTensor, NTensor, NTensor, NTensor, NTensor, NTensor> f5 => a => f5(a[0], a[1], a[2], a[3], a[4]),
+            Func<NTensor, NTensor, NTensor, NTensor, NTensor, NTensor, NTensor> f6 => a => f6(a[0], a[1], a[2], a[3], a[4], a[5]),
             _ => a =>
             {
                 try { return (NTensor)d.DynamicInvoke(a.Cast<object>().ToArray())!; }

@@ -23,6 +23,8 @@ public partial class Function
         if (Spaces.Length != state.Mesh.Dim)
             throw new ArgumentException($"Function spaces '{Spaces}' need one letter per mesh axis ({state.Mesh.Dim}).", nameof(spaces));
         Shape = shape ?? Array.Empty<int>();
+        foreach (var k in Shape)
+            if (k <= 0) throw new ArgumentException($"Function value shape {Shapes.Format(Shape)} must have positive entries (empty for scalars, [3] for vectors).", nameof(shape));
         Name = name ?? "f";
         var ts = new List<int>();
         for (int i = 0; i < Spaces.Length; i++)
@@ -74,6 +76,8 @@ public partial class Function
                 Func = null;
                 break;
             case NTensor t:
+                // As State's attribute assignment: a tensor of another dtype or device is converted to the state's.
+                if (t.DType != State.DType || t.Device != State.Device) t = t.Cast(State.DType).To(State.Device);
                 if (!Shapes.Equal(t.GetShape(), TensorShape) && t.Size != 1)
                     throw new ArgumentException($"Tensor of shape {Shapes.Format(t.GetShape())} does not fit function '{Name}' of shape {Shapes.Format(TensorShape)} (spaces '{Spaces}').");
                 _tensor = t.Size == 1 && TensorShape.Length > 0 ? t.Reshape().Expand(TensorShape) : t;
@@ -98,8 +102,9 @@ public partial class Function
     /// <summary>Sets every point to the same vector (vector functions) and returns this function.</summary>
     public Function Fill(double[] vector, bool expand = false)
     {
+        ArgumentNullException.ThrowIfNull(vector);
         if (Shape.Length != 1 || Shape[0] != vector.Length)
-            throw new ArgumentException($"Fill with a vector of length {vector.Length} needs a function of value shape ({vector.Length},), this one has {Shapes.Format(Shape)}.");
+            throw new ArgumentException($"Fill with a vector of length {vector.Length} needs a function of value shape ({vector.Length},), this one has {Shapes.Format(Shape)}.", nameof(vector));
         Tensor = State.Tensor(vector).Expand(TensorShape);
         return this;
     }
@@ -107,6 +112,7 @@ public partial class Function
     /// <summary>Sets the value in each cell from a per-domain table (cell functions), as upstream's fill_by_domain.</summary>
     public Function FillByDomain(double[] values)
     {
+        ArgumentNullException.ThrowIfNull(values);
         if (Spaces.Any(s => s != 'c')) throw new InvalidOperationException($"FillByDomain needs a cell function; '{Name}' has spaces '{Spaces}'.");
         var domains = State.Tensor("domains").ToArray();
         var data = new double[domains.Length];
@@ -128,6 +134,7 @@ public partial class Function
     /// </summary>
     public Function FillByDomain(double[][] values)
     {
+        ArgumentNullException.ThrowIfNull(values);
         if (Spaces.Any(s => s != 'c')) throw new InvalidOperationException($"FillByDomain needs a cell function; '{Name}' has spaces '{Spaces}'.");
         int width = Shapes.Product(Shape);
         for (int id = 0; id < values.Length; id++)

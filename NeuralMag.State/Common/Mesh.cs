@@ -14,7 +14,7 @@ public readonly record struct Pbc(double Value)
     /// <summary>True periodicity (infinitely many images; demag by the Fourier-space solver on all three axes).</summary>
     public static Pbc True => new(double.PositiveInfinity);
     /// <summary>Pseudo-PBC with <paramref name="count"/> image copies on each side.</summary>
-    public static Pbc Images(int count) => count > 0 ? new(count) : throw new ArgumentException($"Pseudo-PBC image count must be positive, got {count}.");
+    public static Pbc Images(int count) => count > 0 ? new(count) : throw new ArgumentOutOfRangeException(nameof(count), count, $"Pseudo-PBC image count must be positive, got {count}.");
 
     /// <summary>True for an open boundary.</summary>
     public bool IsOpen => Value == 0;
@@ -57,8 +57,14 @@ public sealed class Mesh
         if (dx.Length != 3) throw new ArgumentException($"dx needs 3 entries (the unused ones set the cross-section of 1D/2D meshes), got {dx.Length}.", nameof(dx));
         for (int i = 0; i < 3; i++)
             if (!(dx[i] > 0) || double.IsInfinity(dx[i])) throw new ArgumentException($"Cell size dx[{i}] = {dx[i]} must be positive and finite.", nameof(dx));
+        double cellVolume = dx[0] * dx[1] * dx[2];
+        if (!double.IsNormal(cellVolume) || double.IsInfinity(cellVolume))
+            throw new ArgumentException($"Cell size ({string.Join(", ", dx.Select(PythonRepr))}) gives the cell volume {PythonRepr(cellVolume)} m^3, " +
+                                        "which underflows or overflows a double: the product dx*dy*dz must be a finite number above 2.2e-308 (cell sizes in m, e.g. 1e-9).", nameof(dx));
         origin ??= new double[3];
         if (origin.Length != 3) throw new ArgumentException($"origin needs 3 entries, got {origin.Length}.", nameof(origin));
+        for (int i = 0; i < 3; i++)
+            if (!double.IsFinite(origin[i])) throw new ArgumentException($"Origin coordinate origin[{i}] = {origin[i]} must be finite.", nameof(origin));
         pbc ??= new[] { NeuralMag.Pbc.Open };
         if (pbc.Length == 1) pbc = Enumerable.Repeat(pbc[0], 3).ToArray();
         if (pbc.Length != 3 && pbc.Length != n.Length)
@@ -67,6 +73,18 @@ public sealed class Mesh
         foreach (var p in pbc)
             if (p.Value < 0 || (p.IsPseudo && p.Value != Math.Floor(p.Value)))
                 throw new ArgumentException($"pbc entry {p.Value} is invalid: use open (0/false), a positive image count, or true.", nameof(pbc));
+        // Every attribute is one NTensor, indexed by int: the nodal vector field m (3 entries per node, n + 1 nodes per
+        // open axis) is the largest and must stay within int.MaxValue elements.
+        long nodes = 1, cells = 1;
+        for (int i = 0; i < n.Length; i++)
+        {
+            cells *= n[i];
+            nodes *= pbc[i].IsPeriodic ? n[i] : n[i] + 1L;
+        }
+        if (3 * nodes > MaxTensorElements)
+            throw new ArgumentException($"Mesh ({string.Join(", ", n)}) has {cells:N0} cells and {nodes:N0} nodes; its nodal vector field would need " +
+                                        $"{3 * nodes:N0} tensor elements, more than a tensor holds ({MaxTensorElements:N0} = int.MaxValue). " +
+                                        $"Use at most about {(long)Math.Pow(MaxTensorElements / 3.0, 1.0 / n.Length) - 1:N0} cells per axis for a {n.Length}D mesh.", nameof(n));
         N = (int[])n.Clone();
         Dx = (double[])dx.Clone();
         Origin = (double[])origin.Clone();
@@ -94,16 +112,19 @@ public sealed class Mesh
     /// <summary>Cell volume in m^3 (dx·dy·dz, also for 1D/2D meshes).</summary>
     public double CellVolume => Dx[0] * Dx[1] * Dx[2];
 
-    /// <summary>Total number of cells (product of the cells per axis).</summary>
+    /// <summary>Largest number of elements of one tensor (int-indexed): bounds 3 x the node count of a mesh.</summary>
+    public const long MaxTensorElements = int.MaxValue;
+
+    /// <summary>Number of cells (the constructor bounds it, so it never overflows).</summary>
     public int NumCells => N.Aggregate(1, (a, b) => a * b);
 
     /// <summary>Total volume in m^3.</summary>
-    public double Volume => NumCells * CellVolume;
+    public double Volume => (double)NumCells * CellVolume;
 
     /// <summary>Nodes per axis: n + 1 along open axes, n along periodic ones.</summary>
     public int[] NodeCounts => Enumerable.Range(0, Dim).Select(i => Pbc[i].IsPeriodic ? N[i] : N[i] + 1).ToArray();
 
-    /// <summary>Total number of nodes (product of <see cref="NodeCounts"/>).</summary>
+    /// <summary>Number of nodes (bounded by the constructor: 3 x NumNodes fits one tensor).</summary>
     public int NumNodes => NodeCounts.Aggregate(1, (a, b) => a * b);
 
     /// <summary>True when some axis is periodic (pseudo or true).</summary>

@@ -29,6 +29,8 @@ public sealed partial class State
         Mesh = mesh ?? throw new ArgumentNullException(nameof(mesh));
         Device = device ?? Config.Device;
         DType = dtype ?? Config.DType;
+        if (!Enum.IsDefined(DType)) throw new ArgumentOutOfRangeException(nameof(dtype), DType, "dtype must be DType.Float64 or DType.Float32.");
+        CheckMemory(mesh, DType, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
         Material = new MaterialNamespace(this);
         this["t"] = 0.0;
         this["eps"] = DType.Eps();
@@ -37,6 +39,26 @@ public sealed partial class State
         this["domain"] = (Func<NTensor, NTensor>)(domains => domains.Gt(0.0));
         this["rho"] = new CellFunction(this, tensor: (Func<NTensor, NTensor, NTensor>)((domain, eps) => NTensor.Where(domain, NTensor.OnesLike(eps), eps)), name: "rho");
         InitDomainExtras();
+    }
+
+    /// <summary>
+    /// Bytes a state on <paramref name="mesh"/> holds at the least: the domain ids and rho (one value per cell each)
+    /// and the nodal magnetization (three values per node).
+    /// </summary>
+    public static long RequiredMemoryBytes(Mesh mesh, DType dtype)
+    {
+        ArgumentNullException.ThrowIfNull(mesh);
+        return (2L * mesh.NumCells + 3L * mesh.NumNodes) * dtype.SizeInBytes();
+    }
+
+    /// <summary>Refuses a mesh whose state needs more than <paramref name="availableBytes"/> (0 or less: unknown, no check).</summary>
+    internal static void CheckMemory(Mesh mesh, DType dtype, long availableBytes)
+    {
+        long need = RequiredMemoryBytes(mesh, dtype);
+        if (availableBytes > 0 && need > availableBytes)
+            throw new InsufficientMemoryException(
+                $"A {dtype.Name()} state on mesh {string.Join("x", mesh.N)} ({mesh.NumCells:N0} cells, {mesh.NumNodes:N0} nodes) needs at least " +
+                $"{need / 1e9:F1} GB (domains, rho and m), but only {availableBytes / 1e9:F1} GB are available: use fewer cells or float32.");
     }
 
     /// <summary>The mesh the state's functions live on.</summary>
@@ -56,7 +78,8 @@ public sealed partial class State
     public double T
     {
         get => Tensor("t").Item();
-        set => this["t"] = value;
+        set => this["t"] = double.IsFinite(value) ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, "The simulation time t must be finite (in s).");
     }
 
     /// <summary>The magnetization (attribute "m"), a nodal vector function (or a cell one with FIC).</summary>
@@ -89,6 +112,7 @@ public sealed partial class State
 
     private void Set(string name, object? value)
     {
+        if (string.IsNullOrEmpty(name)) throw new ArgumentException("Attribute names must be non-empty.", nameof(name));
         name = NormalizeName(name);
         value = value switch
         {
@@ -108,6 +132,7 @@ public sealed partial class State
 
     private object? Get(string name)
     {
+        ArgumentNullException.ThrowIfNull(name);
         name = NormalizeName(name);
         if (!_values.TryGetValue(name, out var raw)) throw MissingAttribute(name, null);
         object? value = raw;
@@ -196,8 +221,14 @@ public sealed partial class State
     }
 
     /// <summary>Marks the cells where <paramref name="condition"/> (0/1 per cell) is set as domain <paramref name="id"/>.</summary>
+    /// <param name="id">Domain id, 0 or more (0 marks cells outside the magnet: rho = eps there).</param>
+    /// <param name="condition">Per-cell mask of the mesh's cell shape (nonzero = in the domain).</param>
     public void AddDomain(int id, NTensor condition)
     {
+        ArgumentNullException.ThrowIfNull(condition);
+        if (id < 0) throw new ArgumentOutOfRangeException(nameof(id), id, $"Domain id must be 0 or more (0 = outside the magnet), got {id}.");
+        if (!Shapes.Equal(condition.GetShape(), Mesh.N))
+            throw new ArgumentException($"AddDomain: condition has shape {Shapes.Format(condition.GetShape())}; it needs one value per cell, shape {Shapes.Format(Mesh.N)}.", nameof(condition));
         var domains = GetFunction("domains");
         var current = domains.Tensor;
         if (current.Eq(Scalar(1)).Min().Item() == 1) current = NTensor.ZerosLike(current);
@@ -213,10 +244,10 @@ public sealed partial class State
         if (what.Length > 0 && _values.TryGetValue(what, out var stored) && ReferenceEquals(stored, func))
         {
             if (!_resolved.TryGetValue(what, out resolved!))
-                _resolved[what] = resolved = ResolveCore(func, null, null, null, what);
+                _resolved[what] = resolved = ResolveCore(func, null, null, null, what, allowUnusedArgs: false);
         }
         else if (!_resolvedByFunc.TryGetValue(func, out resolved!))
-            _resolvedByFunc[func] = resolved = ResolveCore(func, null, null, null, null);
+            _resolvedByFunc[func] = resolved = ResolveCore(func, null, null, null, null, allowUnusedArgs: false);
         var args = new NTensor[resolved.Parameters.Count];
         for (int i = 0; i < args.Length; i++) args[i] = ArgumentValue(resolved.Parameters[i], what);
         return resolved.Invoke(args);
@@ -238,24 +269,63 @@ public sealed partial class State
     public NamedFunction Resolve(string attribute, IReadOnlyList<string>? funcArgs = null,
         IReadOnlyDictionary<string, string>? remap = null, IReadOnlyDictionary<string, object>? inject = null)
     {
+        ArgumentNullException.ThrowIfNull(attribute);
         var name = NormalizeName(attribute);
         var raw = Raw(name);
         if (raw is Function { Func: { } f }) raw = f;
-        if (!Callable.IsCallable(raw)) throw new ArgumentException($"Attribute '{attribute}' is not a function of other attributes; nothing to resolve.");
-        return ResolveCore(raw!, funcArgs, remap, inject, name);
+        if (!Callable.IsCallable(raw)) throw new ArgumentException($"Attribute '{attribute}' is not a function of other attributes; nothing to resolve.", nameof(attribute));
+        return ResolveCore(raw!, funcArgs, remap, inject, name, allowUnusedArgs: false);
     }
 
     /// <summary>
     /// Turns a function of state attributes into a plain function of <paramref name="funcArgs"/> (upstream's
     /// <c>state.resolve</c>): every parameter that is itself a function-valued attribute is evaluated from its own
     /// dependencies, everything not in <paramref name="funcArgs"/> is bound to its current value, <paramref name="remap"/>
-    /// renames parameters in the whole graph and <paramref name="inject"/> replaces named dependencies by other
-    /// functions. Without funcArgs the result takes all static dependencies (in order of first use). The dependency walk
-    /// happens here, once; calling the result only runs the functions, on the tape when one records.
+    /// renames parameters in the whole graph and <paramref name="inject"/> replaces named dependencies. Without funcArgs
+    /// the result takes all static dependencies (in order of first use). The dependency walk happens here, once;
+    /// calling the result only runs the functions, on the tape when one records.
     /// </summary>
+    /// <param name="func">A lambda or <see cref="NamedFunction"/> whose parameter names are attribute names.</param>
+    /// <param name="funcArgs">Arguments of the result, in order; each must be read somewhere in the graph.</param>
+    /// <param name="remap">Parameter renames applied to every function of the graph. A rename may not make two
+    /// parameters of one function the same name (they would merge into one argument).</param>
+    /// <param name="inject">Replacements for attributes of the graph: a function (its own parameters are resolved
+    /// from the state) or a value (a number, double[], <see cref="NTensor"/> or fixed <see cref="Function"/>), which is
+    /// bound in place of the attribute's value. Each key must be a dependency of the graph and not a funcArg.</param>
+    /// <exception cref="ArgumentException">A funcArg the graph never reads, an inject key that is not a dependency,
+    /// an injected value of another type, or a remap that merges two parameters.</exception>
+    /// <exception cref="KeyNotFoundException">A parameter names no attribute (with a did-you-mean suggestion).</exception>
     public NamedFunction Resolve(object func, IReadOnlyList<string>? funcArgs = null,
-        IReadOnlyDictionary<string, string>? remap = null, IReadOnlyDictionary<string, object>? inject = null) =>
-        ResolveCore(func, funcArgs, remap, inject, null);
+        IReadOnlyDictionary<string, string>? remap = null, IReadOnlyDictionary<string, object>? inject = null)
+    {
+        ArgumentNullException.ThrowIfNull(func);
+        if (func is string attribute) return Resolve(attribute, funcArgs, remap, inject);
+        return ResolveCore(func, funcArgs, remap, inject, null, allowUnusedArgs: false);
+    }
+
+    /// <summary>
+    /// As <see cref="Resolve(object, IReadOnlyList{string}?, IReadOnlyDictionary{string, string}?, IReadOnlyDictionary{string, object}?)"/>,
+    /// but a funcArg the graph does not read is accepted (its argument is ignored): for solvers whose right-hand side
+    /// always takes t whether or not a field depends on it.
+    /// </summary>
+    internal NamedFunction ResolveAllowingUnusedArgs(object func, IReadOnlyList<string> funcArgs) =>
+        ResolveCore(func, funcArgs, null, null, null, allowUnusedArgs: true);
+
+    /// <summary>An injected replacement: a function of attributes, or a value bound as a tensor of this state.</summary>
+    private object ConvertInjected(string key, object? value) => value switch
+    {
+        null => throw new ArgumentNullException(nameof(value), $"inject['{key}'] is null: inject a function of attributes or a value (number, double[], NTensor)."),
+        _ when Callable.IsCallable(value) => value,
+        Function f => f.Tensor,
+        NTensor t => t.DType != DType || t.Device != Device ? t.Cast(DType).To(Device) : t,
+        double d => Scalar(d),
+        float f => Scalar(f),
+        int i => Scalar(i),
+        double[] a => Tensor(a),
+        Array a => Tensor(a),
+        _ => throw new ArgumentException($"inject['{key}'] is a {value.GetType().Name}; inject a function of attributes (a lambda or NamedFunction) " +
+                                         "or a value (a number, double[], NTensor or Function).", "inject"),
+    };
 
     /// <param name="func">The function to resolve (delegate, NamedFunction or attribute name).</param>
     /// <param name="funcArgs">Parameters of the result, or null for all static dependencies.</param>
@@ -263,17 +333,54 @@ public sealed partial class State
     /// <param name="inject">Named dependencies replaced by other functions.</param>
     /// <param name="targetName">The attribute the function is stored under, if any (for messages and cycle detection).</param>
     private NamedFunction ResolveCore(object func, IReadOnlyList<string>? funcArgs, IReadOnlyDictionary<string, string>? remap,
-        IReadOnlyDictionary<string, object>? inject, string? targetName)
+        IReadOnlyDictionary<string, object>? inject, string? targetName, bool allowUnusedArgs)
     {
         var target = Callable.From(func, targetName == null ? "resolve target" : $"attribute '{targetName}'");
         var targetLabel = targetName == null ? "the resolved function" : $"'{targetName}'";
-        remap ??= new Dictionary<string, string>();
-        var inj = (inject ?? new Dictionary<string, object>()).ToDictionary(kv => NormalizeName(kv.Key), kv => kv.Value);
-        var exposed = funcArgs?.Select(NormalizeName).ToList();
-        string Map(string p) => remap.TryGetValue(p, out var r) ? NormalizeName(r) : p;
+        var renames = new Dictionary<string, string>();
+        if (remap != null)
+            foreach (var (from, to) in remap)
+            {
+                if (string.IsNullOrEmpty(from) || string.IsNullOrEmpty(to))
+                    throw new ArgumentException($"remap entry '{from}' -> '{to}': both names must be non-empty attribute names.", nameof(remap));
+                renames[NormalizeName(from)] = NormalizeName(to);
+            }
+        var inj = new Dictionary<string, object>();
+        if (inject != null)
+            foreach (var (key, value) in inject)
+            {
+                if (string.IsNullOrEmpty(key)) throw new ArgumentException("inject has an empty key; keys are attribute names.", nameof(inject));
+                inj[NormalizeName(key)] = ConvertInjected(key, value);
+            }
+        var exposed = funcArgs?.Select(a => NormalizeName(a ?? throw new ArgumentException("funcArgs contains null; entries are attribute names.", nameof(funcArgs)))).ToList();
+        if (exposed != null)
+        {
+            var twice = exposed.GroupBy(a => a).FirstOrDefault(g => g.Count() > 1);
+            if (twice != null) throw new ArgumentException($"funcArgs names '{twice.Key}' twice; each argument of the resolved function needs its own name.", nameof(funcArgs));
+            foreach (var a in exposed)
+                if (inj.ContainsKey(a))
+                    throw new ArgumentException($"'{a}' is both a funcArg and an inject key: a funcArg is an argument of the resolved function, so it cannot also be replaced.", nameof(inject));
+        }
+        string Map(string p) => renames.TryGetValue(p, out var r) ? r : p;
+        // Every parameter name seen in the graph, after renaming (for unused funcArgs/inject keys and suggestions).
+        var graphNames = new List<string>();
+        string[] MappedParameters(Callable fn, string label)
+        {
+            var mapped = fn.Parameters.Select(Map).ToArray();
+            for (int i = 0; i < mapped.Length; i++)
+                for (int j = 0; j < i; j++)
+                    if (mapped[i] == mapped[j])
+                        throw new ArgumentException(
+                            $"remap makes parameters '{fn.Parameters[j]}' and '{fn.Parameters[i]}' of {label} both read '{mapped[i]}': they would merge into one argument. " +
+                            "Rename to a name that is not already a parameter of that function.", nameof(remap));
+            foreach (var p in mapped)
+                if (!graphNames.Contains(p)) graphNames.Add(p);
+            return mapped;
+        }
 
         var slots = new Dictionary<string, int>();
         var constants = new List<(int Slot, string Name)>();
+        var injectedConstants = new List<(int Slot, NTensor Value)>();
         var steps = new List<(int Slot, Callable Fn, int[] Args)>();
         var freeArgs = new List<string>();
         if (exposed != null)
@@ -286,14 +393,15 @@ public sealed partial class State
             if (slots.TryGetValue(name, out var s)) return s;
             if (visiting.Contains(name))
                 throw new InvalidOperationException($"Cycle in the dependency graph: {string.Join(" -> ", visiting.SkipWhile(v => v != name).Append(name))}.");
-            object? source = inj.TryGetValue(name, out var injected) ? injected
+            bool isInjected = inj.TryGetValue(name, out var injected);
+            object? source = isInjected ? injected
                 : _values.TryGetValue(name, out var v) ? v : throw MissingAttribute(name, requiredBy);
             if (source is Function { Func: { } ff }) source = ff;
             if (Callable.IsCallable(source))
             {
                 visiting.Add(name);
                 var fn = Callable.From(source!, $"attribute '{name}'");
-                var args = fn.Parameters.Select(p => SlotOf(Map(p), $"'{name}'")).ToArray();
+                var args = MappedParameters(fn, $"'{name}'").Select(p => SlotOf(p, $"'{name}'")).ToArray();
                 visiting.Remove(name);
                 int slot = slots.Count;
                 slots[name] = slot;
@@ -302,22 +410,28 @@ public sealed partial class State
             }
             int cs = slots.Count;
             slots[name] = cs;
-            if (exposed == null) freeArgs.Add(name);
+            if (isInjected) injectedConstants.Add((cs, (NTensor)injected!));
+            else if (exposed == null) freeArgs.Add(name);
             else constants.Add((cs, name));
             return cs;
         }
 
-        var targetArgs = target.Parameters.Select(p => SlotOf(Map(p), targetLabel)).ToArray();
-        if (exposed != null)
+        var targetArgs = MappedParameters(target, targetLabel).Select(p => SlotOf(p, targetLabel)).ToArray();
+        foreach (var key in inj.Keys)
+            if (!graphNames.Contains(key))
+                throw new ArgumentException($"inject names '{key}', which is not a dependency of {targetLabel} (the graph reads: {string.Join(", ", graphNames)}).{SuggestFrom(key, graphNames)}", nameof(inject));
+        if (exposed != null && !allowUnusedArgs)
         {
             foreach (var a in exposed)
-                if (!_values.ContainsKey(a) && !inj.ContainsKey(a) && !IsUsedAsParameter(a, steps, target, Map))
-                    throw new ArgumentException($"funcArgs names '{a}', which is neither a state attribute nor a parameter of the resolved graph.{Suggest(a)}");
+                if (!graphNames.Contains(a))
+                    throw new ArgumentException(
+                        $"funcArgs names '{a}', which {targetLabel} and its dependencies never read (they read: {string.Join(", ", graphNames)}); " +
+                        $"its argument would be ignored.{SuggestFrom(a, graphNames)}", nameof(funcArgs));
         }
         var parameters = exposed ?? freeArgs;
         // Free (exposed) arguments occupy the first slots when funcArgs is given; otherwise map each by name.
         var paramSlots = parameters.Select(p => slots[p]).ToArray();
-        var bound = constants.Select(c => (c.Slot, Value: ArgumentValue(c.Name, "the resolved function"))).ToArray();
+        var bound = constants.Select(c => (c.Slot, Value: ArgumentValue(c.Name, "the resolved function"))).Concat(injectedConstants).ToArray();
         int slotCount = slots.Count;
         var stepArray = steps.ToArray();
         var targetInvoke = target.Invoke;
@@ -340,14 +454,13 @@ public sealed partial class State
         });
     }
 
-    private static bool IsUsedAsParameter(string name, List<(int, Callable Fn, int[])> steps, Callable target, Func<string, string> map) =>
-        target.Parameters.Select(map).Contains(name) || steps.Any(s => s.Fn.Parameters.Select(map).Contains(name));
-
     /// <summary>
     /// Renames a function's parameters (upstream's <c>state.remap</c>): the result takes mapping[p] where f took p.
     /// </summary>
     public static NamedFunction Remap(object func, IReadOnlyDictionary<string, string> mapping)
     {
+        ArgumentNullException.ThrowIfNull(func);
+        ArgumentNullException.ThrowIfNull(mapping);
         var c = Callable.From(func, "remap target");
         return new NamedFunction(c.Parameters.Select(p => mapping.TryGetValue(p, out var r) ? NormalizeName(r) : p).ToArray(), c.Invoke);
     }
@@ -361,11 +474,14 @@ public sealed partial class State
     }
 
     /// <summary>" Did you mean 'T'?" for a close existing name (edit distance, prefix or material namespace).</summary>
-    private string Suggest(string name)
+    private string Suggest(string name) => SuggestFrom(name, _values.Keys);
+
+    /// <summary>" Did you mean 'x'?" for the closest of <paramref name="candidates"/>, or "" when none is close.</summary>
+    private static string SuggestFrom(string name, IEnumerable<string> candidates)
     {
         string? best = null;
         int bestScore = int.MaxValue;
-        foreach (var k in _values.Keys)
+        foreach (var k in candidates)
         {
             int d = Distance(name.ToLowerInvariant(), k.ToLowerInvariant());
             if (name.StartsWith(k, StringComparison.OrdinalIgnoreCase) || k.StartsWith(name, StringComparison.OrdinalIgnoreCase)) d = Math.Min(d, 1);
@@ -389,7 +505,7 @@ public sealed partial class State
 }
 
 /// <summary>The material namespace: <c>Material["Ms"]</c> is the state attribute "material__Ms" (one store).</summary>
-public sealed class MaterialNamespace
+public sealed partial class MaterialNamespace
 {
     private readonly State _state;
     internal MaterialNamespace(State state) => _state = state;

@@ -15,7 +15,8 @@ public sealed class DemagField : FieldTerm
     private readonly double _p;
 
     /// <param name="p">Distance in cell diagonals beyond which the tensor is replaced by the dipole field (upstream: 20).</param>
-    public DemagField(double p = 20) => _p = p;
+    public DemagField(double p = 20) => _p = p > 0 && double.IsFinite(p) ? p
+        : throw new ArgumentOutOfRangeException(nameof(p), p, $"DemagField: p (the near-field distance in cell diagonals) must be positive and finite, got {p}; upstream's default is 20.");
 
     /// <summary>
     /// Reproduce upstream NeuralMag's single-precision lumped mass in the Ms-weighted cell-to-node projection (default
@@ -45,6 +46,7 @@ public sealed class DemagField : FieldTerm
     /// <summary>Adds h_name (the convolved field in A/m), e_name and E_name.</summary>
     public override void Register(State state, string? name = null)
     {
+        ArgumentNullException.ThrowIfNull(state);
         var mesh = state.Mesh;
         var pbc = mesh.Pbc.Take(mesh.Dim).ToArray();
         bool allTrue = pbc.All(p => p.IsTrue);
@@ -106,9 +108,20 @@ internal sealed class DemagOperator
 
     private double[] CellValues(NTensor t, string what)
     {
-        if (Shapes.Equal(t.GetShape(), _geo.Cells)) return t.ToArray();
-        if (t.Size == 1) return Enumerable.Repeat(t.Item(), _geo.NumCells).ToArray();
+        if (Shapes.Equal(t.GetShape(), _geo.Cells)) return CheckNonNegative(t.ToArray(), what);
+        if (t.Size == 1) return CheckNonNegative(Enumerable.Repeat(t.Item(), _geo.NumCells).ToArray(), what);
         throw new ArgumentException($"DemagField: '{what}' has shape {Shapes.Format(t.GetShape())}, expected a cell function of shape {Shapes.Format(_geo.Cells)} or a scalar.");
+    }
+
+    /// <summary>Ms and rho must be finite, Ms also 0 or more (0 = an empty cell); rho may be negative (see FieldTermOperator).</summary>
+    private static double[] CheckNonNegative(double[] values, string what)
+    {
+        bool nonNegative = what == "material__Ms";
+        for (int c = 0; c < values.Length; c++)
+            if (!double.IsFinite(values[c]) || (nonNegative && values[c] < 0))
+                throw new ArgumentException($"DemagField: '{what}' is {values[c]} in cell {c} (flat index); " +
+                                            (nonNegative ? "it must be finite and 0 or more (0 = empty cell)." : "it must be finite."), what);
+        return values;
     }
 
     /// <summary>FIC: h on cells from m on cells, h = C(rho Ms m); self-adjoint, so its VJP reuses the convolution.</summary>
@@ -195,7 +208,7 @@ internal sealed class DemagOperator
             var (w, wn, wd) = ProjectionWeights(CellValues(a[1], "material__Ms"), CellValues(a[2], "rho"));
             var mass = NodeMass(wd);
             var inv = new double[_geo.NumNodes];
-            for (int i = 0; i < inv.Length; i++) inv[i] = 1 / mass[i];
+            for (int i = 0; i < inv.Length; i++) inv[i] = ElementAssembler.InverseMass(mass[i]);
             _weights = wt = new WeightsCache(a[1].Storage, a[2].Storage, w, wn, inv);
         }
         // On an ILGPU device: the whole convolution there, with our FFT kernel (built once per weights).
@@ -287,7 +300,7 @@ internal sealed class DemagOperator
                     for (int k = 0; k < corners; k++)
                     {
                         int node = nodes[k];
-                        double inv = 1.0 / weightSum[node];
+                        double inv = ElementAssembler.InverseMass(weightSum[node]);
                         for (int i = 0; i < 3; i++)
                         {
                             double gi = gv[node * 3 + i] * inv;
@@ -345,7 +358,7 @@ internal sealed class DemagOperator
     {
         var weightSum = NodeMass(wd);
         var inv = new double[weightSum.Length];
-        for (int i = 0; i < inv.Length; i++) inv[i] = 1 / weightSum[i];
+        for (int i = 0; i < inv.Length; i++) inv[i] = ElementAssembler.InverseMass(weightSum[i]);
         var r = new double[_geo.NumNodes * 3];
         NodeCellTransfer.NodeGather(_geo, hCell, wn, inv, r);
         return (r, weightSum);

@@ -26,13 +26,14 @@ public sealed class ExternalField : FieldTerm
     /// <summary>Adds h_name (the given field), e_name and E_name.</summary>
     public override void Register(State state, string? name = null)
     {
+        ArgumentNullException.ThrowIfNull(state);
         var hName = AttributeName("h", name);
         var nodal = state.M.TensorShape; // nodes, or cells with FIC
         NTensor Full(NTensor t)
         {
             if (Shapes.Equal(t.GetShape(), nodal)) return t;
             if (t.Rank == 1 && t.Size == 3) return t.Expand(nodal);
-            throw new ArgumentException($"ExternalField: the field has shape {Shapes.Format(t.GetShape())}; expected {Shapes.Format(nodal)} or (3,).");
+            throw new ArgumentException($"ExternalField: the field has shape {Shapes.Format(t.GetShape())}; expected {Shapes.Format(nodal)} (one vector per point of m) or (3,).", "h");
         }
         object value = _h switch
         {
@@ -41,7 +42,7 @@ public sealed class ExternalField : FieldTerm
             Function f when f.Func == null => Full(f.Tensor),
             Function f => Wrap(f.Func!, Full),
             Delegate or NamedFunction => Wrap(_h, Full),
-            _ => throw new ArgumentException($"ExternalField: unsupported field type {_h.GetType().Name}."),
+            _ => throw new ArgumentException($"ExternalField: unsupported field type {_h.GetType().Name}; use an NTensor, double[3], Function or a function of state attributes.", "h"),
         };
         state.SetTyped(hName, value, state.M.Spaces, new[] { 3 });
         base.Register(state, name);

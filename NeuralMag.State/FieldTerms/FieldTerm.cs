@@ -20,7 +20,13 @@ public abstract class FieldTerm
     public abstract string DefaultName { get; }
 
     /// <summary>Gauss points per axis (upstream's n_gauss); null uses the density's default (exact for quadratic densities).</summary>
-    public int? NGauss { get; init; }
+    public int? NGauss
+    {
+        get => _nGauss;
+        init => _nGauss = value is null or (>= 1 and <= 10) ? value
+            : throw new ArgumentOutOfRangeException(nameof(NGauss), value, $"n_gauss (Gauss points per axis) must be between 1 and 10, got {value}.");
+    }
+    private readonly int? _nGauss;
 
     /// <summary>
     /// Use precomputed element operators when the density is quadratic in (m, grad m) (default true): the same numbers
@@ -41,6 +47,9 @@ public abstract class FieldTerm
     /// <summary>Adds h_name, e_name and E_name to the state as dynamic attributes.</summary>
     public virtual void Register(State state, string? name = null)
     {
+        ArgumentNullException.ThrowIfNull(state);
+        if (!state.Has("m"))
+            throw new InvalidOperationException($"{GetType().Name}.Register: the state has no magnetization 'm'; assign state.M (e.g. a VectorFunction) before registering field terms.");
         var op = new FieldTermOperator(state, Density, NGauss ?? Density.DefaultGaussPoints, GetType().Name, NodalFieldAttributes(name), ElementOperators);
         var mSpaces = state.M.Spaces;
         if (mSpaces.Contains('c') && mSpaces.Contains('n'))

@@ -90,12 +90,30 @@ internal sealed class FieldTermOperator
     {
         var cellShape = width == 1 ? Geo.Cells : Geo.Cells.Append(width).ToArray();
         var shape = t.GetShape();
-        if (Shapes.Equal(shape, cellShape)) return Host(t);
+        if (Shapes.Equal(shape, cellShape)) return CheckFinite(Host(t), what, width);
         bool scalarLike = t.Size == 1 && width == 1;
         bool vectorLike = width > 1 && t.Rank == 1 && t.Size == width;
-        if (scalarLike || vectorLike) return t.Reshape(width == 1 ? Array.Empty<int>() : new[] { width }).Expand(cellShape).ToArray();
+        if (scalarLike || vectorLike) return CheckFinite(t.Reshape(width == 1 ? Array.Empty<int>() : new[] { width }).Expand(cellShape).ToArray(), what, width);
         throw new ArgumentException($"{_term}: material parameter '{what}' has shape {Shapes.Format(shape)}, expected a cell function of shape {Shapes.Format(cellShape)}" +
                                     (width == 1 ? " or a scalar." : $" or a vector of length {width}."));
+    }
+
+    /// <summary>
+    /// Refuses a NaN or infinite material value or rho (it would spread to every field) and a negative Ms; runs once
+    /// per new parameter storage, as the values are cached by storage. rho may be negative: it only weighs the
+    /// density, and finite differences or unclipped optimization steps pass through rho &lt; 0.
+    /// </summary>
+    private double[] CheckFinite(double[] values, string what, int width)
+    {
+        bool nonNegative = what == "material__Ms";
+        for (int i = 0; i < values.Length; i++)
+        {
+            double v = values[i];
+            if (double.IsFinite(v) && !(nonNegative && v < 0)) continue;
+            throw new ArgumentException($"{_term}: '{what}' is {v} in cell {i / width} (flat index); " +
+                                        (nonNegative ? "it must be finite and 0 or more (0 = empty cell)." : "material parameters must be finite."), what);
+        }
+        return values;
     }
 
     /// <summary>The assembler's inputs: nodal m (projected from cells with FIC) and the rest.</summary>
@@ -208,11 +226,33 @@ internal sealed class FieldTermOperator
                 var gn = Run(x, x.MNode, ElementAssembler.Mode.NodalGradient).DEdNodal!;
                 for (int i = 0; i < _nNodal; i++) grads[1 + _nParams + i] = Make(Scale(gn[i], gs), MShape);
             }
-            var gr = new double[x.Rho.Length];
-            for (int c = 0; c < gr.Length; c++) gr[c] = gs * cellEnergy[c] / x.Rho[c];
+            var gr = PerUnitRho(x, cellEnergy, unit => Run(unit, unit.MNode, ElementAssembler.Mode.Energy).CellEnergy);
+            for (int c = 0; c < gr.Length; c++) gr[c] *= gs;
             grads[_rhoIndex] = Make(gr, Geo.Cells);
             return grads;
         });
+    }
+
+    /// <summary>
+    /// d/d rho_c of a per-cell quantity that is linear in the cell's rho (rho multiplies the density in the cell):
+    /// value_c / rho_c. A cell with rho = 0 has value 0, so its derivative is the same quantity evaluated with rho_c = 1,
+    /// computed by <paramref name="unitRho"/> on the inputs with every zero rho replaced by 1 (only when such cells exist).
+    /// </summary>
+    private static double[] PerUnitRho(Prepared x, double[] cellValues, Func<Prepared, double[]> unitRho)
+    {
+        var r = new double[x.Rho.Length];
+        bool anyZero = false;
+        for (int c = 0; c < r.Length; c++)
+        {
+            if (x.Rho[c] == 0) anyZero = true;
+            else r[c] = cellValues[c] / x.Rho[c];
+        }
+        if (!anyZero) return r;
+        var rho1 = x.Rho.Select(v => v == 0 ? 1.0 : v).ToArray();
+        var atUnit = unitRho(x with { Rho = rho1 });
+        for (int c = 0; c < r.Length; c++)
+            if (x.Rho[c] == 0) r[c] = atUnit[c];
+        return r;
     }
 
     /// <summary>Lumped mass mu0-free, per node: sum_c Ms_c rho_c V / 2^d (cached for the last Ms and rho).</summary>
@@ -257,7 +297,7 @@ internal sealed class FieldTermOperator
             var gv = g.ToArray();
             var gNode = _fic ? _proj.NodesToCellsAdjoint(gv, 3) : gv;
             var w = new double[gNode.Length];
-            for (int i = 0; i < w.Length; i++) w[i] = gNode[i] / (Constants.Mu0 * mass[i / 3]);
+            for (int i = 0; i < w.Length; i++) w[i] = gNode[i] * ElementAssembler.InverseMass(mass[i / 3]) / Constants.Mu0;
             bool anyParam = false, anyNodal = false;
             for (int i = 0; i < _nParams; i++) anyParam |= tracked[1 + i];
             for (int i = 0; i < _nNodal; i++) anyNodal |= tracked[1 + _nParams + i];
@@ -270,8 +310,8 @@ internal sealed class FieldTermOperator
             double[]? gRho = null;
             if (tracked[_rhoIndex])
             {
-                gRho = new double[x.Rho.Length];
-                for (int c = 0; c < gRho.Length; c++) gRho[c] = -d.CellEnergy[c] / x.Rho[c];
+                gRho = PerUnitRho(x, d.CellEnergy, unit => Directional(unit, w, false, false, false, true).CellEnergy);
+                for (int c = 0; c < gRho.Length; c++) gRho[c] = -gRho[c];
             }
             if (tracked[msIndex] || gRho != null)
             {
@@ -313,7 +353,7 @@ internal sealed class FieldTermOperator
         {
             _device?.Operator.Dispose();
             var scale = new double[mass.Length];
-            for (int i = 0; i < scale.Length; i++) scale[i] = -1 / (Constants.Mu0 * mass[i]);
+            for (int i = 0; i < scale.Length; i++) scale[i] = -ElementAssembler.InverseMass(mass[i]) / Constants.Mu0;
             _device = d = new DeviceCache(pc.Op, rho, mass, new DeviceElementOperator(pc.Op, Geo, rho, scale, _state.Device));
         }
         return d.Operator.Apply(a[0]);
@@ -379,14 +419,14 @@ internal sealed class FieldTermOperator
         for (int i = 0; i < sum.Length; i++) sum[i] += weight * v[i];
     }
 
-    /// <summary>h = -dE/dm / (mu0 M), computed in place (the gradient array is the pass's own).</summary>
+    /// <summary>h = -dE/dm / (mu0 M), computed in place (the gradient array is the pass's own); 0 where M = 0.</summary>
     private static double[] FieldFromGradient(double[] dEdm, double[] mass)
     {
         NeuralMag.AD.CpuBackend.For(mass.Length, (lo, hi) =>
         {
             for (int n = lo; n < hi; n++)
             {
-                double s = -1 / (Constants.Mu0 * mass[n]);
+                double s = -ElementAssembler.InverseMass(mass[n]) / Constants.Mu0;
                 dEdm[3 * n] *= s;
                 dEdm[3 * n + 1] *= s;
                 dEdm[3 * n + 2] *= s;
@@ -403,7 +443,7 @@ internal sealed class FieldTermOperator
         var r = _asm.Assemble(_density, x.MNode, x.P, x.N, x.Rho, ElementAssembler.Mode.MGradient, CellFields);
         var mass = _asm.LumpedMass(x.Rho);
         var e = new double[mass.Length];
-        for (int i = 0; i < e.Length; i++) e[i] = r.EN![i] / mass[i];
+        for (int i = 0; i < e.Length; i++) e[i] = r.EN![i] * ElementAssembler.InverseMass(mass[i]);
         return _fic ? Make(_proj.NodesToCells(e, 1), Geo.Cells) : Make(e, Geo.Nodes);
     }
 

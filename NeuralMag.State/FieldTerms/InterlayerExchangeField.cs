@@ -19,7 +19,9 @@ public sealed class InterlayerExchangeField
     /// <param name="idx2">z index of the second coupled node layer.</param>
     public InterlayerExchangeField(int idx1, int idx2)
     {
-        if (idx1 == idx2) throw new ArgumentException($"The two coupled layers must differ (both are {idx1}).");
+        if (idx1 == idx2) throw new ArgumentException($"The two coupled layers must differ (both are {idx1}).", nameof(idx2));
+        if (idx1 < 0) throw new ArgumentOutOfRangeException(nameof(idx1), idx1, "Layer index must be 0 or more (a z index of a node layer).");
+        if (idx2 < 0) throw new ArgumentOutOfRangeException(nameof(idx2), idx2, "Layer index must be 0 or more (a z index of a node layer).");
         _idx1 = idx1;
         _idx2 = idx2;
     }
@@ -30,12 +32,13 @@ public sealed class InterlayerExchangeField
     /// <summary>Adds h_name and E_name (default name "iexchange").</summary>
     public void Register(State state, string? name = null)
     {
+        ArgumentNullException.ThrowIfNull(state);
         name ??= DefaultName;
         var mesh = state.Mesh;
         if (mesh.Dim != 3) throw new NotSupportedException($"InterlayerExchangeField needs a 3D mesh, this one is {mesh.Dim}D.");
         var nodes = mesh.NodeCounts;
         foreach (var k in new[] { _idx1, _idx2 })
-            if (k < 0 || k >= nodes[2]) throw new ArgumentOutOfRangeException(nameof(k), $"Layer index {k} is outside the {nodes[2]} node layers along z.");
+            if (k < 0 || k >= nodes[2]) throw new ArgumentOutOfRangeException("idx", k, $"InterlayerExchangeField: layer index {k} is outside the {nodes[2]} node layers along z (0..{nodes[2] - 1}).");
         string Attr(string a) => name.Length == 0 ? a : $"{a}_{name}";
         var parameters = new[] { "m", "material__iA", "material__Ms", "rho", "rhoxy" };
         state.SetTyped(Attr("h"), new NamedFunction(parameters, a => Field(state, a)), state.M.Spaces, new[] { 3 });
@@ -95,7 +98,15 @@ public sealed class InterlayerExchangeField
                 }
     }
 
-    private static double[] Cells(NTensor t, int[] shape) => t.Size == 1 ? Enumerable.Repeat(t.Item(), shape.Aggregate(1, (x, y) => x * y)).ToArray() : t.ToArray();
+    private static double[] Cells(NTensor t, int[] shape, string what)
+    {
+        if (t.Size != 1 && !Shapes.Equal(t.GetShape(), shape))
+            throw new ArgumentException($"InterlayerExchangeField: '{what}' has shape {Shapes.Format(t.GetShape())}, expected {Shapes.Format(shape)} or a scalar.", what);
+        var v = t.Size == 1 ? Enumerable.Repeat(t.Item(), shape.Aggregate(1, (x, y) => x * y)).ToArray() : t.ToArray();
+        foreach (var x in v)
+            if (!double.IsFinite(x)) throw new ArgumentException($"InterlayerExchangeField: '{what}' contains {x}; it must be finite.", what);
+        return v;
+    }
 
     /// <summary>A gradient given per cell (or face) carried back to the input's own shape (summed for a scalar).</summary>
     private static NTensor Back(NTensor input, double[] perCell, int[] shape, State state) =>
@@ -116,17 +127,17 @@ public sealed class InterlayerExchangeField
         var mesh = state.Mesh;
         var ccn = new[] { mesh.N[0], mesh.N[1], mesh.N[2] + 1 };
         var m = a[0].ToArray();
-        var iA = Cells(a[1], ccn);
-        var rhoxy = Cells(a[4], ccn);
+        var iA = Cells(a[1], ccn, "material__iA");
+        var rhoxy = Cells(a[4], ccn, "rhoxy");
         var w = Times(iA, rhoxy);
         var g = Coupling(state, m, w);
-        var ms = Cells(a[2], mesh.N);
-        var rho = Cells(a[3], mesh.N);
+        var ms = Cells(a[2], mesh.N, "material__Ms");
+        var rho = Cells(a[3], mesh.N, "rho");
         var geo = new NeuralMag.Kernels.FieldTerms.GridGeometry(mesh.N, mesh.Pbc.Take(3).Select(p => p.IsPeriodic).ToArray(), mesh.Dx);
         var assembler = new NeuralMag.Kernels.FieldTerms.ElementAssembler(geo, 1);
         var mass = assembler.LumpedMass(Times(ms, rho));
         var h = new double[g.Length];
-        for (int i = 0; i < h.Length; i++) h[i] = g[i] / (Constants.Mu0 * mass[i / 3]);
+        for (int i = 0; i < h.Length; i++) h[i] = g[i] * NeuralMag.Kernels.FieldTerms.ElementAssembler.InverseMass(mass[i / 3]) / Constants.Mu0;
         var result = NTensor.FromArray(h, a[0].GetShape(), state.DType, state.Device);
         if (!Tape.IsRecording(a)) return result;
         return Tape.Record(result, a, gOut =>
@@ -134,7 +145,7 @@ public sealed class InterlayerExchangeField
             // g_outᵀh = uᵀ C m with u = g_out / (mu0 M).
             var go = gOut.ToArray();
             var u = new double[go.Length];
-            for (int i = 0; i < u.Length; i++) u[i] = go[i] / (Constants.Mu0 * mass[i / 3]);
+            for (int i = 0; i < u.Length; i++) u[i] = go[i] * NeuralMag.Kernels.FieldTerms.ElementAssembler.InverseMass(mass[i / 3]) / Constants.Mu0;
             var grads = new NTensor?[a.Length];
             grads[0] = NTensor.FromArray(Coupling(state, u, w, transpose: true), a[0].GetShape(), state.DType, state.Device);
             var dw = FaceSensitivity(state, u, m, w.Length);
@@ -161,8 +172,8 @@ public sealed class InterlayerExchangeField
         var mesh = state.Mesh;
         var ccn = new[] { mesh.N[0], mesh.N[1], mesh.N[2] + 1 };
         var m = mT.ToArray();
-        var iA = Cells(iAT, ccn);
-        var rhoxy = Cells(rhoxyT, ccn);
+        var iA = Cells(iAT, ccn, "material__iA");
+        var rhoxy = Cells(rhoxyT, ccn, "rhoxy");
         var w = Times(iA, rhoxy);
         var g = Coupling(state, m, w);
         double e = 0;

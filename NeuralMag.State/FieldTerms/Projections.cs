@@ -36,8 +36,9 @@ internal sealed class Projections
                 for (int i = 0; i < width; i++) r[nodes[k] * width + i] += share * cellValues[c * width + i] * rho[c];
             }
         }
+        // A node whose adjacent cells all have rho = 0 gets 0 (no magnetization there), not 0/0.
         for (int n = 0; n < d.Length; n++)
-            for (int i = 0; i < width; i++) r[n * width + i] /= d[n];
+            for (int i = 0; i < width; i++) r[n * width + i] *= ElementAssembler.InverseMass(d[n]);
         denominators = d;
         return r;
     }
@@ -52,7 +53,7 @@ internal sealed class Projections
         {
             _g.CornerNodes(c, nodes);
             for (int k = 0; k < _g.Corners; k++)
-                for (int i = 0; i < width; i++) r[c * width + i] += share * rho[c] * nodeGrad[nodes[k] * width + i] / denominators[nodes[k]];
+                for (int i = 0; i < width; i++) r[c * width + i] += share * rho[c] * nodeGrad[nodes[k] * width + i] * ElementAssembler.InverseMass(denominators[nodes[k]]);
         }
         return r;
     }

@@ -14,6 +14,8 @@ public sealed class TotalField
     /// <exception cref="ArgumentException">No term name is given.</exception>
     public TotalField(params string[] terms)
     {
+        ArgumentNullException.ThrowIfNull(terms);
+        if (terms.Any(t => t is null)) throw new ArgumentException("TotalField: a term name is null.", nameof(terms));
         if (terms.Length == 0) throw new ArgumentException("TotalField needs at least one term name, e.g. new TotalField(\"exchange\", \"demag\").");
         _terms = terms;
     }
@@ -21,6 +23,8 @@ public sealed class TotalField
     /// <summary>Registers h_name, e_name and E_name (h, e, E for the default empty name).</summary>
     public void Register(State state, string name = "")
     {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(name);
         string Attr(string a, string n) => n.Length == 0 ? a : $"{a}_{n}";
         foreach (var t in _terms)
             if (!state.Has(Attr("E", t)))

@@ -38,7 +38,7 @@ public sealed class LLGSolver
             if (p is "t" or "m") throw new ArgumentException($"'{p}' cannot be a parameter: t and m are the integration variables.", nameof(parameters));
         if (Parameters.Distinct().Count() != Parameters.Count)
             throw new ArgumentException($"parameters lists a name twice: [{string.Join(", ", Parameters)}].", nameof(parameters));
-        _rhs = state.Resolve(Rhs, new[] { "t", "m" }.Concat(Parameters).ToArray());
+        _rhs = state.ResolveAllowingUnusedArgs(Rhs, new[] { "t", "m" }.Concat(Parameters).ToArray());
         _integrator = new DormandPrince((tau, m) => _rhs.Invoke(new[] { state.Scalar(tau * ScaleT), m }.Concat(_paramValues).ToArray()) * ScaleT, rtol, atol, maxSteps)
         {
             OnStep = (tau, _) => ReportIntegration(tau),
@@ -349,7 +349,7 @@ public sealed class LLGSolver
         SolverInputs.CheckPositiveSeconds(dt, nameof(dt), op);
         if (maxIntervals < 1) throw new ArgumentOutOfRangeException(nameof(maxIntervals), maxIntervals, $"{op}: maxIntervals must be at least 1.");
         using var _ = _state.BeginAdvance(op);
-        var rhs = _state.Resolve(Rhs, new[] { "t", "m", "material__alpha" });
+        var rhs = _state.ResolveAllowingUnusedArgs(Rhs, new[] { "t", "m", "material__alpha" });
         var one = _state.Scalar(1.0);
         var integrator = new DormandPrince((tau, m) => rhs.Invoke(_state.Scalar(tau * ScaleT), m, one) * ScaleT, RTol, ATol, MaxSteps);
         double MaxRate(NTensor m) => rhs.Invoke(_state.Scalar(_state.T), m, one).Norm(-1).Max().Item();
