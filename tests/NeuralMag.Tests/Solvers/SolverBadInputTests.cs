@@ -104,6 +104,26 @@ public sealed class SolverBadInputTests
     }
 
     [TestMethod]
+    public void ZeroMagnetizationInEmptyCellsIsAllowed()
+    {
+        // Two cells, the second with Ms = 0: its outer nodes (x index 2) touch no magnetic cell, so m = 0 there is
+        // fine; h is 0 there too, so m stays 0, and the magnetic nodes keep unit length.
+        var state = new State(new Mesh(new[] { 2, 1, 1 }, new[] { 1e-9, 1e-9, 1e-9 }), Device.Cpu, DType.Float64);
+        state.Material["Ms"] = new CellFunction(state, tensor: state.Tensor(new[] { 8e5, 0.0 }, new[] { 2, 1, 1 }));
+        state.Material["A"] = 1.3e-11;
+        state.Material["alpha"] = 0.1;
+        var m = new double[3 * 2 * 2 * 3];
+        for (int p = 0; p < 12; p++) if (p / 4 < 2) m[3 * p] = 1; // nodes with x index 0 and 1 along x, index 2 zero
+        state["m"] = new VectorFunction(state, state.Tensor(m, new[] { 3, 2, 2, 3 }));
+        new ExchangeField().Register(state, "exchange");
+        new ExternalField(new[] { 0, 1e5, 0 }).Register(state, "external");
+        new TotalField("exchange", "external").Register(state);
+        new LLGSolver(state).Step(1e-12);
+        var after = state.M.Tensor.Norm(-1).ToArray();
+        for (int p = 0; p < 12; p++) Assert.AreEqual(p / 4 < 2 ? 1.0 : 0.0, after[p], 1e-9, $"|m| at node {p}");
+    }
+
+    [TestMethod]
     [DataRow(-0.01)]
     [DataRow(double.NaN)]
     public void NegativeOrNonFiniteDampingIsRefused(double alpha)
