@@ -57,17 +57,33 @@ report.AppendLine();
 report.AppendLine("| suite | case | time | baseline | baseline time | ratio |");
 report.AppendLine("|---|---|---:|---|---:|---:|");
 Console.WriteLine(report.ToString());
+// Progress on standard error (the report on standard output stays clean); the first Ctrl+C stops after the row
+// being measured and still writes the report of the rows done, a second one ends the process.
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    if (cancel.IsCancellationRequested) return;
+    e.Cancel = true;
+    cancel.Cancel();
+    Console.Error.WriteLine("[bench] stopping after the current row (Ctrl+C again ends at once)");
+};
+var clock = Stopwatch.StartNew();
+int done = 0;
 foreach (var suite in suites)
 {
+    if (cancel.IsCancellationRequested) break;
+    Console.Error.WriteLine($"[bench {++done}/{suites.Count}] {suite.Name} (elapsed {clock.Elapsed:hh\\:mm\\:ss})");
     foreach (var row in suite.Run(quick))
     {
         var line = $"| {suite.Name} | {row.Case} | {BenchTimer.Format(row.Seconds)} | {row.Baseline} | {BenchTimer.Format(row.BaselineSeconds)} | {Ratio(row.Seconds / row.BaselineSeconds)} |";
         Console.WriteLine(line);
         report.AppendLine(line);
+        if (cancel.IsCancellationRequested) break;
     }
 }
+if (cancel.IsCancellationRequested) report.AppendLine().AppendLine($"(stopped by the user after {done} of {suites.Count} suites)");
 if (outFile != null) File.WriteAllText(outFile, report.ToString());
-return 0;
+return cancel.IsCancellationRequested ? 130 : 0;
 
 int UsageError(string message)
 {
