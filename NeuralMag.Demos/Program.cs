@@ -265,22 +265,8 @@ namespace NeuralMag.Demos
 
         private static string DidYouMean(string text, IEnumerable<string> candidates)
         {
-            var best = candidates.Select(c => (c, d: Distance(text, c))).Where(x => x.d <= Math.Max(2, x.c.Length / 4)).OrderBy(x => x.d).FirstOrDefault();
+            var best = candidates.Select(c => (c, d: EditDistance.Between(text, c))).Where(x => x.d <= Math.Max(2, x.c.Length / 4)).OrderBy(x => x.d).FirstOrDefault();
             return best.c == null ? "" : $" (did you mean '{best.c}'?)";
-        }
-
-        private static int Distance(string a, string b)
-        {
-            var d = new int[a.Length + 1, b.Length + 1];
-            for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
-            for (int j = 0; j <= b.Length; j++) d[0, j] = j;
-            for (int i = 1; i <= a.Length; i++)
-                for (int j = 1; j <= b.Length; j++)
-                {
-                    d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-                    if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
-                }
-            return d[a.Length, b.Length];
         }
 
         /// <summary>The usage of one demo: its command line and its own options.</summary>

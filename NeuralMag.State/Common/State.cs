@@ -483,24 +483,13 @@ public sealed partial class State
         int bestScore = int.MaxValue;
         foreach (var k in candidates)
         {
-            int d = Distance(name.ToLowerInvariant(), k.ToLowerInvariant());
+            int d = EditDistance.Between(name.ToLowerInvariant(), k.ToLowerInvariant());
             if (name.StartsWith(k, StringComparison.OrdinalIgnoreCase) || k.StartsWith(name, StringComparison.OrdinalIgnoreCase)) d = Math.Min(d, 1);
             if ("material__" + name == k) d = 0;
             if (k is "t" or "eps" or "domains" or "domain" or "rho") d++; // prefer the user's own attributes
             if (d < bestScore) { bestScore = d; best = k; }
         }
         return best != null && bestScore <= Math.Max(2, name.Length / 3) ? $" Did you mean '{best}'?" : "";
-    }
-
-    private static int Distance(string a, string b)
-    {
-        var d = new int[a.Length + 1, b.Length + 1];
-        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
-        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
-        for (int i = 1; i <= a.Length; i++)
-            for (int j = 1; j <= b.Length; j++)
-                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-        return d[a.Length, b.Length];
     }
 }
 
