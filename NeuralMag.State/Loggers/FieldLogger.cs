@@ -63,7 +63,7 @@ public sealed class FieldLogger
                 new XAttribute("byte_order", "LittleEndian"), _collection)).Save(PvdPath));
     }
 
-    private static string[] CheckFieldNames(IEnumerable<string> fields, string paramName)
+    internal static string[] CheckFieldNames(IEnumerable<string> fields, string paramName)
     {
         var names = fields.ToArray();
         if (names.Length == 0) throw new ArgumentException("No fields given; name at least one state attribute (e.g. \"m\").", paramName);
@@ -74,40 +74,10 @@ public sealed class FieldLogger
         return names;
     }
 
-    /// <summary>
-    /// Writes Functions of a state to one VTI file: nodal ones as point data, cell ones as cell data. Meshes of lower
-    /// dimension get one cell of the missing axes' size (upstream pads 1D/2D meshes to 3D); periodic node axes
-    /// (n nodes for n cells) are closed by repeating the first node layer.
-    /// </summary>
-    /// <exception cref="ArgumentException">The name list is empty, has blanks or repeats.</exception>
-    /// <exception cref="InvalidOperationException">A name is not a Function of the state, or a Function mixes nodal and cell spaces.</exception>
+    /// <summary>Writes Functions of a state to one VTI file (<see cref="State.WriteVti"/>).</summary>
     public static void WriteVti(State state, IEnumerable<string> names, string path)
     {
         ArgumentNullException.ThrowIfNull(state);
-        ArgumentNullException.ThrowIfNull(names);
-        names = CheckFieldNames(names, nameof(names));
-        var mesh = state.Mesh;
-        var cells = Enumerable.Range(0, 3).Select(a => a < mesh.Dim ? mesh.N[a] : 1).ToArray();
-        var fields = new List<(string, double[], int, bool)>();
-        foreach (var name in names)
-        {
-            var f = state.GetFunction(name);
-            bool nodal = f.Spaces.All(c => c == 'n');
-            if (!nodal && !f.Spaces.All(c => c == 'c')) throw new InvalidOperationException($"Function '{name}' has mixed spaces '{f.Spaces}'; VTI needs all-nodal or all-cell data.");
-            var t = f.Tensor;
-            int comps = f.Shape.Length == 0 ? 1 : f.Shape[0];
-            if (nodal)
-                for (int a = 0; a < mesh.Dim; a++)
-                    if (mesh.Pbc[a].IsPeriodic) t = AD.NTensor.Concat(a, t, t.Slice(a, 0, 1, 1));
-            var shape = t.GetShape().Take(mesh.Dim).ToList();
-            for (int a = mesh.Dim; a < 3; a++) shape.Add(1);
-            var v = t.Reshape(shape.Append(comps).ToArray());
-            // Missing axes: nodal data gets both node layers of the padding cell.
-            for (int a = mesh.Dim; a < 3 && nodal; a++) v = AD.NTensor.Concat(a, v, v);
-            fields.Add((name, v.ToArray(), comps, nodal));
-        }
-        var dx = Enumerable.Range(0, 3).Select(a => mesh.Dx[a]).ToArray();
-        var origin = Enumerable.Range(0, 3).Select(a => a < mesh.Origin.Length ? mesh.Origin[a] : 0).ToArray();
-        Vti.Write(path, cells, dx, origin, fields);
+        state.WriteVti(path, names);
     }
 }
