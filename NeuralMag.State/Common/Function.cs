@@ -109,47 +109,58 @@ public partial class Function
         return this;
     }
 
-    /// <summary>Sets the value in each cell from a per-domain table (cell functions), as upstream's fill_by_domain.</summary>
+    /// <summary>
+    /// Makes the value in each cell follow a per-domain table (upstream's fill_by_domain): the function becomes a
+    /// function of the state's "domains" attribute, <c>values[domains[cell]]</c>, evaluated on each read, so it follows
+    /// later changes of the domains (e.g. <see cref="State.AddDomain"/>). Only for cell functions; every domain id that
+    /// occurs needs a value (checked now and on each read).
+    /// </summary>
+    /// <param name="values">The value of domain id i at index i.</param>
     public Function FillByDomain(double[] values)
     {
         ArgumentNullException.ThrowIfNull(values);
-        if (Spaces.Any(s => s != 'c')) throw new InvalidOperationException($"FillByDomain needs a cell function; '{Name}' has spaces '{Spaces}'.");
-        var domains = State.Tensor("domains").ToArray();
-        var data = new double[domains.Length];
-        for (int i = 0; i < data.Length; i++)
-        {
-            int id = (int)domains[i];
-            if (id < 0 || id >= values.Length)
-                throw new ArgumentException($"Domain id {id} has no value: FillByDomain got {values.Length} values (ids 0..{values.Length - 1}).");
-            data[i] = values[id];
-        }
-        Tensor = State.Tensor(data).Reshape(TensorShape);
-        return this;
+        return FillByDomain(values.Select(v => new[] { v }).ToArray(), scalar: true);
     }
 
     /// <summary>
     /// Per-domain values of a vector (or otherwise shaped) cell function, upstream's fill_by_domain with vectors:
     /// <paramref name="values"/>[id] holds the value of domain id, with as many entries as one point of the function
-    /// (3 for a vector).
+    /// (3 for a vector). Lazy like the scalar overload: the values follow later changes of the domains.
     /// </summary>
     public Function FillByDomain(double[][] values)
     {
         ArgumentNullException.ThrowIfNull(values);
+        return FillByDomain(values, scalar: false);
+    }
+
+    private Function FillByDomain(double[][] values, bool scalar)
+    {
         if (Spaces.Any(s => s != 'c')) throw new InvalidOperationException($"FillByDomain needs a cell function; '{Name}' has spaces '{Spaces}'.");
         int width = Shapes.Product(Shape);
+        if (scalar && width != 1) throw new ArgumentException($"FillByDomain: '{Name}' has {width} entries per cell (shape {Shapes.Format(Shape)}); give one array per domain.", nameof(values));
         for (int id = 0; id < values.Length; id++)
             if (values[id] == null || values[id].Length != width)
-                throw new ArgumentException($"FillByDomain: the value of domain {id} has {values[id]?.Length ?? 0} entries; '{Name}' needs {width} per cell (shape {Shapes.Format(Shape)}).");
-        var domains = State.Tensor("domains").ToArray();
-        var data = new double[domains.Length * width];
-        for (int i = 0; i < domains.Length; i++)
+                throw new ArgumentException($"FillByDomain: the value of domain {id} has {values[id]?.Length ?? 0} entries; '{Name}' needs {width} per cell (shape {Shapes.Format(Shape)}).", nameof(values));
+        var table = values.Select(v => (double[])v.Clone()).ToArray();
+        var name = Name;
+        var state = State;
+        NTensor Lookup(NTensor domains)
         {
-            int id = (int)domains[i];
-            if (id < 0 || id >= values.Length)
-                throw new ArgumentException($"Domain id {id} has no value: FillByDomain got {values.Length} values (ids 0..{values.Length - 1}).");
-            Array.Copy(values[id], 0, data, i * width, width);
+            double lo = domains.Min().Item(), hi = domains.Max().Item();
+            if (lo < 0 || hi > table.Length - 1)
+                throw new ArgumentException($"Domain id {(lo < 0 ? lo : hi)} has no value: FillByDomain of '{name}' got {table.Length} values (ids 0..{table.Length - 1}).", "values");
+            var cell = Shape.Length == 0 ? domains : domains.Unsqueeze(-1);
+            NTensor? result = null;
+            for (int id = 0; id < table.Length; id++)
+            {
+                var mask = cell.Eq(state.Scalar(id));
+                var term = Shape.Length == 0 ? mask * table[id][0] : mask * state.Tensor(table[id], Shape);
+                result = result is null ? term : result + term;
+            }
+            return (result ?? state.Zeros(TensorShape)).Expand(TensorShape);
         }
-        Tensor = State.Tensor(data).Reshape(TensorShape);
+        Lookup(State.Tensor("domains")); // every domain id present has a value now
+        SetTensorOrFunc((Func<NTensor, NTensor>)(domains => Lookup(domains)));
         return this;
     }
 

@@ -81,6 +81,24 @@ public sealed class FunctionTests
     }
 
     [TestMethod]
+    public void FillByDomainFollowsLaterChangesOfTheDomains()
+    {
+        // Upstream's fill_by_domain stores values[domains]: a function of the domains, not a snapshot.
+        var s = NewState();
+        var x = s.Coordinates()[0];
+        s.AddDomain(1, x.Gt(1e-9));
+        s.AddDomain(2, x.Lt(1e-9));
+        s.Material["A"] = new CellFunction(s).FillByDomain(new[] { 0.0, 4.0, 6.0 });
+        Assert.AreEqual(5.0, s.Material.GetFunction("A").Avg().Item(), 1e-12);
+        s.AddDomain(2, x.Gt(-1.0)); // every cell now in domain 2
+        Assert.AreEqual(6.0, s.Material.GetFunction("A").Avg().Item(), 1e-12);
+        s.AddDomain(3, x.Gt(-1.0)); // an id without a value fails on the next read, naming the function's table
+        var e = Assert.ThrowsExactly<ArgumentException>(() => s.Material.Tensor("A"));
+        StringAssert.Contains(e.Message, "Domain id 3 has no value");
+        Assert.ThrowsExactly<ArgumentException>(() => new CellFunction(s).FillByDomain(new[] { 1.0 }), "checked at once too");
+    }
+
+    [TestMethod]
     public void FillByDomainWithVectors()
     {
         var s = NewState();
