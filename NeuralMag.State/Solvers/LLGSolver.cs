@@ -252,7 +252,7 @@ public sealed class LLGSolver
     {
         const string op = "LLGSolver.SolveRevolve";
         if (snapshots < 0 || snapshots == 1)
-            throw new ArgumentOutOfRangeException(nameof(snapshots), snapshots, $"{op}: snapshots must be 0 (the default, {DefaultRevolveSnapshots}) or at least 2 (the start state and one more).");
+            throw new ArgumentOutOfRangeException(nameof(snapshots), snapshots, $"{op}: snapshots must be 0 (the default, {DefaultRevolveSnapshots}) or at least 2: the start state and one more (with the start state alone every step would be recomputed from it, n²/2 steps for n).");
         int budget = snapshots == 0 ? DefaultRevolveSnapshots : snapshots;
         using var _ = _state.BeginAdvance(op);
         double t0 = _state.T;
