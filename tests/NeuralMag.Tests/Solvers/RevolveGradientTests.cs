@@ -148,6 +148,49 @@ public sealed class BinomialCheckpointingTests
 }
 
 [TestClass]
+public sealed class DormandPrinceStepReplayTests
+{
+    private static DormandPrince DampedRotation() => new((t, y) =>
+    {
+        var a = y[0..1]; var b = y[1..2];
+        return NTensor.Concat(0, -a * 0.3 + b * 3.0 + Math.Sin(t), -b * 0.3 - a * 3.0);
+    }, 1e-8, 1e-8);
+
+    [TestMethod]
+    public void TakeStepRepeatsEveryAcceptedStepBitForBit()
+    {
+        var dp = DampedRotation();
+        var accepted = new List<(double T, double H, double[] Y, double[] F)>();
+        dp.OnAcceptedStep = (t, h, y1, f1) => accepted.Add((t, h, y1.ToArray(), f1.ToArray()));
+        var y0 = NTensor.FromArray(new[] { 1.0, 0.5 });
+        var end = dp.Integrate(y0, 0, 2).ToArray();
+        Assert.IsTrue(accepted.Count > 20, $"{accepted.Count} accepted steps");
+        Assert.AreEqual(2.0, accepted[^1].T + accepted[^1].H, 1e-15, "the last step lands on the end");
+        var y = y0;
+        var f = dp.Evaluate(0, y0);
+        foreach (var step in accepted)
+        {
+            (y, f) = dp.TakeStep(y, f, step.T, step.H);
+            CollectionAssert.AreEqual(step.Y, y.ToArray(), $"y after the step at t = {step.T}");
+            CollectionAssert.AreEqual(step.F, f.ToArray(), $"f after the step at t = {step.T}");
+        }
+        CollectionAssert.AreEqual(end, y.ToArray());
+    }
+
+    [TestMethod]
+    public void TakeStepRejectsBadArguments()
+    {
+        var dp = DampedRotation();
+        var y = NTensor.FromArray(new[] { 1.0, 0.5 });
+        var f = dp.Evaluate(0, y);
+        Assert.AreEqual("h", Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => dp.TakeStep(y, f, 0, 0)).ParamName);
+        Assert.AreEqual("h", Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => dp.TakeStep(y, f, 0, double.NaN)).ParamName);
+        Assert.AreEqual("t", Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => dp.TakeStep(y, f, double.PositiveInfinity, 0.1)).ParamName);
+        Assert.AreEqual("fy", Assert.ThrowsExactly<ArgumentException>(() => dp.TakeStep(y, NTensor.FromArray(new[] { 1.0 }), 0, 0.1)).ParamName);
+    }
+}
+
+[TestClass]
 public sealed class RevolveGradientTests
 {
     /// <summary>
