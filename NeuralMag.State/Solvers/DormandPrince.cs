@@ -78,6 +78,22 @@ public sealed class DormandPrince
     /// <summary>Called after each accepted step with the new (t, y), e.g. to store checkpoints.</summary>
     public Action<double, NTensor>? OnAccepted { get; set; }
 
+    /// <summary>
+    /// Called after each accepted step, before <see cref="OnAccepted"/>, with (t, h, y1, f1): the step's start time
+    /// and size in integrator units (a step cut to land on the end of a run has h = t_end − t), the new y and
+    /// f(t + h, y1), the first stage of the next step. From the step's start y and f(t, y),
+    /// <see cref="TakeStep(NTensor, NTensor, double, double)"/>(y, f(t, y), t, h) repeats it bit for bit.
+    /// </summary>
+    public Action<double, double, NTensor, NTensor>? OnAcceptedStep { get; set; }
+
+    /// <summary>f(t, y), counted in <see cref="Evaluations"/>: the same evaluation the steps make, e.g. the first
+    /// stage f(t0, y0) of a run, to differentiate it on a tape.</summary>
+    public NTensor Evaluate(double t, NTensor y)
+    {
+        ArgumentNullException.ThrowIfNull(y);
+        return F(t, y);
+    }
+
     private NTensor F(double t, NTensor y)
     {
         Evaluations++;
@@ -139,7 +155,6 @@ public sealed class DormandPrince
         if (!(dt > 0) || !double.IsFinite(dt)) dt = InitialStep(t0, y0, fy);
         var y = y0;
         double t = t0;
-        var k = new NTensor[7];
         int steps = 0, accepted = 0;
         double windowStart = t0;
         while (t < t1)
@@ -149,23 +164,8 @@ public sealed class DormandPrince
             double h = Math.Min(dt, t1 - t);
             bool last = h >= t1 - t;
             if (t + h == t) throw new InvalidOperationException($"DormandPrince: the step size {h:g} underflows at t = {t} (integrator units); the problem is too stiff for this explicit method at these tolerances.");
-            k[0] = fy;
-            for (int s = 1; s < 7; s++)
-            {
-                var ys = y;
-                for (int j = 0; j < s; j++)
-                    if (A[s][j] != 0) ys = ys + k[j] * (h * A[s][j]);
-                k[s] = F(t + C[s] * h, ys);
-            }
-            var y1 = y;
-            for (int j = 0; j < 7; j++)
-                if (B5[j] != 0) y1 = y1 + k[j] * (h * B5[j]);
-            var err = k[0] * (h * (B5[0] - B4[0]));
-            for (int j = 1; j < 7; j++)
-                if (B5[j] - B4[j] != 0) err = err + k[j] * (h * (B5[j] - B4[j]));
-            var scaleMax = NTensor.Maximum(y.Abs(), y1.Abs()) * RTol;
-            var tol = _atolVector is null ? scaleMax + ATol : scaleMax + _atolVector;
-            double ratio = Rms(err / tol);
+            double tStart = t;
+            var (y1, f1, ratio) = TakeStep(y, fy, t, h, estimateError: true);
             if (!double.IsFinite(ratio))
             {
                 // A trial step that overflowed (too large for a stiff start, e.g. strong DMI on a fine mesh): reject it
@@ -180,9 +180,10 @@ public sealed class DormandPrince
             {
                 y = y1;
                 t = last ? t1 : t + h;
-                fy = k[6]; // first-same-as-last
+                fy = f1; // first-same-as-last
                 AcceptedSteps++;
                 accepted++;
+                OnAcceptedStep?.Invoke(tStart, h, y, fy);
                 OnAccepted?.Invoke(t, y);
                 OnStep?.Invoke(t, t1);
                 cancellationToken.ThrowIfCancellationRequested();
@@ -208,6 +209,59 @@ public sealed class DormandPrince
         }
         f0 = fy;
         return y;
+    }
+
+    /// <summary>
+    /// One Dormand–Prince step of size <paramref name="h"/> from (<paramref name="t"/>, <paramref name="y"/>), with
+    /// <paramref name="fy"/> = f(t, y): the order-5 solution y1 at t + h and f(t + h, y1), the last stage, which is the
+    /// first stage of the following step (first same as last). Six right-hand-side evaluations; no step control. The
+    /// arithmetic is that of the steps <see cref="Integrate(NTensor, double, double, ref double, CancellationToken)"/>
+    /// takes, so an accepted step reported by <see cref="OnAcceptedStep"/> as (t, h) is reproduced bit for bit from
+    /// its start y and f; on a recording tape the result is differentiable in y, fy and whatever f depends on (h is
+    /// a constant).
+    /// </summary>
+    /// <param name="y">The state at <paramref name="t"/>.</param>
+    /// <param name="fy">f(t, y), same shape as y.</param>
+    /// <param name="t">Start time of the step (integrator units), finite.</param>
+    /// <param name="h">Step size, positive and finite.</param>
+    public (NTensor Y, NTensor F) TakeStep(NTensor y, NTensor fy, double t, double h)
+    {
+        ArgumentNullException.ThrowIfNull(y);
+        ArgumentNullException.ThrowIfNull(fy);
+        if (!double.IsFinite(t)) throw new ArgumentOutOfRangeException(nameof(t), t, "The step's start time must be finite.");
+        if (!(h > 0) || !double.IsFinite(h)) throw new ArgumentOutOfRangeException(nameof(h), h, "The step size must be positive and finite.");
+        if (!fy.Shape.SequenceEqual(y.Shape))
+            throw new ArgumentException($"fy has shape ({string.Join(", ", fy.Shape)}), y has ({string.Join(", ", y.Shape)}); fy must be f(t, y).", nameof(fy));
+        var (y1, f1, _) = TakeStep(y, fy, t, h, estimateError: false);
+        return (y1, f1);
+    }
+
+    /// <summary>
+    /// The stages of one step: y1 = y + h Σ b5_j k_j, k6 = f(t + h, y1), and the step control's error ratio
+    /// RMS(err / (atol + rtol max(|y|, |y1|))) of the embedded order-4 estimate when <paramref name="estimateError"/>
+    /// (NaN otherwise).
+    /// </summary>
+    private (NTensor Y, NTensor F, double ErrorRatio) TakeStep(NTensor y, NTensor fy, double t, double h, bool estimateError)
+    {
+        var k = new NTensor[7];
+        k[0] = fy;
+        for (int s = 1; s < 7; s++)
+        {
+            var ys = y;
+            for (int j = 0; j < s; j++)
+                if (A[s][j] != 0) ys = ys + k[j] * (h * A[s][j]);
+            k[s] = F(t + C[s] * h, ys);
+        }
+        var y1 = y;
+        for (int j = 0; j < 7; j++)
+            if (B5[j] != 0) y1 = y1 + k[j] * (h * B5[j]);
+        if (!estimateError) return (y1, k[6], double.NaN);
+        var err = k[0] * (h * (B5[0] - B4[0]));
+        for (int j = 1; j < 7; j++)
+            if (B5[j] - B4[j] != 0) err = err + k[j] * (h * (B5[j] - B4[j]));
+        var scaleMax = NTensor.Maximum(y.Abs(), y1.Abs()) * RTol;
+        var tol = _atolVector is null ? scaleMax + ATol : scaleMax + _atolVector;
+        return (y1, k[6], Rms(err / tol));
     }
 
     private static double NextStep(double h, double ratio, bool accepted)

@@ -217,6 +217,161 @@ public sealed class LLGSolver
         });
     }
 
+    /// <summary>Snapshots <see cref="SolveRevolve"/> holds at most when its <c>snapshots</c> argument is 0.</summary>
+    public const int DefaultRevolveSnapshots = 64;
+
+    /// <summary>
+    /// What the gradient pass of the last <see cref="SolveRevolve"/> did (steps, snapshots held, recomputation);
+    /// null before the first such gradient.
+    /// </summary>
+    public RevolveStatistics? LastRevolve { get; private set; }
+
+    /// <summary>
+    /// m(<paramref name="t1"/>) like <see cref="Solve(double, NTensor?, IReadOnlyList{NTensor}?, CancellationToken)"/>,
+    /// with exact gradients in bounded memory by binomial checkpointing. The forward pass keeps no tape; it records
+    /// the start time and size of every accepted step and keeps (m, dm/dτ) after evenly spaced steps, at most
+    /// <paramref name="snapshots"/>/2 of them (the spacing doubles, dropping every other, when they would exceed that).
+    /// The gradient pass reverses the intervals between them last first with Griewank's revolve schedule
+    /// (<see cref="BinomialCheckpointing.Reversal"/>) in the snapshots left free: it recomputes states from the
+    /// nearest snapshot by the recorded steps (<see cref="DormandPrince.TakeStep"/>, bit for bit the forward's), and
+    /// pulls the cotangent of (m, dm/dτ) back through one step at a time on its own tape, the step size a constant:
+    /// the derivative of exactly the discrete solution that the forward pass computed, the same as backpropagation
+    /// through <see cref="Solve(double, NTensor?, IReadOnlyList{NTensor}?, CancellationToken)"/> up to the order of
+    /// summation. Memory: at most <paramref name="snapshots"/> pairs (m, dm/dτ) plus one step's tape, whatever the
+    /// number of steps n; time: the forward solve, the recomputation (each step about once when
+    /// snapshots ≳ 2√n, at most the repetition number <see cref="BinomialCheckpointing.RepetitionNumber"/> times
+    /// per interval otherwise, so O(n log n) with O(log n) snapshots), and n recorded steps with their pullbacks.
+    /// <see cref="LastRevolve"/> reports the steps, the snapshots held and the steps recomputed.
+    /// </summary>
+    /// <param name="t1">End time in s, finite and not before state.t.</param>
+    /// <param name="m0">Start magnetization; default state.m.</param>
+    /// <param name="parameterValues">One value per entry of <see cref="Parameters"/>, or null for the state's values.</param>
+    /// <param name="snapshots">Most (m, dm/dτ) pairs held at once, ≥ 2 (each twice the size of m); 0: <see cref="DefaultRevolveSnapshots"/>.</param>
+    /// <param name="cancellationToken">Checked after every accepted step of the forward pass.</param>
+    public NTensor SolveRevolve(double t1, NTensor? m0 = null, IReadOnlyList<NTensor>? parameterValues = null, int snapshots = 0, CancellationToken cancellationToken = default)
+    {
+        const string op = "LLGSolver.SolveRevolve";
+        if (snapshots < 0 || snapshots == 1)
+            throw new ArgumentOutOfRangeException(nameof(snapshots), snapshots, $"{op}: snapshots must be 0 (the default, {DefaultRevolveSnapshots}) or at least 2: the start state and one more (with the start state alone every step would be recomputed from it, n²/2 steps for n).");
+        int budget = snapshots == 0 ? DefaultRevolveSnapshots : snapshots;
+        using var _ = _state.BeginAdvance(op);
+        double t0 = _state.T;
+        SolverInputs.CheckTimes(new[] { t1 }, t0, op);
+        var mStart = StartMagnetization(m0, op);
+        var p = ParameterValues(parameterValues, op);
+        var pDetached = p.Select(x => x.Detach()).ToArray();
+        var inputs = new[] { mStart }.Concat(p).ToArray();
+        double tau0 = t0 / ScaleT, tau1 = t1 / ScaleT;
+        Begin("solve", tau0, tau1);
+        if (!Tape.IsRecording(inputs))
+        {
+            // Nothing to differentiate: a plain forward solve.
+            _paramValues = p;
+            double plainStep = 0;
+            var m = _integrator.Integrate(mStart, tau0, tau1, ref plainStep, cancellationToken);
+            ReportIntegration(tau1);
+            return m;
+        }
+        var stepStart = new List<double>();
+        var stepSize = new List<double>();
+        var forward = new ForwardCheckpoints<(NTensor M, NTensor F)>(Math.Max(1, budget / 2));
+        var y0 = mStart.Detach();
+        var mEnd = Tape.NoGrad(() =>
+        {
+            _paramValues = pDetached;
+            (NTensor M, NTensor F) previous = (y0, _integrator.Evaluate(tau0, y0));
+            // The state before step i is offered when step i has been accepted, so that the end state is never kept.
+            _integrator.OnAcceptedStep = (tau, h, m1, f1) =>
+            {
+                var start = previous;
+                forward.Offer(stepStart.Count, () => start);
+                stepStart.Add(tau);
+                stepSize.Add(h);
+                previous = (m1, f1);
+            };
+            try
+            {
+                double step = 0;
+                return _integrator.Integrate(y0, tau0, tau1, ref step, cancellationToken);
+            }
+            finally { _integrator.OnAcceptedStep = null; }
+        });
+        ReportIntegration(tau1);
+        int n = stepStart.Count;
+        if (n == 0) return mStart;
+        return Tape.Record(mEnd, inputs, g =>
+        {
+            var indices = forward.Indices;
+            long spacing = forward.Spacing;
+            int peak = forward.PeakCount;
+            var held = forward.Release();
+            long recomputed = 0;
+            var current = held[0];
+            NTensor gm = g;
+            NTensor? gf = null; // cotangent of dm/dτ at the current step's start; none at the end state
+            var gp = new NTensor?[p.Length];
+            void Accumulate(NTensor[] grads, int offset)
+            {
+                for (int j = 0; j < p.Length; j++) gp[j] = gp[j] is null ? grads[j + offset] : gp[j]! + grads[j + offset];
+            }
+            foreach (var action in BinomialCheckpointing.Reversal(indices, n, budget))
+            {
+                switch (action.Kind)
+                {
+                    case CheckpointActionKind.Store:
+                        held[action.Step] = current;
+                        peak = Math.Max(peak, held.Count);
+                        break;
+                    case CheckpointActionKind.Restore:
+                        current = held[action.Step];
+                        break;
+                    case CheckpointActionKind.Discard:
+                        held.Remove(action.Step);
+                        break;
+                    case CheckpointActionKind.Advance:
+                        _paramValues = pDetached;
+                        for (int i = action.Step; i < action.To; i++)
+                            current = _integrator.TakeStep(current.M, current.F, stepStart[i], stepSize[i]);
+                        recomputed += action.To - action.Step;
+                        break;
+                    case CheckpointActionKind.Reverse:
+                    {
+                        // (m_i, f_i) -> (m_{i+1}, f_{i+1}) on its own tape, pulled back by (gm, gf) at once.
+                        var tape = new Tape();
+                        NTensor[] watched;
+                        NTensor joint;
+                        try
+                        {
+                            watched = new[] { current.M, current.F }.Concat(pDetached).Select(tape.Watch).ToArray();
+                            _paramValues = watched[2..];
+                            var (m1, f1) = _integrator.TakeStep(watched[0], watched[1], stepStart[action.Step], stepSize[action.Step]);
+                            var (cm, cf) = (gm, gf);
+                            joint = Tape.Record(_state.Scalar(0.0), new[] { m1, f1 }, _ => new[] { cm, cf });
+                        }
+                        finally { tape.Dispose(); }
+                        var grads = tape.Gradient(joint, watched);
+                        gm = grads[0];
+                        gf = grads[1];
+                        Accumulate(grads, 2);
+                        break;
+                    }
+                }
+            }
+            // f_0 = f(τ0, m0) enters step 0 as its first stage.
+            var (_, pull) = Autodiff.Vjp(xs =>
+            {
+                _paramValues = xs[1..];
+                return _integrator.Evaluate(tau0, xs[0]);
+            }, new[] { y0 }.Concat(pDetached).ToArray());
+            var g0 = pull(gf!);
+            _paramValues = pDetached;
+            gm = gm + g0[0];
+            Accumulate(g0, 1);
+            LastRevolve = new RevolveStatistics(n, budget, peak, recomputed, spacing);
+            return new NTensor?[] { gm }.Concat(gp).ToArray();
+        });
+    }
+
     /// <summary>Accepted forward steps between two stored m of <see cref="SolveAdjoint"/> with its default checkpoints.</summary>
     public const int AdjointStepsPerCheckpoint = 10;
 
@@ -425,3 +580,12 @@ public sealed class LLGSolver
         progress.Report(new SolverProgress(_call.Operation, fraction, tau * ScaleT, _integrator.AcceptedSteps - _call.Steps, _integrator.Evaluations - _call.Evaluations));
     }
 }
+
+/// <summary>The gradient pass of one <see cref="LLGSolver.SolveRevolve"/>.</summary>
+/// <param name="Steps">Accepted steps n of the forward solve, each reversed once.</param>
+/// <param name="Snapshots">The snapshot budget: most (m, dm/dτ) pairs allowed at once.</param>
+/// <param name="PeakSnapshots">Most (m, dm/dτ) pairs held at once, forward and gradient pass together (≤ Snapshots).</param>
+/// <param name="RecomputedSteps">Steps taken again without a tape to regenerate states (the forward solve and the
+/// n recorded steps not counted).</param>
+/// <param name="ForwardSpacing">Accepted steps between the snapshots the forward pass left.</param>
+public sealed record RevolveStatistics(int Steps, int Snapshots, int PeakSnapshots, long RecomputedSteps, long ForwardSpacing);

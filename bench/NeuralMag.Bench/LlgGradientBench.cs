@@ -7,7 +7,7 @@ namespace NeuralMag.Bench;
 /// <summary>
 /// Time and peak memory of a gradient through standard problem 4 dynamics (field 1 from the shared s-state, 100x25x1
 /// cells, float64): d&lt;m_y&gt;(t1)/d(m0, alpha) by checkpointed backpropagation, against the forward solve without a
-/// tape, and by the continuous adjoint. Full mode integrates 1 ns; the peak managed heap above the idle state is sampled every 2 ms. Plain
+/// tape, by binomial checkpointing (revolve, the default and a logarithmic snapshot budget) and by the continuous adjoint. Full mode integrates 1 ns; the peak managed heap above the idle state is sampled every 2 ms. Plain
 /// backpropagation (the whole tape kept) is shown over a short span, with its memory per simulated ns.
 /// </summary>
 public sealed class LlgGradientBench : IBenchSuite
@@ -24,6 +24,10 @@ public sealed class LlgGradientBench : IBenchSuite
         var (fwd, fwdPeak) = Measure(() => llg.Solve(t1, m0, [alpha])[.., .., .., 1].Mean().Item());
         NTensor[]? exact = null;
         var (ckpt, ckptPeak) = Measure(() => exact = Gradient(m => llg.SolveCheckpointed(t1, m.Item1, [m.Item2], segments), m0, alpha));
+        yield return new BenchRow($"gradient {t1 * 1e9:G3} ns, checkpointed backprop, {segments} segments: peak heap {Mb(ckptPeak)} ({ckptPeak / (double)Math.Max(fwdPeak, 1):F1}x forward, forward {Mb(fwdPeak)})",
+            ckpt, "forward solve", fwd);
+        foreach (int snapshots in new[] { LLGSolver.DefaultRevolveSnapshots })
+            yield return RevolveRow(llg, t1, m0, alpha, snapshots, exact!, $"checkpointed backprop ({segments} segments, its own steps)", fwd, fwdPeak);
         foreach (int checkpoints in new[] { 1, segments })
         {
             NTensor[]? adjoint = null;
@@ -33,10 +37,28 @@ public sealed class LlgGradientBench : IBenchSuite
             yield return new BenchRow($"gradient {t1 * 1e9:G3} ns, continuous adjoint, {checkpoints} m checkpoint(s): peak heap {Mb(adjPeak)} ({adjPeak / (double)Math.Max(fwdPeak, 1):F1}x forward); vs checkpointed backprop: d/dalpha {alphaErr:E1}, d/dm0 {mErr:E1} relative",
                 adj, "forward solve", fwd);
         }
+        // ⌈log2 n⌉ + 1 snapshots for the n ≈ 1200 steps of 1 ns: O(log n) memory, a few recomputation sweeps.
+        if (!quick) yield return RevolveRow(llg, t1, m0, alpha, 12, exact!, $"checkpointed backprop ({segments} segments, its own steps)", fwd, fwdPeak);
         double span = quick ? 0.005e-9 : 0.02e-9;
-        var (bp, bpPeak) = Measure(() => Gradient(m => llg.Solve(span, m.Item1, [m.Item2]), m0, alpha));
+        NTensor[]? plain = null;
+        var (bp, bpPeak) = Measure(() => plain = Gradient(m => llg.Solve(span, m.Item1, [m.Item2]), m0, alpha));
         yield return new BenchRow($"gradient {span * 1e9:G3} ns, plain backprop: peak heap {Mb(bpPeak)} (~{bpPeak / (span * 1e9) / 1e9:F0} GB per simulated ns)",
             bp, "forward solve (scaled to the span)", fwd * span / t1);
+        var (spanFwd, _) = Measure(() => llg.Solve(span, m0, [alpha])[.., .., .., 1].Mean().Item());
+        yield return RevolveRow(llg, span, m0, alpha, LLGSolver.DefaultRevolveSnapshots, plain!, "plain backprop (the same steps)", spanFwd, fwdPeak);
+    }
+
+    /// <summary>The revolve gradient with a snapshot budget: time against the forward solve, peak heap, the
+    /// schedule's work, and its relative difference from a reference gradient.</summary>
+    private static BenchRow RevolveRow(LLGSolver llg, double t1, NTensor m0, NTensor alpha, int snapshots, NTensor[] reference, string referenceName, double fwd, long fwdPeak)
+    {
+        NTensor[]? g = null;
+        var (secs, peak) = Measure(() => g = Gradient(m => llg.SolveRevolve(t1, m.Item1, [m.Item2], snapshots), m0, alpha));
+        var stats = llg.LastRevolve!;
+        double alphaDiff = Math.Abs(g![1].Item() - reference[1].Item()) / Math.Abs(reference[1].Item());
+        double mDiff = (g[0] - reference[0]).Abs().Max().Item() / reference[0].Abs().Max().Item();
+        return new BenchRow($"gradient {t1 * 1e9:G3} ns, revolve, {snapshots} snapshots: peak heap {Mb(peak)} ({peak / (double)Math.Max(fwdPeak, 1):F1}x forward); {stats.Steps} steps, {stats.RecomputedSteps} recomputed, {stats.PeakSnapshots} snapshots held; vs {referenceName}: d/dalpha {alphaDiff:E1}, d/dm0 {mDiff:E1} relative",
+            secs, "forward solve", fwd);
     }
 
     private static string Mb(long bytes) => $"{bytes / 1e6:F0} MB";
