@@ -9,7 +9,7 @@ namespace NeuralMag;
 /// 0.2 (1 after an accepted step), 10). Steps are shortened to land on the requested end time; the step size the
 /// control proposed before that shortening is handed back, so that a following interval continues with it.
 /// </summary>
-public sealed class DormandPrince
+public sealed class DormandPrince : IStepIntegrator
 {
     private static readonly double[] C = { 0, 1.0 / 5, 3.0 / 10, 4.0 / 5, 8.0 / 9, 1, 1 };
     private static readonly double[][] A =

@@ -12,7 +12,7 @@ public sealed class LLGSolver
 {
     private readonly State _state;
     private readonly NamedFunction _rhs;
-    private readonly DormandPrince _integrator;
+    private readonly IStepIntegrator _integrator;
     private NTensor[] _paramValues = Array.Empty<NTensor>();
     private double _carriedStep;
     private bool _normalizedNotice;
@@ -28,7 +28,12 @@ public sealed class LLGSolver
     /// <param name="atol">Absolute tolerance of the adaptive step control.</param>
     /// <param name="maxSteps">Most integrator steps one call may take (see <see cref="DormandPrince.MaxSteps"/>); a
     /// run that cannot reach its end within it stops early with a message.</param>
-    public LLGSolver(State state, double scaleT = 1e-9, string[]? parameters = null, double rtol = 1e-5, double atol = 1e-5, int maxSteps = 1_000_000)
+    /// <param name="fixedStepMethod">Null (default): adaptive Dormand–Prince 5(4). Otherwise a fixed-step method
+    /// (Euler, midpoint, Heun, RK4) with the step <paramref name="fixedStep"/>; <see cref="Relax"/> and the backward
+    /// pass of <see cref="SolveAdjoint"/> stay adaptive.</param>
+    /// <param name="fixedStep">The step in s of a fixed-step method (positive); must be 0 for the adaptive method.</param>
+    public LLGSolver(State state, double scaleT = 1e-9, string[]? parameters = null, double rtol = 1e-5, double atol = 1e-5, int maxSteps = 1_000_000,
+        FixedStepMethod? fixedStepMethod = null, double fixedStep = 0)
     {
         _state = state ?? throw new ArgumentNullException(nameof(state));
         if (!(scaleT > 0) || !double.IsFinite(scaleT)) throw new ArgumentOutOfRangeException(nameof(scaleT), scaleT, "The integrator's time unit scaleT must be a positive, finite time in s (upstream: 1e-9).");
@@ -39,10 +44,21 @@ public sealed class LLGSolver
         if (Parameters.Distinct().Count() != Parameters.Count)
             throw new ArgumentException($"parameters lists a name twice: [{string.Join(", ", Parameters)}].", nameof(parameters));
         _rhs = state.ResolveAllowingUnusedArgs(Rhs, new[] { "t", "m" }.Concat(Parameters).ToArray());
-        _integrator = new DormandPrince((tau, m) => _rhs.Invoke(new[] { state.Scalar(tau * ScaleT), m }.Concat(_paramValues).ToArray()) * ScaleT, rtol, atol, maxSteps)
+        NTensor F(double tau, NTensor m) => _rhs.Invoke(new[] { state.Scalar(tau * ScaleT), m }.Concat(_paramValues).ToArray()) * ScaleT;
+        if (fixedStepMethod is { } method)
         {
-            OnStep = (tau, _) => ReportIntegration(tau),
-        };
+            if (!(fixedStep > 0) || !double.IsFinite(fixedStep))
+                throw new ArgumentOutOfRangeException(nameof(fixedStep), fixedStep, $"The {method} method needs a positive, finite fixedStep in s.");
+            _integrator = new FixedStepRungeKutta(F, method, fixedStep / ScaleT, maxSteps, rtol, atol);
+        }
+        else
+        {
+            if (fixedStep != 0)
+                throw new ArgumentOutOfRangeException(nameof(fixedStep), fixedStep, "fixedStep applies to a fixed-step method; give fixedStepMethod too, or leave fixedStep at 0 for adaptive Dormand–Prince.");
+            _integrator = new DormandPrince(F, rtol, atol, maxSteps);
+        }
+        _integrator.OnStep = (tau, _) => ReportIntegration(tau);
+        Method = fixedStepMethod;
     }
 
     /// <summary>
@@ -57,6 +73,9 @@ public sealed class LLGSolver
 
     /// <summary>Time unit of the integrator in s.</summary>
     public double ScaleT { get; }
+
+    /// <summary>The fixed-step method, or null for adaptive Dormand–Prince.</summary>
+    public FixedStepMethod? Method { get; }
 
     /// <summary>Relative tolerance of the step control.</summary>
     public double RTol => _integrator.RTol;
@@ -233,7 +252,7 @@ public sealed class LLGSolver
     /// <paramref name="snapshots"/>/2 of them (the spacing doubles, dropping every other, when they would exceed that).
     /// The gradient pass reverses the intervals between them last first with Griewank's revolve schedule
     /// (<see cref="BinomialCheckpointing.Reversal"/>) in the snapshots left free: it recomputes states from the
-    /// nearest snapshot by the recorded steps (<see cref="DormandPrince.TakeStep"/>, bit for bit the forward's), and
+    /// nearest snapshot by the recorded steps (<see cref="IStepIntegrator.TakeStep"/>, bit for bit the forward's), and
     /// pulls the cotangent of (m, dm/dτ) back through one step at a time on its own tape, the step size a constant:
     /// the derivative of exactly the discrete solution that the forward pass computed, the same as backpropagation
     /// through <see cref="Solve(double, NTensor?, IReadOnlyList{NTensor}?, CancellationToken)"/> up to the order of
