@@ -46,6 +46,9 @@ public sealed class IlgpuBackend : IBackend
         return (TDelegate)_kernels.GetOrAdd(mi, m => LoadKernel(m, typeof(TDelegate)));
     }
 
+    /// <summary>The kernel methods (generic instantiations included) this backend has compiled so far.</summary>
+    internal IReadOnlyCollection<System.Reflection.MethodInfo> CompiledKernels => (IReadOnlyCollection<System.Reflection.MethodInfo>)_kernels.Keys;
+
     private Delegate LoadKernel(System.Reflection.MethodInfo m, Type delegateType)
     {
         // Action<Index1D, T1, ..., Tn> → Accelerator.LoadAutoGroupedStreamKernel<Index1D, T1, ..., Tn>(Action<...>)
