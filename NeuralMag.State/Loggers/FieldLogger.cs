@@ -58,6 +58,8 @@ public sealed class FieldLogger
     /// the next one is numbered <see cref="Count"/>, so no recorded file is overwritten. The next call of <see cref="Log"/>
     /// is step <see cref="LastRecordedStep"/> + 1: restore the state from <see cref="StepData"/> of the last recorded step
     /// and log from the step after it. Without a collection file nothing changes and the logger starts a new series.
+    /// A snapshot file that the collection does not list (one written by a run stopped before it rewrote the .pvd) is
+    /// not a record: the step it holds is logged again and the file replaced.
     /// </summary>
     /// <returns>The last recorded step, or null when there is no collection file or it lists no snapshot.</returns>
     /// <exception cref="InvalidOperationException">This logger has been called already.</exception>
