@@ -51,11 +51,15 @@ public sealed class DemagField : FieldTerm
         var pbc = mesh.Pbc.Take(mesh.Dim).ToArray();
         bool allTrue = pbc.All(p => p.IsTrue);
         if (!allTrue && pbc.Any(p => p.IsTrue))
+        {
+            // The Fourier-space Poisson solver needs periodicity on every axis, the image-sum kernel a finite image count.
+            string Describe(int i) => $"{"xyz"[i]} = {(pbc[i].IsTrue ? "true" : pbc[i].IsOpen ? "open" : $"{pbc[i].ImageCount} images")}";
             throw new ArgumentException(
-                $"DemagField does not support partial true PBC: axes {string.Join(", ", Enumerable.Range(0, mesh.Dim).Where(i => pbc[i].IsTrue))} are truly periodic " +
-                "and the others are not. Make all three axes truly periodic, or use pseudo-PBC (an image count) for the periodic axes.");
+                $"DemagField does not support partial true PBC: pbc is ({string.Join(", ", Enumerable.Range(0, mesh.Dim).Select(Describe))}); " +
+                "make all three axes truly periodic, or use pseudo-PBC (an image count) for the periodic axes.", nameof(state));
+        }
         if (allTrue && mesh.Dim < 3)
-            throw new ArgumentException($"True-PBC demag needs a 3D mesh, this one is {mesh.Dim}D.");
+            throw new ArgumentException($"True-PBC demag needs a 3D mesh, this one is {mesh.Dim}D; use pseudo-PBC (an image count) on a {mesh.Dim}D mesh.", nameof(state));
         base.Register(state, name);
         var op = new DemagOperator(state, _p, allTrue, UpstreamFloat32Mass, CuFft);
         bool fic = state.M.Spaces.All(c => c == 'c');

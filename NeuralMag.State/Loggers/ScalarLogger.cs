@@ -17,6 +17,7 @@ public sealed class ScalarLogger : IDisposable
     private int _calls;
     private int _width = -1;
     private bool _disposed;
+    private (string[] Header, long KeepBytes)? _resume;
 
     /// <param name="path">Output file (not a folder); its folder is created here.</param>
     /// <param name="columns">Attribute names (e.g. "t", "m", "E") or (name, getter) pairs; distinct names.</param>
@@ -79,7 +80,6 @@ public sealed class ScalarLogger : IDisposable
             throw new InvalidOperationException($"ScalarLogger '{Path}': this row has {width} numbers, the heading has {_width}; a column changed its length.");
         if (_file == null)
         {
-            FileArguments.Write(Path, "ScalarLogger", () => _file = new StreamWriter(Path, false, Encoding.ASCII));
             var headings = new List<string>();
             foreach (var (name, v) in values)
             {
@@ -87,8 +87,24 @@ public sealed class ScalarLogger : IDisposable
                 else if (v.Data.Length == 3) headings.AddRange(new[] { "x", "y", "z" }.Select(a => $"{name}_{a}"));
                 else headings.AddRange(Enumerable.Range(0, v.Data.Length).Select(i => $"{name}_{i}"));
             }
+            if (_resume is { } r)
+            {
+                if (!r.Header.SequenceEqual(headings))
+                    throw new InvalidOperationException(
+                        $"ScalarLogger '{Path}': cannot append, the table's columns ({string.Join(", ", r.Header)}) differ from this logger's ({string.Join(", ", headings)}).");
+                FileArguments.Write(Path, "ScalarLogger", () =>
+                {
+                    using (var f = new FileStream(Path, FileMode.Open, FileAccess.Write)) f.SetLength(r.KeepBytes);
+                    _file = new StreamWriter(Path, true, Encoding.ASCII);
+                });
+                _resume = null;
+            }
+            else
+            {
+                FileArguments.Write(Path, "ScalarLogger", () => _file = new StreamWriter(Path, false, Encoding.ASCII));
+                _file!.Write("#" + string.Join("    ", headings.Select(h => h.PadRight(22))) + "\n");
+            }
             _width = width;
-            _file!.Write("#" + string.Join("    ", headings.Select(h => h.PadRight(22))) + "\n");
         }
         var flat = values.SelectMany(v => v.Values.Data);
         FileArguments.Write(Path, "ScalarLogger", () =>
@@ -96,6 +112,76 @@ public sealed class ScalarLogger : IDisposable
             _file!.Write(string.Join("    ", flat.Select(Format)) + "\n");
             _file.Flush();
         });
+    }
+
+    /// <summary>
+    /// The first step an earlier run's table has no row for (upstream's resumable_step): its complete rows times
+    /// <see cref="Every"/>; 0 when the file does not exist. A last line without a line end (a run stopped while writing)
+    /// does not count.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">This logger is writing the file already.</exception>
+    /// <exception cref="FileFormatException">The file does not start with a '#' heading line.</exception>
+    public int ResumableStep() => ReadTable().Rows * Every;
+
+    /// <summary>
+    /// Appends to the table of an earlier run from <paramref name="step"/> on (upstream's resume): rows of steps before
+    /// it are kept, later ones are dropped, and the next call of <see cref="Log"/> is that step. The file is changed only on
+    /// that next call, after its columns have been checked against the table's heading: a different heading throws and
+    /// leaves the file as it is. Step 0 starts a new table.
+    /// </summary>
+    /// <param name="step">The step to continue with; at most <see cref="ResumableStep"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The step is negative or beyond the rows of the table.</exception>
+    /// <exception cref="FileNotFoundException">The step is positive and the file does not exist.</exception>
+    /// <exception cref="InvalidOperationException">This logger has been called already.</exception>
+    /// <exception cref="FileFormatException">The heading is missing or a kept row has a different count of numbers.</exception>
+    public void Resume(int step)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_calls != 0) throw new InvalidOperationException($"ScalarLogger '{Path}' has logged {_calls} steps already; resume a fresh logger, before its first Log.");
+        if (step < 0) throw new ArgumentOutOfRangeException(nameof(step), step, "The step to resume from must be at least 0.");
+        if (step == 0) return;
+        if (!File.Exists(Path)) throw new FileNotFoundException($"ScalarLogger: cannot resume at step {step}, the table '{Path}' does not exist.", Path);
+        var table = ReadTable();
+        int keep = (step + Every - 1) / Every; // rows of calls 0, n, 2n, ... below step
+        if (keep > table.Rows)
+            throw new ArgumentOutOfRangeException(nameof(step), step,
+                $"The table '{Path}' has {table.Rows} rows (every {Every}: steps before {table.Rows * Every}); resume at a step up to {table.Rows * Every}.");
+        for (int i = 0; i < keep; i++)
+            if (table.RowWidths[i] != table.Header.Length)
+                throw new FileFormatException(Path, $"row {i + 1} has {table.RowWidths[i]} numbers, the heading {table.Header.Length} columns.");
+        _resume = (table.Header, table.LineEnds[keep]);
+        _calls = step;
+    }
+
+    /// <summary>Heading names, complete row count, byte offset after the heading and after each row, numbers per row.</summary>
+    private (string[] Header, int Rows, long[] LineEnds, int[] RowWidths) ReadTable()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_file != null) throw new InvalidOperationException($"ScalarLogger '{Path}' is writing the table; resume a fresh logger.");
+        if (!File.Exists(Path)) return (Array.Empty<string>(), 0, new long[] { 0 }, Array.Empty<int>());
+        byte[] bytes;
+        try { bytes = File.ReadAllBytes(Path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new IOException($"ScalarLogger: cannot read '{Path}' ({e.Message}).", e); }
+        var ends = new List<long>();
+        var widths = new List<int>();
+        string[]? header = null;
+        int start = 0;
+        for (int i = 0; i < bytes.Length; i++)
+        {
+            if (bytes[i] != (byte)'\n') continue;
+            var line = Encoding.ASCII.GetString(bytes, start, i - start);
+            var words = line.TrimStart('#').Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            if (header == null)
+            {
+                if (!line.StartsWith('#')) throw new FileFormatException(Path, $"the first line '{line}' is not a '#' heading of column names.");
+                header = words;
+            }
+            else widths.Add(words.Length);
+            ends.Add(i + 1);
+            start = i + 1;
+        }
+        if (header == null) throw new FileFormatException(Path, "there is no complete '#' heading line.");
+        return (header, widths.Count, ends.ToArray(), widths.ToArray());
     }
 
     /// <summary>C's %+.15e: sign, 16 significant digits, two-digit signed exponent.</summary>
