@@ -213,11 +213,12 @@ public sealed class ImplicitGradientTests
     public void ChainCostAgainstBackpropagationThroughAnLlgRelaxation()
     {
         // The same gradient dL/dKu three ways on the 20-cell chain: (1) relax with the energy minimizer, then the
-        // implicit gradient; (2) backpropagation through an LLG relaxation (alpha = 1, 2 ns) on the tape; (3) cost of
+        // implicit gradient; (2) backpropagation through an LLG relaxation (alpha = 1, 1 ns) on the tape; (3) cost of
         // central differences of relaxed states (2 relaxations per Ku value). Times and heap are printed, not asserted.
         var ku = KuStep();
         var weights = ChainWeights(Chain(ku, ChainHx));
 
+        Relax(Chain(ku, ChainHx), 1e-7); // compiles the field terms and the minimizer before timing
         long alloc0 = GC.GetTotalAllocatedBytes(true);
         var sw = Stopwatch.StartNew();
         var s1 = Chain(ku, ChainHx);
@@ -229,7 +230,7 @@ public sealed class ImplicitGradientTests
         var gImplicit = implicitResult["material__Ku"].ToArray();
 
         var s2 = Chain(ku, ChainHx);
-        var llg = new LLGSolver(s2, parameters: new[] { "material__Ku" }, rtol: 1e-8, atol: 1e-8);
+        var llg = new LLGSolver(s2, parameters: new[] { "material__Ku" }, rtol: 1e-6, atol: 1e-6);
         var objective = Weighted(s2, weights);
         GC.Collect();
         long live0 = GC.GetTotalMemory(true);
@@ -240,7 +241,7 @@ public sealed class ImplicitGradientTests
         using (var tape = new Tape())
         {
             var kuW = tape.Watch(s2.Material.Tensor("Ku"));
-            var m1 = llg.Solve(2e-9, parameterValues: new[] { kuW });
+            var m1 = llg.Solve(1e-9, parameterValues: new[] { kuW });
             var l = objective(m1);
             liveTape = GC.GetTotalMemory(true) - live0;
             gBackprop = tape.Gradient(l, new[] { kuW })[0];
@@ -253,7 +254,7 @@ public sealed class ImplicitGradientTests
         double maxDiff = gImplicit.Zip(gB, (a, b) => Math.Abs(a - b)).Max();
         Console.WriteLine($"implicit: relax {relaxSeconds:f3} s + gradient {implicitSeconds:f3} s, {implicitResult.Report.Iterations} CG iterations, "
             + $"{implicitResult.Report.HessianProducts} Hessian products, allocated {implicitAlloc / 1e6:f1} MB (relax + gradient)");
-        Console.WriteLine($"backprop through LLG (2 ns, alpha 1): {backpropSeconds:f3} s, tape live heap {liveTape / 1e6:f1} MB, allocated {backpropAlloc / 1e6:f1} MB");
+        Console.WriteLine($"backprop through LLG (1 ns, alpha 1, {llg.Evaluations} field evaluations): {backpropSeconds:f3} s, tape live heap {liveTape / 1e6:f1} MB, allocated {backpropAlloc / 1e6:f1} MB");
         Console.WriteLine($"finite differences: {2 * Cells} relaxations ≈ {2 * Cells * relaxSeconds:f3} s");
         Console.WriteLine($"max |implicit − backprop| / max |implicit| = {maxDiff / scale:e3}");
         // The LLG trajectory has relaxed to well below the precision compared here, so both gradients are the same.
