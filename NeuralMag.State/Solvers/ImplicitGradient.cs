@@ -85,14 +85,17 @@ public static class ImplicitGradient
     /// <param name="tol">Relative residual ‖Hess λ + P ∂L/∂m‖ / ‖P ∂L/∂m‖ to reach, in (0, 1).</param>
     /// <param name="maxIter">Most Krylov iterations (≥ 1); default 2 × the number of values of m.</param>
     /// <param name="finiteDifferenceStep">ε·max|v| of the directional differences, in (0, 1].</param>
+    /// <param name="stationarityTol">Largest accepted max_i |P_i g_i| / max_i |g_i| at the given m, in (0, 1]: the
+    /// implicit gradient describes stationary points of E, so a state that is not one is refused.</param>
     /// <exception cref="ArgumentException">Empty or repeated parameters, "m" among them, a parameter E does not read,
     /// or an objective that does not return a scalar.</exception>
     /// <exception cref="ArgumentOutOfRangeException">tol, maxIter or finiteDifferenceStep out of range.</exception>
     /// <exception cref="InvalidOperationException">The Krylov solve did not reach tol within maxIter (the message names
-    /// the residual), CG met non-positive curvature (not a stable minimum), or a value turned non-finite.</exception>
+    /// the residual), CG met non-positive curvature (not a stable minimum), m is not a stationary point of E within
+    /// stationarityTol, or a value turned non-finite.</exception>
     public static ImplicitGradientResult Compute(State state, Func<NTensor, NTensor> objective, IReadOnlyList<string> parameters,
         KrylovMethod method = KrylovMethod.ConjugateGradient, double tol = 1e-10, int? maxIter = null,
-        double finiteDifferenceStep = DefaultFiniteDifferenceStep)
+        double finiteDifferenceStep = DefaultFiniteDifferenceStep, double stationarityTol = 1e-6)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(objective);
@@ -105,6 +108,8 @@ public static class ImplicitGradient
         if (!(tol > 0 && tol < 1)) throw new ArgumentOutOfRangeException(nameof(tol), tol, "The relative residual tolerance must lie in (0, 1).");
         if (maxIter is { } mi && mi < 1) throw new ArgumentOutOfRangeException(nameof(maxIter), mi, "The Krylov iteration limit must be >= 1.");
         if (!(finiteDifferenceStep > 0 && finiteDifferenceStep <= 1)) throw new ArgumentOutOfRangeException(nameof(finiteDifferenceStep), finiteDifferenceStep, "The relative finite-difference step must lie in (0, 1].");
+
+        if (!(stationarityTol > 0 && stationarityTol <= 1)) throw new ArgumentOutOfRangeException(nameof(stationarityTol), stationarityTol, "The stationarity tolerance must lie in (0, 1].");
 
         var energy = state.Resolve("E", new[] { "m" }.Concat(names).ToArray());
         var pValues = names.Select(n => state.Raw(n) switch
@@ -167,6 +172,8 @@ public static class ImplicitGradient
             maxPg = Math.Max(maxPg, Math.Sqrt(pn));
         }
         double stationarity = maxG > 0 ? maxPg / maxG : 0;
+        if (!(stationarity <= stationarityTol))
+            throw new InvalidOperationException($"ImplicitGradient: m is not a stationary point of the energy E: max |P g| / max |g| = {stationarity:g3} > stationarityTol = {stationarityTol:g3} (g = dE/dm, P the tangent projection). Relax m more tightly first; a field term whose h is not the exact gradient -dE/dm/(mu0 Ms V) of its energy (the demag field, see docs/llg.md) relaxes to a state that is not stationary for E.");
 
         void Project(double[] v)
         {

@@ -144,7 +144,7 @@ public sealed class ImplicitGradientTests
 
     private static double[] KuStep() => Enumerable.Range(0, Cells).Select(c => c < Cells / 2 ? 1e5 : 3e5).ToArray();
 
-    private static State Chain(double[] ku, double hx)
+    private static State Chain(double[] ku, double hx, bool dmi = false)
     {
         var state = new State(new Mesh(new[] { Cells, 1, 1 }, new[] { 5e-9, 5e-9, 5e-9 }), Device.Cpu, DType.Float64);
         state.Material["Ms"] = Ms;
@@ -157,7 +157,14 @@ public sealed class ImplicitGradientTests
         new ExchangeField().Register(state);
         new UniaxialAnisotropyField().Register(state);
         new ExternalField(new[] { hx, 0, 2e4 }).Register(state);
-        new TotalField("exchange", "uaniso", "external").Register(state);
+        if (!dmi)
+        {
+            new TotalField("exchange", "uaniso", "external").Register(state);
+            return state;
+        }
+        state.Material["Db"] = 1e-3;
+        new BulkDMIField().Register(state);
+        new TotalField("exchange", "uaniso", "external", "bdmi").Register(state);
         return state;
     }
 
@@ -207,6 +214,37 @@ public sealed class ImplicitGradientTests
         double fdH = (LAt(ku, ChainHx + hStep) - LAt(ku, ChainHx - hStep)) / (2 * hStep);
         Console.WriteLine($"dL/dHx: implicit {dHx:e10}, finite differences {fdH:e10}");
         Assert.AreEqual(fdH, dHx, 1e-4 * Math.Abs(fdH), "dL/dHx (uniform field)");
+    }
+
+    [TestMethod]
+    public void ChainWithDmiMatchesFiniteDifferences()
+    {
+        // Bulk DMI is quadratic in m too, so the directional differences stay exact; it twists m out of the x–z
+        // plane. Checked for one Ku cell at the step and for the DMI constant.
+        var ku = KuStep();
+        var state = Chain(ku, ChainHx, dmi: true);
+        Relax(state, 1e-7);
+        var objective = Weighted(state, ChainWeights(state));
+        var result = ImplicitGradient.Compute(state, objective, new[] { "material__Ku", "material__Db" });
+        Console.WriteLine($"chain with DMI: {result.Report}");
+        double LAt(double[] kuValues, double db)
+        {
+            var s = Chain(kuValues, ChainHx, dmi: true);
+            s.Material["Db"] = db;
+            Relax(s, 1e-7);
+            return objective(s.M.Tensor).Item();
+        }
+        var gKu = result["material__Ku"].ToArray();
+        double step = ku[10] * 1e-4;
+        var plus = (double[])ku.Clone(); plus[10] += step;
+        var minus = (double[])ku.Clone(); minus[10] -= step;
+        double fd = (LAt(plus, 1e-3) - LAt(minus, 1e-3)) / (2 * step);
+        Console.WriteLine($"dL/dKu[10]: implicit {gKu[10]:e10}, finite differences {fd:e10}");
+        Assert.AreEqual(fd, gKu[10], 1e-4 * gKu.Max(Math.Abs));
+        double dDb = result["material__Db"].Sum().Item();
+        double fdDb = (LAt(ku, 1e-3 + 1e-7) - LAt(ku, 1e-3 - 1e-7)) / 2e-7;
+        Console.WriteLine($"dL/dDb: implicit {dDb:e10}, finite differences {fdDb:e10}");
+        Assert.AreEqual(fdDb, dDb, 1e-4 * Math.Abs(fdDb));
     }
 
     [TestMethod]
@@ -264,6 +302,15 @@ public sealed class ImplicitGradientTests
     // ---------------------------------------------------------------- argument checks and non-convergence
 
     [TestMethod]
+    public void RefusesAStateThatIsNotRelaxed()
+    {
+        var state = Chain(KuStep(), ChainHx); // the uniform start, far from equilibrium at the Ku step
+        var ex = Assert.ThrowsExactly<InvalidOperationException>(() =>
+            ImplicitGradient.Compute(state, Weighted(state, ChainWeights(state)), new[] { "material__Ku" }));
+        StringAssert.Contains(ex.Message, "not a stationary point");
+    }
+
+    [TestMethod]
     public void ReportsNonConvergenceAndRejectsBadArguments()
     {
         var state = Chain(KuStep(), ChainHx);
@@ -281,6 +328,7 @@ public sealed class ImplicitGradientTests
         Assert.AreEqual("maxIter", Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ImplicitGradient.Compute(state, objective, new[] { "material__Ku" }, maxIter: 0)).ParamName);
         Assert.AreEqual("finiteDifferenceStep", Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ImplicitGradient.Compute(state, objective, new[] { "material__Ku" }, finiteDifferenceStep: 2)).ParamName);
         Assert.AreEqual("objective", Assert.ThrowsExactly<ArgumentException>(() => ImplicitGradient.Compute(state, m => m, new[] { "material__Ku" })).ParamName);
+        Assert.AreEqual("stationarityTol", Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ImplicitGradient.Compute(state, objective, new[] { "material__Ku" }, stationarityTol: 0)).ParamName);
         Assert.ThrowsExactly<KeyNotFoundException>(() => ImplicitGradient.Compute(state, objective, new[] { "material__Ku" })["material__A"]);
     }
 }
