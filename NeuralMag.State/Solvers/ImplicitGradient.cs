@@ -10,6 +10,9 @@ public enum KrylovMethod
 
     /// <summary>MINRES (Paige–Saunders): symmetric, possibly indefinite systems (saddle points, marginal states).</summary>
     Minres,
+
+    /// <summary>Restarted GMRES: the non-symmetric system of <see cref="ImplicitGradient.ComputeFromTorque"/>.</summary>
+    Gmres,
 }
 
 /// <summary>How the adjoint solve of one <see cref="ImplicitGradient.Compute"/> call went.</summary>
@@ -18,8 +21,9 @@ public enum KrylovMethod
 /// <param name="Residual">‖Hess λ + P ∂L/∂m‖ recomputed from λ after the solve (units of ∂L/∂m).</param>
 /// <param name="RelativeResidual"><paramref name="Residual"/> divided by ‖P ∂L/∂m‖ (0 when that is 0).</param>
 /// <param name="Converged">Whether the relative residual reached the tolerance.</param>
-/// <param name="HessianProducts">Hessian-vector products evaluated in all (each costs two energy gradients).</param>
-/// <param name="Stationarity">max_i |P_i g_i| / max_i |g_i| at the given m: how far m is from a relaxed state
+/// <param name="HessianProducts">Operator products evaluated in all: Hessian-vector products for <see cref="ImplicitGradient.Compute"/>
+/// (two energy gradients each), transposed-Jacobian products for <see cref="ImplicitGradient.ComputeFromTorque"/> (one pullback of h each).</param>
+/// <param name="Stationarity">max_i |P_i g_i| / max_i |g_i| (with h in place of g for the torque formulation) at the given m: how far m is from a relaxed state
 /// (0 exactly at a stationary point; the implicit gradient assumes it is small).</param>
 public sealed record ImplicitGradientReport(KrylovMethod Method, int Iterations, double Residual, double RelativeResidual,
     bool Converged, int HessianProducts, double Stationarity);
@@ -104,6 +108,7 @@ public static class ImplicitGradient
         var names = parameters.Select(p => State.NormalizeName(p ?? throw new ArgumentException("parameters contains null.", nameof(parameters)))).ToArray();
         if (names.Distinct().Count() != names.Length) throw new ArgumentException($"parameters lists a name twice: [{string.Join(", ", names)}].", nameof(parameters));
         if (names.Contains("m")) throw new ArgumentException("'m' cannot be a parameter: the relaxed magnetization is the implicit variable.", nameof(parameters));
+        if (method == KrylovMethod.Gmres) throw new ArgumentOutOfRangeException(nameof(method), method, "Compute solves a symmetric system: use ConjugateGradient or Minres (GMRES belongs to ComputeFromTorque).");
         if (!Enum.IsDefined(method)) throw new ArgumentOutOfRangeException(nameof(method), method, "Unknown Krylov method; use ConjugateGradient or Minres.");
         if (!(tol > 0 && tol < 1)) throw new ArgumentOutOfRangeException(nameof(tol), tol, "The relative residual tolerance must lie in (0, 1).");
         if (maxIter is { } mi && mi < 1) throw new ArgumentOutOfRangeException(nameof(maxIter), mi, "The Krylov iteration limit must be >= 1.");
@@ -256,6 +261,224 @@ public static class ImplicitGradient
             }
         }
         return new ImplicitGradientResult(names, grads, state.Tensor(lambda, shape), report);
+    }
+
+    /// <summary>
+    /// dL/dp like <see cref="Compute"/>, from the torque condition that the minimizer and LLG actually solve,
+    /// P_i h_i = 0, instead of the stationarity of E. Its Jacobian on a tangent v is J v = P (∂h/∂m v) − (m·h) v; the
+    /// adjoint solves Jᵀ λ = −P ∂L/∂m and dL/dp = λ · ∂h/∂p. Both Jᵀ products and λ · ∂h/∂p are first-order
+    /// vector-Jacobian products of the resolved field h on the tape, so nothing is differenced and every field
+    /// term is exact, also the demag field (whose h is not exactly −∂E/∂m / (μ0 Ms V)) and cubic anisotropy. J is
+    /// not symmetric in general, so the solve is restarted GMRES (the report's Method is <see cref="KrylovMethod.Gmres"/>).
+    /// </summary>
+    /// <param name="state">The state with m relaxed (max |m × h| small) and the field h registered.</param>
+    /// <param name="objective">L(m), a scalar of the magnetization built from NTensor operations.</param>
+    /// <param name="parameters">Attributes that h reads (e.g. "material__Ku", "h_external"); not "m".</param>
+    /// <param name="tol">Relative residual ‖Jᵀλ + P ∂L/∂m‖ / ‖P ∂L/∂m‖ to reach, in (0, 1).</param>
+    /// <param name="maxIter">Most GMRES iterations in all (≥ 1); default 2 × the number of values of m.</param>
+    /// <param name="restart">GMRES restart length (≥ 1).</param>
+    /// <param name="stationarityTol">Largest accepted max_i |P_i h_i| / max_i |h_i|, in (0, 1].</param>
+    /// <exception cref="ArgumentException">As for <see cref="Compute"/>, with h in place of E.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">tol, maxIter, restart or stationarityTol out of range.</exception>
+    /// <exception cref="InvalidOperationException">GMRES did not converge (the message names the residual), m is not
+    /// torque-free within stationarityTol, or a value turned non-finite.</exception>
+    public static ImplicitGradientResult ComputeFromTorque(State state, Func<NTensor, NTensor> objective, IReadOnlyList<string> parameters,
+        double tol = 1e-10, int? maxIter = null, int restart = 100, double stationarityTol = 1e-6)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(objective);
+        var names = CheckParameters(parameters);
+        if (!(tol > 0 && tol < 1)) throw new ArgumentOutOfRangeException(nameof(tol), tol, "The relative residual tolerance must lie in (0, 1).");
+        if (maxIter is { } mi && mi < 1) throw new ArgumentOutOfRangeException(nameof(maxIter), mi, "The Krylov iteration limit must be >= 1.");
+        if (restart < 1) throw new ArgumentOutOfRangeException(nameof(restart), restart, "The GMRES restart length must be >= 1.");
+        if (!(stationarityTol > 0 && stationarityTol <= 1)) throw new ArgumentOutOfRangeException(nameof(stationarityTol), stationarityTol, "The stationarity tolerance must lie in (0, 1].");
+
+        var field = state.Resolve("h", new[] { "m" }.Concat(names).ToArray());
+        var pValues = ParameterValues(state, names);
+        var m = state.M.Tensor.Detach();
+        int[] shape = m.GetShape();
+        double[] mArr = m.ToArray();
+        int n = mArr.Length;
+        int limit = maxIter ?? Math.Max(2 * n, 10);
+        double[] dLdm = ObjectiveGradient(objective, m);
+
+        double[] h = Tape.NoGrad(() => field.Invoke(new[] { m }.Concat(pValues).ToArray()).ToArray());
+        var (lagrange, stationarity) = Lagrange(mArr, h);
+        if (!(stationarity <= stationarityTol))
+            throw new InvalidOperationException($"ImplicitGradient: m is not torque-free: max |P h| / max |h| = {stationarity:g3} > stationarityTol = {stationarityTol:g3} (P the tangent projection). Relax m more tightly first.");
+
+        int products = 0;
+        // Jᵀ w = P (∂h/∂m)ᵀ P w − (m·h) w for a tangent w, (∂h/∂m)ᵀ by one pullback of h.
+        double[] JacobianT(double[] w)
+        {
+            products++;
+            var wt = (double[])w.Clone();
+            Project(mArr, wt);
+            using var tape = new Tape();
+            var mw = tape.Watch(m);
+            var hv = field.Invoke(new[] { mw }.Concat(pValues).ToArray());
+            var r = tape.Gradient(hv, new[] { mw }, state.Tensor(wt, shape))[0].ToArray();
+            Project(mArr, r);
+            for (int i = 0; i < n / 3; i++)
+                for (int c = 0; c < 3; c++) r[3 * i + c] -= lagrange[i] * wt[3 * i + c];
+            return r;
+        }
+
+        var b = new double[n];
+        for (int k = 0; k < n; k++) b[k] = -dLdm[k];
+        Project(mArr, b);
+        double bNorm = Norm(b);
+        var (lambda, iterations) = bNorm == 0 ? (new double[n], 0) : Gmres(JacobianT, b, bNorm, tol, limit, restart);
+        Project(mArr, lambda);
+        double residual = 0;
+        if (bNorm > 0)
+        {
+            var jl = JacobianT(lambda);
+            var r = new double[n];
+            for (int k = 0; k < n; k++) r[k] = b[k] - jl[k];
+            residual = Norm(r);
+        }
+        double relResidual = bNorm > 0 ? residual / bNorm : 0;
+        if (!double.IsFinite(relResidual))
+            throw new InvalidOperationException($"ImplicitGradient: the adjoint residual is not finite ({relResidual}) after {iterations} GMRES iterations; h or the objective gradient is not finite at this m.");
+        bool converged = relResidual <= tol * 10;
+        var report = new ImplicitGradientReport(KrylovMethod.Gmres, iterations, residual, relResidual, converged, products, stationarity);
+        if (!converged)
+            throw new InvalidOperationException($"ImplicitGradient: the GMRES solve of the adjoint system did not converge within maxIter = {limit} iterations: relative residual {relResidual:g3} (absolute {residual:g3}) > tol = {tol:g3}. Raise maxIter or restart, relax tol, or relax m more tightly (stationarity {stationarity:g3}).");
+
+        NTensor[] grads;
+        using (var tape = new Tape())
+        {
+            var pw = pValues.Select(tape.Watch).ToArray();
+            var hv = field.Invoke(new[] { m }.Concat(pw).ToArray());
+            grads = tape.Gradient(hv, pw, state.Tensor(lambda, shape));
+        }
+        return new ImplicitGradientResult(names, grads, state.Tensor(lambda, shape), report);
+    }
+
+    private static string[] CheckParameters(IReadOnlyList<string> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (parameters.Count == 0) throw new ArgumentException("parameters is empty; name at least one attribute that the field reads (e.g. \"material__Ku\").", nameof(parameters));
+        var names = parameters.Select(p => State.NormalizeName(p ?? throw new ArgumentException("parameters contains null.", nameof(parameters)))).ToArray();
+        if (names.Distinct().Count() != names.Length) throw new ArgumentException($"parameters lists a name twice: [{string.Join(", ", names)}].", nameof(parameters));
+        if (names.Contains("m")) throw new ArgumentException("'m' cannot be a parameter: the relaxed magnetization is the implicit variable.", nameof(parameters));
+        return names;
+    }
+
+    private static NTensor[] ParameterValues(State state, string[] names) => names.Select(n => state.Raw(n) switch
+    {
+        NTensor t => t,
+        Function f => f.Tensor,
+        var other => throw new ArgumentException($"Parameter '{n}' holds {other?.GetType().Name ?? "null"}, not a tensor or Function; it cannot be differentiated.", "parameters"),
+    }).ToArray();
+
+    private static double[] ObjectiveGradient(Func<NTensor, NTensor> objective, NTensor m)
+    {
+        using var tape = new Tape();
+        var mw = tape.Watch(m);
+        var l = objective(mw);
+        if (l is null || l.Size != 1)
+            throw new ArgumentException($"The objective must return a scalar; it returned {(l is null ? "null" : "shape " + Shapes.Format(l.GetShape()))}.", nameof(objective));
+        return tape.Gradient(l, new[] { mw })[0].ToArray();
+    }
+
+    // Per point the multiplier m·f and the stationarity max |P f| / max |f| of a field f (g or h).
+    private static (double[] Lagrange, double Stationarity) Lagrange(double[] mArr, double[] f)
+    {
+        int points = mArr.Length / 3;
+        var lagrange = new double[points];
+        double maxF = 0, maxPf = 0;
+        for (int i = 0; i < points; i++)
+        {
+            double mf = mArr[3 * i] * f[3 * i] + mArr[3 * i + 1] * f[3 * i + 1] + mArr[3 * i + 2] * f[3 * i + 2];
+            lagrange[i] = mf;
+            double fn = 0, pn = 0;
+            for (int c = 0; c < 3; c++)
+            {
+                double pf = f[3 * i + c] - mf * mArr[3 * i + c];
+                fn += f[3 * i + c] * f[3 * i + c];
+                pn += pf * pf;
+            }
+            maxF = Math.Max(maxF, Math.Sqrt(fn));
+            maxPf = Math.Max(maxPf, Math.Sqrt(pn));
+        }
+        return (lagrange, maxF > 0 ? maxPf / maxF : 0);
+    }
+
+    private static void Project(double[] mArr, double[] v)
+    {
+        for (int i = 0; i < mArr.Length / 3; i++)
+        {
+            double d = mArr[3 * i] * v[3 * i] + mArr[3 * i + 1] * v[3 * i + 1] + mArr[3 * i + 2] * v[3 * i + 2];
+            for (int c = 0; c < 3; c++) v[3 * i + c] -= d * mArr[3 * i + c];
+        }
+    }
+
+    // Restarted GMRES from x = 0 (Arnoldi with modified Gram–Schmidt, Givens rotations); stops when the
+    // residual estimate reaches tol ‖b‖.
+    private static (double[] X, int Iterations) Gmres(Func<double[], double[]> apply, double[] b, double bNorm, double tol, int maxIter, int restart)
+    {
+        int n = b.Length;
+        var x = new double[n];
+        int it = 0;
+        while (it < maxIter)
+        {
+            var ax = it == 0 ? new double[n] : apply(x);
+            var r = new double[n];
+            for (int k = 0; k < n; k++) r[k] = b[k] - ax[k];
+            double beta = Norm(r);
+            if (beta <= tol * bNorm) break;
+            int mdim = Math.Min(restart, maxIter - it);
+            var v = new List<double[]> { r.Select(e => e / beta).ToArray() };
+            var hm = new double[mdim + 1, mdim];
+            var cs = new double[mdim];
+            var sn = new double[mdim];
+            var gvec = new double[mdim + 1];
+            gvec[0] = beta;
+            int j = 0;
+            for (; j < mdim; j++)
+            {
+                it++;
+                var w = apply(v[j]);
+                for (int i = 0; i <= j; i++)
+                {
+                    double hij = Dot(w, v[i]);
+                    hm[i, j] = hij;
+                    for (int k = 0; k < n; k++) w[k] -= hij * v[i][k];
+                }
+                double wn = Norm(w);
+                hm[j + 1, j] = wn;
+                for (int i = 0; i < j; i++)
+                {
+                    double t = cs[i] * hm[i, j] + sn[i] * hm[i + 1, j];
+                    hm[i + 1, j] = -sn[i] * hm[i, j] + cs[i] * hm[i + 1, j];
+                    hm[i, j] = t;
+                }
+                double den = Math.Sqrt(hm[j, j] * hm[j, j] + wn * wn);
+                cs[j] = den == 0 ? 1 : hm[j, j] / den;
+                sn[j] = den == 0 ? 0 : wn / den;
+                hm[j, j] = den;
+                hm[j + 1, j] = 0;
+                gvec[j + 1] = -sn[j] * gvec[j];
+                gvec[j] = cs[j] * gvec[j];
+                bool done = Math.Abs(gvec[j + 1]) <= tol * bNorm || wn == 0;
+                if (!done) v.Add(w.Select(e => e / wn).ToArray());
+                if (done) { j++; break; }
+            }
+            // Back substitution for the j coefficients.
+            var y = new double[j];
+            for (int i = j - 1; i >= 0; i--)
+            {
+                double s = gvec[i];
+                for (int k = i + 1; k < j; k++) s -= hm[i, k] * y[k];
+                y[i] = s / hm[i, i];
+            }
+            for (int i = 0; i < j; i++)
+                for (int k = 0; k < n; k++) x[k] += y[i] * v[i][k];
+            if (Math.Abs(gvec[j]) <= tol * bNorm) break;
+        }
+        return (x, it);
     }
 
     private static double Dot(double[] a, double[] b)
