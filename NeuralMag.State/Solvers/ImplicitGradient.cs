@@ -71,6 +71,12 @@ public sealed record ImplicitGradientResult(IReadOnlyList<string> Parameters, IR
 /// Every point of m is assumed magnetic (Ms &gt; 0); at points without material the Hessian vanishes and the
 /// system is singular.
 /// </para>
+/// <para>
+/// <see cref="Compute"/> assumes h = −∂E/∂m / (μ0 Ms V_node), so that torque-free states are stationary for E. That
+/// holds for exchange, anisotropy, DMI and Zeeman but not exactly for the demag term; <see cref="ComputeFromTorque"/>
+/// differentiates the torque condition P h = 0 itself (first-order pullbacks of h, GMRES), is exact for every term
+/// and is cheaper.
+/// </para>
 /// </summary>
 public static class ImplicitGradient
 {
