@@ -8,7 +8,7 @@ namespace NeuralMag.Loggers;
 /// <summary>
 /// Writes one row of scalars per logged step to a plain-text table (upstream's ScalarLogger): a '#' heading line,
 /// columns separated by four spaces, values as %+.15e. A column is a state attribute name or (name, state → value);
-/// Functions are averaged over the mesh, 3-vectors expand into name_x, name_y, name_z, other vectors into name_0, ...
+/// Functions are logged as their volume-weighted average (<see cref="Function.Avg"/>, upstream's avg), 3-vectors expand into name_x, name_y, name_z, other vectors into name_0, ...
 /// </summary>
 public sealed class ScalarLogger : IDisposable
 {
@@ -198,7 +198,7 @@ public sealed class ScalarLogger : IDisposable
 
     private static (bool IsScalar, double[] Data) Flatten(object? value, string name) => value switch
     {
-        Function f => Flatten(f.EntryMean(), name),
+        Function f => Flatten(f.Avg(), name), // upstream logs a Function as its avg(): the volume-weighted average
         NTensor t => (t.GetShape().Length == 0, t.ToArray()),
         double d => (true, new[] { d }),
         float f => (true, new[] { (double)f }),

@@ -21,7 +21,7 @@ public sealed class StandardProblem4Field2Tests
         try
         {
             int steps = Config.Full ? 30 : 1;
-            double my0 = state.M.EntryMean().ToArray()[1];
+            double my0 = state.M.Avg().ToArray()[1];
             var progress = new StringWriter();
             var llg = new LLGSolver(state) { Progress = new TextProgress(progress, TimeSpan.FromMilliseconds(20)) };
             using (var log = new ScalarLogger(logPath, new object[] { "t", "m" }))

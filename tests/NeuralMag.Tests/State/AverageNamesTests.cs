@@ -31,4 +31,22 @@ public sealed class AverageNamesTests
         UpstreamStateTests.AssertClose(new[] { 0.6, 0.0, 0.8 }, m.Avg().ToArray(), 1e-15);
         UpstreamStateTests.AssertClose(new[] { 0.6, 0.0, 0.8 }, m.EntryMean().ToArray(), 1e-15);
     }
+
+    /// <summary>The ScalarLogger writes a Function as its Avg, as upstream's logger calls avg(): 1/16 here, not 1/12.</summary>
+    [TestMethod]
+    public void ScalarLoggerLogsTheVolumeWeightedAverage()
+    {
+        var state = new NeuralMag.State(new Mesh(new[] { 2, 1, 1 }, new[] { 2e-9, 3e-9, 5e-9 }));
+        var values = new double[3 * 2 * 2];
+        values[0] = 1.0;
+        state["f"] = new Function(state, tensor: state.Tensor(values, new[] { 3, 2, 2 }), name: "f");
+        var path = Path.Combine(Path.GetTempPath(), $"nm_avglog_{Guid.NewGuid():N}.dat");
+        try
+        {
+            using (var log = new NeuralMag.Loggers.ScalarLogger(path, new object[] { "f" })) log.Log(state);
+            var row = File.ReadAllLines(path).Single(l => !l.StartsWith('#'));
+            Assert.AreEqual(1.0 / 16, double.Parse(row.Trim(), System.Globalization.CultureInfo.InvariantCulture), 1e-15);
+        }
+        finally { File.Delete(path); }
+    }
 }
