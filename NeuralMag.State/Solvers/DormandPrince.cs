@@ -226,12 +226,7 @@ public sealed class DormandPrince : IStepIntegrator
     /// <param name="h">Step size, positive and finite.</param>
     public (NTensor Y, NTensor F) TakeStep(NTensor y, NTensor fy, double t, double h)
     {
-        ArgumentNullException.ThrowIfNull(y);
-        ArgumentNullException.ThrowIfNull(fy);
-        if (!double.IsFinite(t)) throw new ArgumentOutOfRangeException(nameof(t), t, "The step's start time must be finite.");
-        if (!(h > 0) || !double.IsFinite(h)) throw new ArgumentOutOfRangeException(nameof(h), h, "The step size must be positive and finite.");
-        if (!fy.Shape.SequenceEqual(y.Shape))
-            throw new ArgumentException($"fy has shape ({string.Join(", ", fy.Shape)}), y has ({string.Join(", ", y.Shape)}); fy must be f(t, y).", nameof(fy));
+        StepArguments.Check(y, fy, t, h);
         var (y1, f1, _) = TakeStep(y, fy, t, h, estimateError: false);
         return (y1, f1);
     }

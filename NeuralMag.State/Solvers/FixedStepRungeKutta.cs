@@ -174,10 +174,7 @@ public sealed class FixedStepRungeKutta : IStepIntegrator
     /// </summary>
     public (NTensor Y, NTensor F) TakeStep(NTensor y, NTensor fy, double t, double h)
     {
-        ArgumentNullException.ThrowIfNull(y);
-        ArgumentNullException.ThrowIfNull(fy);
-        if (!double.IsFinite(t)) throw new ArgumentOutOfRangeException(nameof(t), t, "The step's start time must be finite.");
-        if (!(h > 0) || !double.IsFinite(h)) throw new ArgumentOutOfRangeException(nameof(h), h, "The step size must be positive and finite.");
+        StepArguments.Check(y, fy, t, h);
         return StepCore(y, fy, t, h);
     }
 

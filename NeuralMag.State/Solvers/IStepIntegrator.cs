@@ -52,3 +52,18 @@ public interface IStepIntegrator
     /// <summary>One step of size h from (t, y) with fy = f(t, y): the new y and f(t + h, y1), the next step's first stage.</summary>
     (NTensor Y, NTensor F) TakeStep(NTensor y, NTensor fy, double t, double h);
 }
+
+/// <summary>The argument rules of <see cref="IStepIntegrator.TakeStep"/>, shared by its implementations.</summary>
+internal static class StepArguments
+{
+    /// <summary>Throws unless y and fy are given and of one shape, t is finite and h positive and finite.</summary>
+    public static void Check(NTensor y, NTensor fy, double t, double h)
+    {
+        ArgumentNullException.ThrowIfNull(y);
+        ArgumentNullException.ThrowIfNull(fy);
+        if (!double.IsFinite(t)) throw new ArgumentOutOfRangeException(nameof(t), t, "The step's start time must be finite.");
+        if (!(h > 0) || !double.IsFinite(h)) throw new ArgumentOutOfRangeException(nameof(h), h, "The step size must be positive and finite.");
+        if (!fy.Shape.SequenceEqual(y.Shape))
+            throw new ArgumentException($"fy has shape ({string.Join(", ", fy.Shape)}), y has ({string.Join(", ", y.Shape)}); fy must be f(t, y).", nameof(fy));
+    }
+}

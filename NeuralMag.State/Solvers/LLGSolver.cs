@@ -190,11 +190,8 @@ public sealed class LLGSolver
     {
         const string op = "LLGSolver.SolveCheckpointed";
         if (segments < 1) throw new ArgumentOutOfRangeException(nameof(segments), segments, $"{op}: segments must be at least 1.");
-        using var _ = _state.BeginAdvance(op);
-        double t0 = _state.T;
-        SolverInputs.CheckTimes(new[] { t1 }, t0, op);
-        var mStart = StartMagnetization(m0, op);
-        var p = ParameterValues(parameterValues, op);
+        var (guard, t0, mStart, p) = BeginSolve(op, t1, m0, parameterValues);
+        using var _ = guard;
         var bounds = Enumerable.Range(0, segments + 1).Select(i => (i == segments ? t1 : t0 + (t1 - t0) * i / segments) / ScaleT).ToArray();
         var startSteps = new double[segments];
         NTensor Segment(int k, NTensor m, NTensor[] pv)
@@ -273,11 +270,8 @@ public sealed class LLGSolver
         if (snapshots < 0 || snapshots == 1)
             throw new ArgumentOutOfRangeException(nameof(snapshots), snapshots, $"{op}: snapshots must be 0 (the default, {DefaultRevolveSnapshots}) or at least 2: the start state and one more (with the start state alone every step would be recomputed from it, n²/2 steps for n).");
         int budget = snapshots == 0 ? DefaultRevolveSnapshots : snapshots;
-        using var _ = _state.BeginAdvance(op);
-        double t0 = _state.T;
-        SolverInputs.CheckTimes(new[] { t1 }, t0, op);
-        var mStart = StartMagnetization(m0, op);
-        var p = ParameterValues(parameterValues, op);
+        var (guard, t0, mStart, p) = BeginSolve(op, t1, m0, parameterValues);
+        using var _ = guard;
         var pDetached = p.Select(x => x.Detach()).ToArray();
         var inputs = new[] { mStart }.Concat(p).ToArray();
         double tau0 = t0 / ScaleT, tau1 = t1 / ScaleT;
@@ -416,11 +410,8 @@ public sealed class LLGSolver
     {
         const string op = "LLGSolver.SolveAdjoint";
         if (checkpoints < 0) throw new ArgumentOutOfRangeException(nameof(checkpoints), checkpoints, $"{op}: checkpoints must be 0 (every {AdjointStepsPerCheckpoint} steps) or a positive number of intervals.");
-        using var _ = _state.BeginAdvance(op);
-        double t0 = _state.T;
-        SolverInputs.CheckTimes(new[] { t1 }, t0, op);
-        var mStart = StartMagnetization(m0, op);
-        var p = ParameterValues(parameterValues, op);
+        var (guard, t0, mStart, p) = BeginSolve(op, t1, m0, parameterValues);
+        using var _ = guard;
         var pDetached = p.Select(x => x.Detach()).ToArray();
         var times = new List<double> { t0 / ScaleT };
         var stored = new List<NTensor> { mStart.Detach() };
@@ -574,6 +565,26 @@ public sealed class LLGSolver
         int i = Parameters.ToList().IndexOf("material__alpha");
         if (i >= 0) SolverInputs.CheckDamping(values[i], op);
         else if (_state.Has("material__alpha")) SolverInputs.CheckDamping(_state.Tensor("material__alpha"), op);
+    }
+
+    /// <summary>
+    /// The common start of the one-end-time Solve variants: marks the state as advanced by this call, checks t1 and
+    /// the parameter values, and prepares m0; the guard is released again when a check fails.
+    /// </summary>
+    private (IDisposable Guard, double T0, NTensor M0, NTensor[] P) BeginSolve(string op, double t1, NTensor? m0, IReadOnlyList<NTensor>? parameterValues)
+    {
+        var guard = _state.BeginAdvance(op);
+        try
+        {
+            double t0 = _state.T;
+            SolverInputs.CheckTimes(new[] { t1 }, t0, op);
+            return (guard, t0, StartMagnetization(m0, op), ParameterValues(parameterValues, op));
+        }
+        catch
+        {
+            guard.Dispose();
+            throw;
+        }
     }
 
     private NTensor StartMagnetization(NTensor? m0, string op)

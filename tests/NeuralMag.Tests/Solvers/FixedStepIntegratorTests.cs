@@ -54,20 +54,7 @@ public sealed class FixedStepIntegratorTests
         Assert.AreEqual(FixedStepMethod.RK4, llg.Method);
     }
 
-    private static State ExchangeBlock()
-    {
-        var state = new State(new Mesh(new[] { 3, 2, 2 }, new[] { 3e-9, 3e-9, 3e-9 }), Device.Cpu, DType.Float64);
-        state.Material["Ms"] = 8e5;
-        state.Material["A"] = 1.3e-11;
-        state.Material["alpha"] = 0.05;
-        var m = new double[4 * 3 * 3 * 3];
-        for (int i = 0; i < m.Length / 3; i++) { double a = 0.3 * i; m[3 * i] = Math.Cos(a); m[3 * i + 2] = Math.Sin(a); }
-        state["m"] = new VectorFunction(state, state.Tensor(m, new[] { 4, 3, 3, 3 }));
-        new ExchangeField().Register(state, "exchange");
-        new ExternalField(new[] { 1e5, 0, 3e5 }).Register(state, "external");
-        new TotalField("exchange", "external").Register(state);
-        return state;
-    }
+    private static State ExchangeBlock() => SolverControlTests.ExchangeBlock();
 
     [TestMethod]
     public void FixedStepLlgConvergesToTightDormandPrinceAtTheMethodsOrder()

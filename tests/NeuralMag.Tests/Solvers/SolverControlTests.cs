@@ -19,7 +19,7 @@ public sealed class SolverControlTests
     }
 
     /// <summary>Exchange + Zeeman on 3 x 2 x 2 cells with a non-uniform start (the coupled-macrospin setup).</summary>
-    private static State ExchangeBlock()
+    internal static State ExchangeBlock()
     {
         var state = new State(new Mesh(new[] { 3, 2, 2 }, new[] { 3e-9, 3e-9, 3e-9 }), Device.Cpu, DType.Float64);
         state.Material["Ms"] = 8e5;
