@@ -166,23 +166,7 @@ public static class ImplicitGradient
         }
 
         double[] g = Tape.NoGrad(() => EnergyGradient(mArr));
-        var lagrange = new double[n / 3];
-        double maxG = 0, maxPg = 0;
-        for (int i = 0; i < n / 3; i++)
-        {
-            double mg = mArr[3 * i] * g[3 * i] + mArr[3 * i + 1] * g[3 * i + 1] + mArr[3 * i + 2] * g[3 * i + 2];
-            lagrange[i] = mg;
-            double gn = 0, pn = 0;
-            for (int c = 0; c < 3; c++)
-            {
-                double pg = g[3 * i + c] - mg * mArr[3 * i + c];
-                gn += g[3 * i + c] * g[3 * i + c];
-                pn += pg * pg;
-            }
-            maxG = Math.Max(maxG, Math.Sqrt(gn));
-            maxPg = Math.Max(maxPg, Math.Sqrt(pn));
-        }
-        double stationarity = maxG > 0 ? maxPg / maxG : 0;
+        var (lagrange, stationarity) = Lagrange(mArr, g);
         if (!(stationarity <= stationarityTol))
             throw new InvalidOperationException($"ImplicitGradient: m is not a stationary point of the energy E: max |P g| / max |g| = {stationarity:g3} > stationarityTol = {stationarityTol:g3} (g = dE/dm, P the tangent projection). Relax m more tightly first; a field term whose h is not the exact gradient -dE/dm/(mu0 Ms V) of its energy (the demag field, see docs/llg.md) relaxes to a state that is not stationary for E.");
 

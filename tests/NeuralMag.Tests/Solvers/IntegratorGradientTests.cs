@@ -96,7 +96,7 @@ public sealed class CheckpointedGradientTests
     /// Two nodes x 2 x 2 of exchange + Zeeman with alpha as a solver parameter, and L(m0, alpha) = w . m(t1) through a
     /// given solve, with its value and gradients (dL/dm0, dL/dalpha).
     /// </summary>
-    private static (LLGSolver Llg, Func<Func<NTensor, NTensor, NTensor>, NTensor[]> Grads) CoupledMacrospins(double cell, double tol)
+    internal static (NeuralMag.State State, LLGSolver Llg, Func<Func<NTensor, NTensor, NTensor>, NTensor[]> Grads, Func<NTensor, double> Loss) CoupledMacrospins(double cell, double tol)
     {
         var state = new NeuralMag.State(new Mesh(new[] { 2, 1, 1 }, new[] { cell, cell, cell }), Device.Cpu, DType.Float64);
         state.Material["Ms"] = 8e5;
@@ -117,14 +117,14 @@ public sealed class CheckpointedGradientTests
             var loss = (solve(mw, aw) * w).Sum();
             return new[] { loss.Detach() }.Concat(tape.Gradient(loss, new[] { mw, aw })).ToArray();
         }
-        return (llg, Grads);
+        return (state, llg, Grads, m => (m * w).Sum().Item());
     }
 
     [TestMethod]
     public void CheckpointedGradientsEqualDirectBackprop()
     {
         // Same values and gradients as backprop through all steps when Solve runs on the same intervals.
-        var (llg, Grads) = CoupledMacrospins(5e-9, 1e-7);
+        var (_, llg, Grads, _) = CoupledMacrospins(5e-9, 1e-7);
         var direct = Grads((m, a) => llg.Solve([2e-12, 4e-12, 6e-12], m, [a])[2]);
         var ckpt = Grads((m, a) => llg.SolveCheckpointed(6e-12, m, [a], segments: 3));
         Assert.AreEqual(direct[0].Item(), ckpt[0].Item(), "same forward value");
@@ -140,7 +140,7 @@ public sealed class CheckpointedGradientTests
         // The continuous adjoint approximates the derivative of the exact flow; the checkpointed gradient is the exact
         // derivative of the discrete solution (equal to finite differences to ~1e-9 here). With tight tolerances both
         // approach the same numbers.
-        var (llg, Grads) = CoupledMacrospins(2e-9, 1e-10);
+        var (_, llg, Grads, _) = CoupledMacrospins(2e-9, 1e-10);
         var exact = Grads((m, a) => llg.SolveCheckpointed(20e-12, m, [a], segments: 20));
         foreach (var (checkpoints, tol) in new[] { (0, 1e-7), (1, 1e-5), (20, 1e-7) })
         {

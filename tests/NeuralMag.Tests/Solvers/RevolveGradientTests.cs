@@ -197,29 +197,8 @@ public sealed class RevolveGradientTests
     /// Two nodes × 2 × 2 of exchange + Zeeman on 2 nm cells (stiff enough for a few dozen steps in 20 ps) with alpha
     /// as a solver parameter; L(m0, alpha) = w · m(t1) through a given solve, with its value and gradients.
     /// </summary>
-    private static (NeuralMag.State State, LLGSolver Llg, Func<Func<NTensor, NTensor, NTensor>, NTensor[]> Grads, Func<NTensor, double> Loss) CoupledMacrospins(double tol)
-    {
-        var state = new NeuralMag.State(new Mesh(new[] { 2, 1, 1 }, new[] { 2e-9, 2e-9, 2e-9 }), Device.Cpu, DType.Float64);
-        state.Material["Ms"] = 8e5;
-        state.Material["A"] = 1.3e-11;
-        state.Material["alpha"] = 0.1;
-        var m0v = new double[3 * 2 * 2 * 3];
-        for (int i = 0; i < m0v.Length / 3; i++) { double a = 0.3 * i; m0v[3 * i] = Math.Cos(a); m0v[3 * i + 2] = Math.Sin(a); }
-        state["m"] = new VectorFunction(state, state.Tensor(m0v, new[] { 3, 2, 2, 3 }));
-        new ExchangeField().Register(state, "exchange");
-        new ExternalField(new[] { 1e5, 0, 3e5 }).Register(state, "external");
-        new TotalField("exchange", "external").Register(state);
-        var llg = new LLGSolver(state, parameters: new[] { "material.alpha" }, rtol: tol, atol: tol);
-        var w = NTensor.FromArray(Enumerable.Range(0, m0v.Length).Select(i => Math.Cos(0.9 * i)).ToArray(), new[] { 3, 2, 2, 3 });
-        NTensor[] Grads(Func<NTensor, NTensor, NTensor> solve)
-        {
-            using var tape = new Tape();
-            var mw = tape.Watch(state.M.Tensor); var aw = tape.Watch(state.Scalar(0.1));
-            var loss = (solve(mw, aw) * w).Sum();
-            return new[] { loss.Detach() }.Concat(tape.Gradient(loss, new[] { mw, aw })).ToArray();
-        }
-        return (state, llg, Grads, m => (m * w).Sum().Item());
-    }
+    private static (NeuralMag.State State, LLGSolver Llg, Func<Func<NTensor, NTensor, NTensor>, NTensor[]> Grads, Func<NTensor, double> Loss) CoupledMacrospins(double tol) =>
+        CheckpointedGradientTests.CoupledMacrospins(2e-9, tol);
 
     private const double T1 = 5e-12;
 
