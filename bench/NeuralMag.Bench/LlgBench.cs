@@ -15,20 +15,10 @@ public sealed class LlgBench : IBenchSuite
 
     public IEnumerable<BenchRow> Run(bool quick)
     {
-        var vti = ReferenceCase.FindFile(Path.Combine("oommf", "s_state_init.vti"))
-            ?? throw new FileNotFoundException("oommf/s_state_init.vti not found in any reference-data root (data/reference above the working directory).");
         double simulated = quick ? 0.01e-9 : 0.05e-9;
         foreach (var dtype in new[] { DType.Float64, DType.Float32 })
         {
-            var state = new State(new Mesh(new[] { 100, 25, 1 }, new[] { 5e-9, 5e-9, 3e-9 }), Device.Cpu, dtype);
-            state.Material["Ms"] = 8e5;
-            state.Material["A"] = 1.3e-11;
-            state.Material["alpha"] = 0.02;
-            state["m"] = new VectorFunction(state, Vti.ReadTensor(vti, "m", dtype));
-            new ExchangeField().Register(state, "exchange");
-            new DemagField().Register(state, "demag");
-            new ExternalField(new[] { -19576.05800030313, 3421.8312764757497, 0.0 }).Register(state, "external");
-            new TotalField("exchange", "demag", "external").Register(state);
+            var state = StandardProblem4.Field1(dtype);
             var llg = new LLGSolver(state);
             llg.Step(1e-13); // warm-up: demag kernel, JIT
             long ev0 = llg.Evaluations;

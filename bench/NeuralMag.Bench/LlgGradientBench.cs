@@ -65,17 +65,7 @@ public sealed class LlgGradientBench : IBenchSuite
 
     private static (State, LLGSolver) Setup()
     {
-        var vti = ReferenceCase.FindFile(Path.Combine("oommf", "s_state_init.vti"))
-            ?? throw new FileNotFoundException("oommf/s_state_init.vti not found in any reference-data root (data/reference above the working directory).");
-        var state = new State(new Mesh(new[] { 100, 25, 1 }, new[] { 5e-9, 5e-9, 3e-9 }), Device.Cpu, DType.Float64);
-        state.Material["Ms"] = 8e5;
-        state.Material["A"] = 1.3e-11;
-        state.Material["alpha"] = 0.02;
-        state["m"] = new VectorFunction(state, Vti.ReadTensor(vti, "m", DType.Float64));
-        new ExchangeField().Register(state, "exchange");
-        new DemagField().Register(state, "demag");
-        new ExternalField(new[] { -19576.05800030313, 3421.8312764757497, 0.0 }).Register(state, "external");
-        new TotalField("exchange", "demag", "external").Register(state);
+        var state = StandardProblem4.Field1(DType.Float64);
         var llg = new LLGSolver(state, parameters: new[] { "material.alpha" });
         llg.Step(1e-13); // demag kernel and JIT outside the measurement
         return (state, llg);

@@ -35,17 +35,9 @@ public sealed class LlgSamplingBench : IBenchSuite
 
     private static (double Seconds, long Evaluations) Measure(Action<LLGSolver> run)
     {
-        var root = ReferenceCase.DefaultRoot() ?? throw new DirectoryNotFoundException("reference data (oommf/s_state_init.vti) not found.");
-        var state = new State(new Mesh(new[] { 100, 25, 1 }, new[] { 5e-9, 5e-9, 3e-9 }), Device.Cpu, DType.Float64);
-        state.Material["Ms"] = 8e5;
-        state.Material["A"] = 1.3e-11;
-        state.Material["alpha"] = 0.02;
-        var m = Vti.ReadTensor(Path.Combine(root, "oommf", "s_state_init.vti"), "m");
+        var state = StandardProblem4.Field1(DType.Float64);
+        var m = state.M.Tensor;
         state["m"] = new VectorFunction(state, m / m.Norm(-1).Unsqueeze(-1)); // the stored s-state is unit to 1.7e-5
-        new ExchangeField().Register(state, "exchange");
-        new DemagField().Register(state, "demag");
-        new ExternalField(new[] { -19576.05800030313, 3421.8312764757497, 0.0 }).Register(state, "external");
-        new TotalField("exchange", "demag", "external").Register(state);
         var llg = new LLGSolver(state);
         state.Tensor("h"); // demag kernel and JIT outside the timing
         var sw = Stopwatch.StartNew();
