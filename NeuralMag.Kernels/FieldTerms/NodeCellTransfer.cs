@@ -1,15 +1,24 @@
 namespace NeuralMag.Kernels.FieldTerms;
 
 /// <summary>
-/// Moves 3-vector fields between the nodes and the cells of a grid along structured index lines (no per-cell index
-/// decoding, no colouring): the weighted cell mean of the corner values, and the weighted gather from the adjacent
-/// cells to a node. Used by the demag field every evaluation, so both run in parallel over x-y lines.
+/// Moves fields of <c>width</c> components per point (1 for scalars, 3 for vectors) between the nodes and the cells
+/// of a grid along structured index lines (no per-cell index decoding, no colouring): the weighted cell mean of the
+/// corner values, and the weighted gather from the adjacent cells to a node. These two loops are the whole node/cell
+/// transfer of the code (the demag field every evaluation, the FIC projections, Function.ToCell/ToNode), each other's
+/// adjoint up to the weights, so both run in parallel over x-y lines.
 /// </summary>
 public static class NodeCellTransfer
 {
-    /// <summary>cell[c, i] = weight[c] · (1/2^d) Σ_corners node[n, i].</summary>
-    public static void CellMean(GridGeometry g, double[] node, double[] weight, double[] cell)
+    /// <summary>cell[c, i] = weight[c] · (1/2^d) Σ_corners node[n, i] for 3-vectors.</summary>
+    public static void CellMean(GridGeometry g, double[] node, double[] weight, double[] cell) => CellMean(g, node, weight, cell, 3);
+
+    /// <summary>node[n, i] = scale[n] · Σ_{cells c at n} weight[c] cell[c, i] for 3-vectors.</summary>
+    public static void NodeGather(GridGeometry g, double[] cell, double[] weight, double[] scale, double[] node) => NodeGather(g, cell, weight, scale, node, 3);
+
+    /// <summary>cell[c, i] = weight[c] · (1/2^d) Σ_corners node[n, i], i &lt; width.</summary>
+    public static void CellMean(GridGeometry g, double[] node, double[] weight, double[] cell, int width)
     {
+        CheckWidth(width);
         var (cells, nodes, dim) = Pad(g);
         double share = 1.0 / g.Corners;
         int cy = cells[1], cz = cells[2], ny = nodes[1], nz = nodes[2];
@@ -17,6 +26,7 @@ public static class NodeCellTransfer
         NeuralMag.AD.CpuBackend.For(cells[0] * cy, (lo, hi) =>
         {
             Span<int> cols = stackalloc int[4];
+            Span<double> acc = stackalloc double[width];
             int ix = lo / cy, iy = lo % cy;
             for (int row = lo; row < hi; row++, iy++)
             {
@@ -35,34 +45,32 @@ public static class NodeCellTransfer
                 for (int iz = 0; iz < cz; iz++)
                 {
                     int up = (iz + 1) % nz;
-                    double x = 0, y = 0, z = 0;
+                    acc.Clear();
                     for (int k = 0; k < count; k++)
                     {
                         // The two corners along the innermost axis: iz and iz + 1 (wrapped when periodic).
-                        int a = (cols[k] + iz) * 3, b = (cols[k] + up) * 3;
-                        x += node[a] + node[b];
-                        y += node[a + 1] + node[b + 1];
-                        z += node[a + 2] + node[b + 2];
+                        int a = (cols[k] + iz) * width, b = (cols[k] + up) * width;
+                        for (int i = 0; i < width; i++) acc[i] += node[a + i] + node[b + i];
                     }
                     int c = c0 + iz;
                     double w = weight[c] * share;
-                    cell[3 * c] = w * x;
-                    cell[3 * c + 1] = w * y;
-                    cell[3 * c + 2] = w * z;
+                    for (int i = 0; i < width; i++) cell[width * c + i] = w * acc[i];
                 }
             }
         }, Math.Max(1, 8192 / cz));
     }
 
-    /// <summary>node[n, i] = scale[n] · Σ_{cells c at n} weight[c] cell[c, i].</summary>
-    public static void NodeGather(GridGeometry g, double[] cell, double[] weight, double[] scale, double[] node)
+    /// <summary>node[n, i] = scale[n] · Σ_{cells c at n} weight[c] cell[c, i], i &lt; width.</summary>
+    public static void NodeGather(GridGeometry g, double[] cell, double[] weight, double[] scale, double[] node, int width)
     {
+        CheckWidth(width);
         var (cells, nodes, dim) = Pad(g);
         int cy = cells[1], cz = cells[2], ny = nodes[1], nz = nodes[2];
         bool periodicZ = cz == nz, ax = dim == 3, ay = dim >= 2;
         NeuralMag.AD.CpuBackend.For(nodes[0] * ny, (lo, hi) =>
         {
             Span<int> cols = stackalloc int[4];
+            Span<double> acc = stackalloc double[width];
             int ix = lo / ny, iy = lo % ny;
             for (int row = lo; row < hi; row++, iy++)
             {
@@ -88,34 +96,33 @@ public static class NodeCellTransfer
                     // Cells iz (above) and iz - 1 (below) along the innermost axis.
                     int above = iz < cz ? iz : -1;
                     int below = iz >= 1 ? iz - 1 : periodicZ ? cz - 1 : -1;
-                    double x = 0, y = 0, z = 0;
+                    acc.Clear();
                     for (int k = 0; k < count; k++)
                     {
                         if (above >= 0)
                         {
                             int c = cols[k] + above;
                             double w = weight[c];
-                            x += w * cell[3 * c];
-                            y += w * cell[3 * c + 1];
-                            z += w * cell[3 * c + 2];
+                            for (int i = 0; i < width; i++) acc[i] += w * cell[width * c + i];
                         }
                         if (below >= 0)
                         {
                             int c = cols[k] + below;
                             double w = weight[c];
-                            x += w * cell[3 * c];
-                            y += w * cell[3 * c + 1];
-                            z += w * cell[3 * c + 2];
+                            for (int i = 0; i < width; i++) acc[i] += w * cell[width * c + i];
                         }
                     }
                     int n = n0 + iz;
                     double s = scale[n];
-                    node[3 * n] = s * x;
-                    node[3 * n + 1] = s * y;
-                    node[3 * n + 2] = s * z;
+                    for (int i = 0; i < width; i++) node[width * n + i] = s * acc[i];
                 }
             }
         }, Math.Max(1, 8192 / nz));
+    }
+
+    private static void CheckWidth(int width)
+    {
+        if (width is < 1 or > 16) throw new ArgumentOutOfRangeException(nameof(width), width, "A node/cell transfer moves 1 to 16 components per point.");
     }
 
     /// <summary>

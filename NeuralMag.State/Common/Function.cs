@@ -93,14 +93,14 @@ public partial class Function
     }
 
     /// <summary>Sets every value to a constant (scalar functions) and returns this function.</summary>
-    public Function Fill(double value, bool expand = false)
+    public Function Fill(double value)
     {
         Tensor = State.Full(TensorShape, value);
         return this;
     }
 
     /// <summary>Sets every point to the same vector (vector functions) and returns this function.</summary>
-    public Function Fill(double[] vector, bool expand = false)
+    public Function Fill(double[] vector)
     {
         ArgumentNullException.ThrowIfNull(vector);
         if (Shape.Length != 1 || Shape[0] != vector.Length)

@@ -130,6 +130,12 @@ public sealed class Mesh
     /// <summary>True when some axis is periodic (pseudo or true).</summary>
     public bool AnyPeriodic => Pbc.Take(Dim).Any(p => p.IsPeriodic);
 
+    private NeuralMag.Kernels.FieldTerms.GridGeometry? _geometry;
+
+    /// <summary>The index geometry of this mesh (cells, nodes, periodic axes, cell size) that the kernels loop over.</summary>
+    internal NeuralMag.Kernels.FieldTerms.GridGeometry Geometry =>
+        _geometry ??= new NeuralMag.Kernels.FieldTerms.GridGeometry(N, Pbc.Take(Dim).Select(p => p.IsPeriodic).ToArray(), Dx);
+
     /// <summary>Upstream's str(mesh): cells per axis and cell size in m, e.g. "100x25x1_5e-09x5e-09x3e-09".</summary>
     public override string ToString() =>
         string.Join("x", N) + "_" + string.Join("x", Dx.Select(PythonRepr));

@@ -40,18 +40,19 @@ public sealed class FunctionTests
         UpstreamStateTests.AssertClose(new[] { 1.0, 2.0, 3.0 }, f.Avg().ToArray(), 1e-14);
     }
 
+    // Upstream's fill(expand=True) broadcasts a view; ours always holds a tensor of the function's full shape.
     [TestMethod]
-    public void FillExpanded()
+    public void FillGivesFullShape()
     {
-        var f = new Function(NewState()).Fill(2.0, expand: true);
+        var f = new Function(NewState()).Fill(2.0);
         Assert.AreEqual(2.0, f.Avg().Item(), 1e-14);
         CollectionAssert.AreEqual(f.TensorShape, S(f.Tensor));
     }
 
     [TestMethod]
-    public void FillExpandedWithVector()
+    public void FillWithVectorGivesFullShape()
     {
-        var f = new VectorFunction(NewState()).Fill(new[] { 1.0, 2.0, 3.0 }, expand: true);
+        var f = new VectorFunction(NewState()).Fill(new[] { 1.0, 2.0, 3.0 });
         UpstreamStateTests.AssertClose(new[] { 1.0, 2.0, 3.0 }, f.Avg().ToArray(), 1e-14);
         CollectionAssert.AreEqual(f.TensorShape, S(f.Tensor));
     }
