@@ -44,11 +44,4 @@ public sealed partial class State
         }
         return NTensor.From(values, DType, Device);
     }
-
-    /// <summary>
-    /// Registers a function-valued attribute that reads back as a Function of the given spaces and value shape (the
-    /// field-term outputs h_X, e_X, E_X). Same as <see cref="SetTyped"/> with a <see cref="NamedFunction"/>.
-    /// </summary>
-    public void RegisterFunctionAttribute(string name, NamedFunction f, string spaces, int[]? shape = null) =>
-        SetTyped(name, f, spaces, shape ?? Array.Empty<int>());
 }

@@ -39,7 +39,7 @@ internal sealed class FieldTermOperator
         _term = term;
         _useOperators = useOperators;
         var mesh = state.Mesh;
-        _asm = new ElementAssembler(new GridGeometry(mesh.N, mesh.Pbc.Take(mesh.Dim).Select(p => p.IsPeriodic).ToArray(), mesh.Dx), gaussPoints);
+        _asm = new ElementAssembler(mesh.Geometry, gaussPoints);
         _proj = new Projections(_asm.Geometry, float32Mass: true);
         _fic = state.M.Spaces.All(c => c == 'c');
         _nParams = density.Parameters.Count;

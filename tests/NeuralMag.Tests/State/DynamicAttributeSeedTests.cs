@@ -103,7 +103,7 @@ public sealed class DynamicAttributeSeedTests
         var state = NewState();
         state["m"] = new VectorFunction(state).Fill(new[] { 0.0, 0.0, 1.0 });
         state.Material["Ms"] = 8e5;
-        state.RegisterFunctionAttribute("h_test", new NamedFunction(new[] { "m", "material__Ms" }, a => a[0] * a[1]), "nnn", new[] { 3 });
+        state.SetTyped("h_test", new NamedFunction(new[] { "m", "material__Ms" }, a => a[0] * a[1]), "nnn", new[] { 3 });
         var h = state.GetFunction("h_test");
         Assert.AreEqual("nnn", h.Spaces);
         CollectionAssert.AreEqual(new[] { 11, 11, 2, 3 }, h.Tensor.Shape.ToArray());
