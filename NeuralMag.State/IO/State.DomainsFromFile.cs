@@ -12,30 +12,35 @@ public sealed partial class State
     /// <list type="bullet">
     /// <item>a VTK ImageData file (.vti) on this mesh's grid: a one-component cell array whose values are integers
     /// (stored as floats) gives the id of each cell; the grid is this mesh padded to 3D (one cell on each missing axis);</item>
+    /// <item>a VTK UnstructuredGrid file (.vtu, e.g. a tetrahedral mesh of a device from gmsh or ParaView), as upstream:
+    /// each cell centre of this 3D mesh is located in the unstructured grid and gets the value of the cell array there,
+    /// −1 where no volume cell contains it (file coordinates × <paramref name="scale"/> = metres);</item>
     /// <item>a PNG mask (.png), as mumax3's ImageShape: the image is stretched over the mesh's extent in x and y, the
     /// top row of pixels at the largest y, and the cell whose centre falls on a dark pixel (not fully transparent, mean of
     /// red, green and blue below half of full scale) gets id 1, any other cell id 0; on a 3D mesh every z layer gets the
     /// same ids.</item>
     /// </list>
-    /// Unstructured VTK meshes, which upstream samples at the cell centres, are not read.
     /// </summary>
-    /// <param name="path">A .vti or .png file.</param>
-    /// <param name="arrayName">For a .vti file: the cell array to read; null: the file's first one-component cell array. Not used for images.</param>
+    /// <param name="path">A .vti, .vtu or .png file.</param>
+    /// <param name="arrayName">For .vti and .vtu files: the cell array to read; null: the file's first one-component cell array. Not used for images.</param>
+    /// <param name="scale">For .vtu files: the length in m of one unit of the file's coordinates (1e-9 for a mesh in nm); positive.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="FileFormatException">The file cannot be decoded as VTI or PNG.</exception>
     /// <exception cref="ArgumentException">The extension is neither .vti nor .png; the VTI array is missing, not a
     /// one-component cell array, on another grid, or holds a value that is not an integer; an image mask is applied
     /// to a 1D mesh.</exception>
-    public CellFunction DomainsFromFile(string path, string? arrayName = null)
+    public CellFunction DomainsFromFile(string path, string? arrayName = null, double scale = 1.0)
     {
+        if (!(scale > 0) || !double.IsFinite(scale)) throw new ArgumentOutOfRangeException(nameof(scale), scale, "scale is the length in m of one unit of the file's coordinates; it must be positive and finite.");
         ArgumentNullException.ThrowIfNull(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"DomainsFromFile: '{path}' does not exist.", path);
         var ext = Path.GetExtension(path).ToLowerInvariant();
         var ids = ext switch
         {
             ".vti" => DomainIdsFromVti(path, arrayName),
+            ".vtu" => DomainIdsFromUnstructuredGrid(path, arrayName, scale),
             ".png" => DomainIdsFromImage(path),
-            _ => throw new ArgumentException($"DomainsFromFile: '{path}' has the extension '{ext}'; read are .vti (cell data of domain ids) and .png (a mask).", nameof(path)),
+            _ => throw new ArgumentException($"DomainsFromFile: '{path}' has the extension '{ext}'; read are .vti (cell data of domain ids), .vtu (an unstructured grid with cell data) and .png (a mask).", nameof(path)),
         };
         return new CellFunction(this, tensor: NTensor.FromArray(ids, Mesh.N.ToArray(), DType, Device), name: "domains");
     }
@@ -65,6 +70,37 @@ public sealed partial class State
             }
         }
         return f.Values;
+    }
+
+    private double[] DomainIdsFromUnstructuredGrid(string path, string? arrayName, double scale)
+    {
+        if (Mesh.Dim != 3)
+            throw new ArgumentException($"DomainsFromFile: an unstructured grid is sampled at the cell centres of a 3D mesh; this mesh is {Mesh.Dim}D.", nameof(path));
+        var grid = Vtu.Read(path);
+        var array = arrayName == null
+            ? grid.CellData.FirstOrDefault(a => a.Components == 1) ?? throw new ArgumentException(
+                $"{path}: no one-component cell array of domain ids (cell arrays: {(grid.CellData.Count == 0 ? "none" : string.Join(", ", grid.CellData.Select(a => $"'{a.Name}' ({a.Components} components)")))}).", nameof(path))
+            : grid.CellData.FirstOrDefault(a => a.Name == arrayName) ?? throw new ArgumentException(
+                $"{path}: no cell array named '{arrayName}' (cell arrays: {string.Join(", ", grid.CellData.Select(a => $"'{a.Name}'"))}).", nameof(arrayName));
+        if (array.Components != 1)
+            throw new ArgumentException($"{path}: cell array '{array.Name}' has {array.Components} components; domain ids are one number per cell.", nameof(arrayName));
+        var locator = new CellLocator(grid, path);
+        int nx = Mesh.N[0], ny = Mesh.N[1], nz = Mesh.N[2];
+        var ids = new double[nx * ny * nz];
+        for (int i = 0; i < nx; i++)
+            for (int j = 0; j < ny; j++)
+                for (int k = 0; k < nz; k++)
+                {
+                    double x = (Mesh.Origin[0] + (i + 0.5) * Mesh.Dx[0]) / scale;
+                    double y = (Mesh.Origin[1] + (j + 0.5) * Mesh.Dx[1]) / scale;
+                    double z = (Mesh.Origin[2] + (k + 0.5) * Mesh.Dx[2]) / scale;
+                    int cell = locator.Find(x, y, z);
+                    double v = cell < 0 ? -1 : array.Values[cell];
+                    if (!double.IsFinite(v) || v != Math.Round(v))
+                        throw new ArgumentException($"{path}: cell {cell} of '{array.Name}' (at the centre of mesh cell ({i}, {j}, {k})) holds {v}; domain ids must be integers.", nameof(path));
+                    ids[(i * ny + j) * nz + k] = v;
+                }
+        return ids;
     }
 
     private double[] DomainIdsFromImage(string path)

@@ -60,17 +60,7 @@ public static class Vti
         FileFormatException Bad(string problem, Exception? inner = null) => new(path, problem, inner);
         var root = doc.Root ?? throw Bad("empty document.");
         if (root.Name.LocalName != "VTKFile") throw Bad($"root element is <{Ovf.Shorten(root.Name.LocalName)}>, expected <VTKFile>.");
-        var type = (string?)root.Attribute("type");
-        if (type != "ImageData") throw Bad($"VTKFile type is '{Ovf.Shorten(type ?? "(none)")}', expected ImageData.");
-        var byteOrder = (string?)root.Attribute("byte_order") ?? "LittleEndian";
-        if (byteOrder != "LittleEndian") throw Bad($"byte_order '{Ovf.Shorten(byteOrder)}' is not supported (only LittleEndian).");
-        var headerType = (string?)root.Attribute("header_type") ?? "UInt32";
-        if (headerType is not ("UInt32" or "UInt64")) throw Bad($"header_type '{Ovf.Shorten(headerType)}' is not supported (UInt32 or UInt64).");
-        bool header64 = headerType == "UInt64";
-        var compressor = (string?)root.Attribute("compressor") ?? "";
-        if (compressor is not ("" or "vtkZLibDataCompressor"))
-            throw Bad($"compressor '{Ovf.Shorten(compressor)}' is not supported (none or vtkZLibDataCompressor).");
-        bool compressed = compressor.Length > 0;
+        var (header64, compressed) = ReadHeader(root, "ImageData", Bad);
         var image = root.Element("ImageData") ?? throw Bad("no <ImageData> element.");
         var extentText = (string?)image.Attribute("WholeExtent") ?? throw Bad("<ImageData> has no WholeExtent attribute.");
         var extent = ParseExtent(extentText, "WholeExtent", Bad);
@@ -92,29 +82,64 @@ public static class Vti
                     var compsText = (string?)array.Attribute("NumberOfComponents") ?? "1";
                     if (!int.TryParse(compsText, NumberStyles.Integer, CultureInfo.InvariantCulture, out int comps) || comps < 1)
                         throw Bad($"{label}: NumberOfComponents is '{Ovf.Shorten(compsText)}'; it must be an integer of at least 1.");
-                    var valueType = (string?)array.Attribute("type") ?? "Float64";
-                    int valueBytes = valueType switch
-                    {
-                        "Float64" => 8,
-                        "Float32" => 4,
-                        _ => throw Bad($"{label} has type '{Ovf.Shorten(valueType)}'; Float64 and Float32 are supported."),
-                    };
-                    var format = (string?)array.Attribute("format") ?? "ascii";
                     var grid = onPoints ? points : cells;
                     double count = (double)grid[0] * grid[1] * grid[2] * comps;
-                    // Only the element's own text: VTK may add child elements (InformationKey) after the data.
-                    var text = string.Concat(array.Nodes().OfType<XText>().Select(t => t.Value));
-                    double[] values = format switch
-                    {
-                        "ascii" => DecodeAscii(text, count, label, Bad, path),
-                        "binary" => DecodeBinary(text, valueBytes, count, compressed, header64, label, Bad, path),
-                        _ => throw Bad($"{label} has format '{Ovf.Shorten(format)}'; ascii and binary are supported."),
-                    };
+                    var values = DecodeArray(array, count, compressed, header64, label, Bad, path);
                     result.Add(new Field(name, onPoints, grid, comps, GridOrder.FromXFastest(values, grid, comps)));
                 }
             }
         }
         return result;
+    }
+
+    /// <summary>
+    /// Checks the &lt;VTKFile&gt; root of a VTK XML file of the given type (little-endian, UInt32/UInt64 headers, zlib or
+    /// no compression) and returns how its binary arrays are encoded.
+    /// </summary>
+    internal static (bool Header64, bool Compressed) ReadHeader(XElement root, string expectedType, Func<string, Exception?, FileFormatException> bad)
+    {
+        if (root.Name.LocalName != "VTKFile") throw bad($"root element is <{Ovf.Shorten(root.Name.LocalName)}>, expected <VTKFile>.", null);
+        var type = (string?)root.Attribute("type");
+        if (type != expectedType) throw bad($"VTKFile type is '{Ovf.Shorten(type ?? "(none)")}', expected {expectedType}.", null);
+        var byteOrder = (string?)root.Attribute("byte_order") ?? "LittleEndian";
+        if (byteOrder != "LittleEndian") throw bad($"byte_order '{Ovf.Shorten(byteOrder)}' is not supported (only LittleEndian).", null);
+        var headerType = (string?)root.Attribute("header_type") ?? "UInt32";
+        if (headerType is not ("UInt32" or "UInt64")) throw bad($"header_type '{Ovf.Shorten(headerType)}' is not supported (UInt32 or UInt64).", null);
+        var compressor = (string?)root.Attribute("compressor") ?? "";
+        if (compressor is not ("" or "vtkZLibDataCompressor"))
+            throw bad($"compressor '{Ovf.Shorten(compressor)}' is not supported (none or vtkZLibDataCompressor).", null);
+        return (headerType == "UInt64", compressor.Length > 0);
+    }
+
+    /// <summary>Bytes per value of a VTK DataArray type (Float64, Float32 and the signed/unsigned integers of 8 to 64 bits).</summary>
+    internal static int ValueBytes(string valueType) => valueType switch
+    {
+        "Float64" or "Int64" or "UInt64" => 8,
+        "Float32" or "Int32" or "UInt32" => 4,
+        "Int16" or "UInt16" => 2,
+        "Int8" or "UInt8" => 1,
+        _ => 0,
+    };
+
+    /// <summary>
+    /// The values of one &lt;DataArray&gt; (ascii or base64 binary, compressed or not) as doubles; <paramref name="count"/>
+    /// values are expected and checked before anything is allocated.
+    /// </summary>
+    internal static double[] DecodeArray(XElement array, double count, bool compressed, bool header64, string label,
+        Func<string, Exception?, FileFormatException> bad, string path)
+    {
+        var valueType = (string?)array.Attribute("type") ?? "Float64";
+        int valueBytes = ValueBytes(valueType);
+        if (valueBytes == 0) throw bad($"{label} has type '{Ovf.Shorten(valueType)}'; Float64, Float32 and (U)Int8 to (U)Int64 are supported.", null);
+        var format = (string?)array.Attribute("format") ?? "ascii";
+        // Only the element's own text: VTK may add child elements (InformationKey) after the data.
+        var text = string.Concat(array.Nodes().OfType<XText>().Select(t => t.Value));
+        return format switch
+        {
+            "ascii" => DecodeAscii(text, count, label, bad, path),
+            "binary" => DecodeBinary(text, valueType, valueBytes, count, compressed, header64, label, bad, path),
+            _ => throw bad($"{label} has format '{Ovf.Shorten(format)}'; ascii and binary are supported.", null),
+        };
     }
 
     private static int[] ParseExtent(string text, string attribute, Func<string, Exception?, FileFormatException> bad)
@@ -143,7 +168,7 @@ public static class Vti
         return values;
     }
 
-    private static double[] DecodeBinary(string rawText, int valueBytes, double count, bool compressed, bool header64, string label,
+    private static double[] DecodeBinary(string rawText, string valueType, int valueBytes, double count, bool compressed, bool header64, string label,
         Func<string, Exception?, FileFormatException> bad, string path)
     {
         var text = string.Concat(rawText.Where(c => !char.IsWhiteSpace(c)));
@@ -231,13 +256,25 @@ public static class Vti
             raw = all[hs..];
         }
         var values = new double[raw.Length / valueBytes];
-        if (valueBytes == 8) MemoryMarshal.Cast<byte, double>(raw).CopyTo(values);
-        else
+        switch (valueType)
         {
-            var floats = MemoryMarshal.Cast<byte, float>(raw);
-            for (int i = 0; i < values.Length; i++) values[i] = floats[i];
+            case "Float64": MemoryMarshal.Cast<byte, double>(raw).CopyTo(values); break;
+            case "Float32": Widen(MemoryMarshal.Cast<byte, float>(raw), values, v => v); break;
+            case "Int64": Widen(MemoryMarshal.Cast<byte, long>(raw), values, v => v); break;
+            case "UInt64": Widen(MemoryMarshal.Cast<byte, ulong>(raw), values, v => v); break;
+            case "Int32": Widen(MemoryMarshal.Cast<byte, int>(raw), values, v => v); break;
+            case "UInt32": Widen(MemoryMarshal.Cast<byte, uint>(raw), values, v => v); break;
+            case "Int16": Widen(MemoryMarshal.Cast<byte, short>(raw), values, v => v); break;
+            case "UInt16": Widen(MemoryMarshal.Cast<byte, ushort>(raw), values, v => v); break;
+            case "Int8": Widen(MemoryMarshal.Cast<byte, sbyte>(raw), values, v => v); break;
+            default: Widen<byte>(raw, values, v => v); break;
         }
         return values;
+    }
+
+    private static void Widen<T>(ReadOnlySpan<T> from, double[] to, Func<T, double> convert)
+    {
+        for (int i = 0; i < to.Length; i++) to[i] = convert(from[i]);
     }
 
     /// <summary>Reads one named array as a tensor of shape grid (+ components when more than one).</summary>

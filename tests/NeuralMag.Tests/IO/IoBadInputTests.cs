@@ -234,8 +234,8 @@ public sealed class IoBadInputTests
         EditHeader(file, "compressor=\"vtkZLibDataCompressor\"", "compressor=\"vtkLZ4DataCompressor\"");
         ReadFails(file, () => Vti.Read(file), "compressor 'vtkLZ4DataCompressor' is not supported");
         EditHeader(file, "compressor=\"vtkLZ4DataCompressor\"", "compressor=\"vtkZLibDataCompressor\"");
-        EditHeader(file, "type=\"Float64\" Name=\"m\"", "type=\"Int8\" Name=\"m\"");
-        ReadFails(file, () => Vti.Read(file), "type 'Int8'");
+        EditHeader(file, "type=\"Float64\" Name=\"m\"", "type=\"String\" Name=\"m\"");
+        ReadFails(file, () => Vti.Read(file), "type 'String'");
         File.WriteAllText(file, "<VTKFile type=\"ImageData\"><ImageData>");
         ReadFails(file, () => Vti.Read(file), "not well-formed XML");
     }
