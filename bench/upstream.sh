@@ -2,18 +2,18 @@
 # Runs the benchmark problems with upstream NeuralMag (PyTorch backend, CPU) and with ours, and prints one markdown
 # table with both times side by side.
 #
-#   NEURALMAG_SRC=/path/to/neuralmag-checkout bench/upstream.sh [--quick]
+#   NM_UPSTREAM_SRC=/path/to/neuralmag-checkout bench/upstream.sh [--quick]
 #
 # Needs Debian's python3-torch, -numpy, -scipy, -sympy, -tqdm (apt-get install ...), and torchdiffeq and pyvista
-# importable (NEURALMAG_PYTHONPATH, colon-separated, may point at a torchdiffeq checkout and an import-only pyvista
+# importable (NM_UPSTREAM_PYTHONPATH, colon-separated, may point at a torchdiffeq checkout and an import-only pyvista
 # stand-in: upstream imports pyvista but these problems read and write no VTI). Nothing of upstream is kept here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=""
 [ "${1:-}" = "--quick" ] && quick="--quick"
 python="${PYTHON:-/usr/bin/python3}"
-if [ -z "${NEURALMAG_SRC:-}" ] || [ ! -d "${NEURALMAG_SRC}/neuralmag" ]; then
-  echo "bench/upstream.sh: set NEURALMAG_SRC to a checkout of upstream NeuralMag (the folder holding neuralmag/)." >&2
+if [ -z "${NM_UPSTREAM_SRC:-}" ] || [ ! -d "${NM_UPSTREAM_SRC}/neuralmag" ]; then
+  echo "bench/upstream.sh: set NM_UPSTREAM_SRC to a checkout of upstream NeuralMag (the folder holding neuralmag/)." >&2
   exit 2
 fi
 if ! "$python" -c "import torch, numpy, scipy, sympy, tqdm" 2>/dev/null; then

@@ -2,7 +2,7 @@
 """Times upstream NeuralMag (PyTorch backend, CPU) on the problems of our benchmark program.
 
 Our own script: it only calls upstream's public API. Usage (see bench/upstream.sh):
-    NEURALMAG_SRC=/path/to/neuralmag/checkout python3 upstream_timing.py [--quick]
+    NM_UPSTREAM_SRC=/path/to/neuralmag/checkout python3 upstream_timing.py [--quick]
 Prints one markdown row per case: | upstream | case | time |.
 """
 import base64
@@ -18,7 +18,7 @@ import numpy as np
 quick = "--quick" in sys.argv
 os.environ.setdefault("NM_BACKEND", "torch")
 os.environ.setdefault("NM_TORCH_COMPILE", "false")
-for p in reversed(os.environ.get("NEURALMAG_PYTHONPATH", "").split(":") + [os.environ.get("NEURALMAG_SRC", "")]):
+for p in reversed(os.environ.get("NM_UPSTREAM_PYTHONPATH", "").split(":") + [os.environ.get("NM_UPSTREAM_SRC", "")]):
     if p:
         sys.path.insert(0, p)
 import torch  # noqa: E402
