@@ -85,7 +85,7 @@ public sealed class LLGSolver
     /// <summary>Time unit of the integrator in s.</summary>
     public double ScaleT { get; }
 
-    /// <summary>The fixed-step method, or null for adaptive Dormand–Prince.</summary>
+    /// <summary>The fixed-step method, or null for an adaptive one (Dormand–Prince, or the implicit method given; see <see cref="Integrator"/>).</summary>
     public FixedStepMethod? Method { get; }
 
     /// <summary>The integrator the Step and Solve methods run (e.g. an <see cref="ImplicitRungeKutta"/> with its Newton and Krylov counters).</summary>
