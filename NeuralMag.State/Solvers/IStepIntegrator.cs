@@ -3,10 +3,10 @@ using NeuralMag.AD;
 namespace NeuralMag;
 
 /// <summary>
-/// An explicit one-step integrator of y' = f(t, y) as the LLG solver drives it: runs from t0 to t1 (one or several
+/// A one-step integrator of y' = f(t, y) as the LLG solver drives it: runs from t0 to t1 (one or several
 /// output times), single steps that repeat an accepted step bit for bit (for checkpointed and binomial gradients), and
 /// the counters and hooks for progress and checkpoints. Implemented by the adaptive <see cref="DormandPrince"/> and
-/// by <see cref="FixedStepRungeKutta"/> (Euler, midpoint, Heun, RK4).
+/// by <see cref="FixedStepRungeKutta"/> (Euler, midpoint, Heun, RK4) and by the implicit and IMEX <see cref="ImplicitRungeKutta"/>.
 /// </summary>
 public interface IStepIntegrator
 {

@@ -406,8 +406,8 @@ public static class ImplicitGradient
     }
 
     // Restarted GMRES from x = 0 (Arnoldi with modified Gram–Schmidt, Givens rotations); stops when the
-    // residual estimate reaches tol ‖b‖.
-    private static (double[] X, int Iterations) Gmres(Func<double[], double[]> apply, double[] b, double bNorm, double tol, int maxIter, int restart)
+    // residual estimate reaches tol ‖b‖ (also the Newton–Krylov stages of ImplicitRungeKutta).
+    internal static (double[] X, int Iterations) Gmres(Func<double[], double[]> apply, double[] b, double bNorm, double tol, int maxIter, int restart)
     {
         int n = b.Length;
         var x = new double[n];

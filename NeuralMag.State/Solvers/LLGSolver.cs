@@ -32,8 +32,13 @@ public sealed class LLGSolver
     /// (Euler, midpoint, Heun, RK4) with the step <paramref name="fixedStep"/>; <see cref="Relax"/> and the backward
     /// pass of <see cref="SolveAdjoint"/> stay adaptive.</param>
     /// <param name="fixedStep">The step in s of a fixed-step method (positive); must be 0 for the adaptive method.</param>
+    /// <param name="implicitMethod">Null (default): explicit. Otherwise an adaptive implicit (Kvaerno3/5: the torque of
+    /// state.h implicitly) or implicit–explicit method (KenCarp3/5: the torque of state.h_impl implicitly, of
+    /// state.h_expl explicitly, as upstream), Newton–GMRES stages (<see cref="ImplicitRungeKutta"/>); state.h is still
+    /// used by <see cref="Relax"/> and the backward pass of <see cref="SolveAdjoint"/>.</param>
+    /// <param name="implicitOptions">Newton and Krylov settings of <paramref name="implicitMethod"/>; null for the defaults.</param>
     public LLGSolver(State state, double scaleT = 1e-9, string[]? parameters = null, double rtol = 1e-5, double atol = 1e-5, int maxSteps = 1_000_000,
-        FixedStepMethod? fixedStepMethod = null, double fixedStep = 0)
+        FixedStepMethod? fixedStepMethod = null, double fixedStep = 0, ImplicitMethod? implicitMethod = null, ImplicitSolverOptions? implicitOptions = null)
     {
         _state = state ?? throw new ArgumentNullException(nameof(state));
         if (!(scaleT > 0) || !double.IsFinite(scaleT)) throw new ArgumentOutOfRangeException(nameof(scaleT), scaleT, "The integrator's time unit scaleT must be a positive, finite time in s (upstream: 1e-9).");
@@ -45,7 +50,13 @@ public sealed class LLGSolver
             throw new ArgumentException($"parameters lists a name twice: [{string.Join(", ", Parameters)}].", nameof(parameters));
         _rhs = state.ResolveAllowingUnusedArgs(Rhs, new[] { "t", "m" }.Concat(Parameters).ToArray());
         NTensor F(double tau, NTensor m) => _rhs.Invoke(new[] { state.Scalar(tau * ScaleT), m }.Concat(_paramValues).ToArray()) * ScaleT;
-        if (fixedStepMethod is { } method)
+        if (implicitMethod is { } implicitChoice)
+        {
+            if (fixedStepMethod is not null || fixedStep != 0)
+                throw new ArgumentException($"Choose either a fixed-step method or the implicit method {implicitChoice}, not both.", nameof(implicitMethod));
+            _integrator = LLGTorqueSplit.Create(state, implicitChoice, new[] { "t", "m" }.Concat(Parameters).ToArray(), () => _paramValues, ScaleT, rtol, atol, maxSteps, implicitOptions);
+        }
+        else if (fixedStepMethod is { } method)
         {
             if (!(fixedStep > 0) || !double.IsFinite(fixedStep))
                 throw new ArgumentOutOfRangeException(nameof(fixedStep), fixedStep, $"The {method} method needs a positive, finite fixedStep in s.");
@@ -74,8 +85,11 @@ public sealed class LLGSolver
     /// <summary>Time unit of the integrator in s.</summary>
     public double ScaleT { get; }
 
-    /// <summary>The fixed-step method, or null for adaptive Dormand–Prince.</summary>
+    /// <summary>The fixed-step method, or null for an adaptive one (Dormand–Prince, or the implicit method given; see <see cref="Integrator"/>).</summary>
     public FixedStepMethod? Method { get; }
+
+    /// <summary>The integrator the Step and Solve methods run (e.g. an <see cref="ImplicitRungeKutta"/> with its Newton and Krylov counters).</summary>
+    public IStepIntegrator Integrator => _integrator;
 
     /// <summary>Relative tolerance of the step control.</summary>
     public double RTol => _integrator.RTol;

@@ -1,0 +1,372 @@
+using NeuralMag.AD;
+
+namespace NeuralMag;
+
+/// <summary>The implicit part f_I of a right-hand side evaluated at (t, y): its value and the product of its Jacobian ∂f_I/∂y there with a vector.</summary>
+/// <param name="Value">f_I(t, y).</param>
+/// <param name="JacobianTimes">v ↦ (∂f_I/∂y)(t, y) v, exact or a consistent approximation (Newton converges with either).</param>
+public sealed record ImplicitLinearization(NTensor Value, Func<NTensor, NTensor> JacobianTimes);
+
+/// <summary>
+/// Adaptive implicit (ESDIRK) and implicit–explicit (additive, ARK) Runge–Kutta integration of
+/// y' = f_E(t, y) + f_I(t, y): Kværnø's 3(2) and 5(4) methods (BIT 44 (2004) 489) take the whole right-hand side
+/// implicitly (f_E = 0), Kennedy and Carpenter's ARK3(2)4L[2]SA and ARK5(4)8L[2]SA (Appl. Numer. Math. 44 (2003) 139)
+/// take f_I implicitly by an L-stable ESDIRK and f_E explicitly by an ERK with the same weights. Each implicit stage
+/// z_i = r_i + h γ f_I(t + c_i h, z_i) is solved by Newton's method with GMRES on Jacobian–vector products
+/// (<see cref="ImplicitSolverOptions"/>); a stage that does not converge rejects the step, which is retried at a
+/// quarter of its size. The step control is that of <see cref="DormandPrince"/> on the embedded estimate
+/// err = h Σ (b_j − b̂_j)(k^E_j + k^I_j): ratio = RMS(err / (atol + rtol max(|y0|, |y1|))), next step
+/// h · clamp(0.9 ratio^(−1/(q+1)), 0.2 (1 after an accepted step), 10), q the embedded order.
+/// <para>Gradients: the Newton iterations run without a tape; a converged stage joins a recording tape through the
+/// implicit function theorem: its cotangent λ solves (I − h γ J)ᵀ λ = ḡ (GMRES on vector–Jacobian products of f_I
+/// on the tape) and flows into r_i and into whatever f_I depends on. The result is the derivative of the discrete
+/// solution with exactly solved stages, to <see cref="ImplicitSolverOptions.AdjointKrylovTolerance"/>.</para>
+/// </summary>
+public sealed class ImplicitRungeKutta : IStepIntegrator
+{
+    private readonly AdditiveTableau _tableau;
+    private readonly Func<double, NTensor, NTensor>? _explicitPart;
+    private readonly Func<double, NTensor, ImplicitLinearization> _implicitPart;
+    private readonly ImplicitSolverOptions _options;
+
+    /// <param name="method">The method; Kvaerno3/5 need no explicit part (all of f is f_I), KenCarp3/5 need one.</param>
+    /// <param name="explicitPart">f_E(t, y), integrated explicitly (KenCarp methods); null for Kvaerno methods.</param>
+    /// <param name="implicitPart">f_I(t, y) with its Jacobian–vector product, integrated implicitly.</param>
+    /// <param name="rtol">Relative tolerance, positive.</param>
+    /// <param name="atol">Absolute tolerance, positive.</param>
+    /// <param name="maxSteps">Most accepted plus rejected steps one call may take.</param>
+    /// <param name="options">Newton and Krylov settings; null for the defaults.</param>
+    public ImplicitRungeKutta(ImplicitMethod method, Func<double, NTensor, NTensor>? explicitPart, Func<double, NTensor, ImplicitLinearization> implicitPart,
+        double rtol = 1e-5, double atol = 1e-5, int maxSteps = 1_000_000, ImplicitSolverOptions? options = null)
+    {
+        _tableau = AdditiveTableau.For(method);
+        _implicitPart = implicitPart ?? throw new ArgumentNullException(nameof(implicitPart));
+        if (_tableau.ExplicitA is null && explicitPart is not null)
+            throw new ArgumentException($"{method} integrates the whole right-hand side implicitly; pass it as implicitPart and leave explicitPart null (or use KenCarp3/KenCarp5 for a split).", nameof(explicitPart));
+        if (_tableau.ExplicitA is not null && explicitPart is null)
+            throw new ArgumentNullException(nameof(explicitPart), $"{method} is an implicit–explicit method and needs the explicit part f_E (or use Kvaerno3/Kvaerno5 with everything implicit).");
+        _explicitPart = explicitPart;
+        if (!(rtol > 0) || !double.IsFinite(rtol)) throw new ArgumentOutOfRangeException(nameof(rtol), rtol, "The relative tolerance must be positive and finite.");
+        if (!(atol > 0) || !double.IsFinite(atol)) throw new ArgumentOutOfRangeException(nameof(atol), atol, "The absolute tolerance must be positive and finite.");
+        if (maxSteps < 1) throw new ArgumentOutOfRangeException(nameof(maxSteps), maxSteps, "The step limit must be at least 1.");
+        _options = options ?? new ImplicitSolverOptions();
+        _options.Check();
+        Method = method;
+        RTol = rtol;
+        ATol = atol;
+        MaxSteps = maxSteps;
+    }
+
+    /// <summary>The method.</summary>
+    public ImplicitMethod Method { get; }
+
+    /// <summary>Classical order of the propagated solution (3 or 5).</summary>
+    public int Order => _tableau.Order;
+
+    /// <inheritdoc />
+    public double RTol { get; }
+
+    /// <inheritdoc />
+    public double ATol { get; }
+
+    /// <inheritdoc />
+    public int MaxSteps { get; }
+
+    /// <summary>Evaluations of f_E and of f_I together (<see cref="ExplicitEvaluations"/> + <see cref="ImplicitEvaluations"/>); Jacobian–vector products are counted apart.</summary>
+    public long Evaluations => ExplicitEvaluations + ImplicitEvaluations;
+
+    /// <summary>Evaluations of the explicit part f_E (0 for Kvaerno methods).</summary>
+    public long ExplicitEvaluations { get; private set; }
+
+    /// <summary>Evaluations of the implicit part f_I (stage starts, Newton residuals).</summary>
+    public long ImplicitEvaluations { get; private set; }
+
+    /// <summary>Jacobian–vector products J v of the implicit part in the forward GMRES solves.</summary>
+    public long JacobianVectorProducts { get; private set; }
+
+    /// <summary>Newton iterations, all stages together.</summary>
+    public long NewtonIterations { get; private set; }
+
+    /// <summary>Steps rejected because a stage's Newton iteration failed (also counted in <see cref="RejectedSteps"/>).</summary>
+    public long NewtonFailures { get; private set; }
+
+    /// <summary>Vector–Jacobian products of f_I in the transposed stage solves of backward passes.</summary>
+    public long AdjointProducts { get; private set; }
+
+    /// <inheritdoc />
+    public long AcceptedSteps { get; private set; }
+
+    /// <inheritdoc />
+    public long RejectedSteps { get; private set; }
+
+    /// <inheritdoc />
+    public Action<double, double>? OnStep { get; set; }
+
+    /// <inheritdoc />
+    public Action<double, NTensor>? OnAccepted { get; set; }
+
+    /// <summary>
+    /// Called after each accepted step with (t, h, y1, f1). For Kvaerno methods f1 is the last stage's k^I (first same
+    /// as last), which <see cref="TakeStep"/> takes as fy; for KenCarp methods f1 = k^E_s + k^I_s, and TakeStep
+    /// evaluates both parts at its start afresh, so fy is not read.
+    /// </summary>
+    public Action<double, double, NTensor, NTensor>? OnAcceptedStep { get; set; }
+
+    private NTensor FE(double t, NTensor y)
+    {
+        ExplicitEvaluations++;
+        return _explicitPart!(t, y);
+    }
+
+    private ImplicitLinearization FI(double t, NTensor y)
+    {
+        ImplicitEvaluations++;
+        return _implicitPart(t, y);
+    }
+
+    /// <summary>f(t, y) = f_E(t, y) + f_I(t, y), counted in <see cref="Evaluations"/>.</summary>
+    public NTensor Evaluate(double t, NTensor y)
+    {
+        ArgumentNullException.ThrowIfNull(y);
+        var fi = FI(t, y).Value;
+        return _explicitPart is null ? fi : FE(t, y) + fi;
+    }
+
+    private static double Rms(NTensor x) => Math.Sqrt(x.Square().Mean().Item());
+
+    /// <inheritdoc />
+    public NTensor Integrate(NTensor y0, double t0, double t1, CancellationToken cancellationToken = default)
+    {
+        double step = 0;
+        return Integrate(y0, t0, t1, ref step, cancellationToken);
+    }
+
+    /// <summary>y(t1) from y(t0) = y0; <paramref name="stepSize"/> is the first trial step (0: Hairer's rule) and on return the proposed next one.</summary>
+    public NTensor Integrate(NTensor y0, double t0, double t1, ref double stepSize, CancellationToken cancellationToken = default)
+    {
+        NTensor? f0 = null;
+        return Advance(y0, ref f0, t0, t1, ref stepSize, cancellationToken);
+    }
+
+    /// <summary>y at each of <paramref name="times"/> (ascending, the first ≥ t0) in one run; step size and first stage carry over.</summary>
+    public NTensor[] Integrate(NTensor y0, double t0, IReadOnlyList<double> times, ref double stepSize, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(times);
+        var result = new NTensor[times.Count];
+        NTensor? f0 = null;
+        var y = y0;
+        double t = t0;
+        for (int i = 0; i < times.Count; i++)
+        {
+            y = Advance(y, ref f0, t, times[i], ref stepSize, cancellationToken);
+            t = times[i];
+            result[i] = y;
+        }
+        return result;
+    }
+
+    private string Name => Method.ToString();
+
+    private NTensor Advance(NTensor y0, ref NTensor? f0, double t0, double t1, ref double dt, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(y0);
+        if (!double.IsFinite(t0)) throw new ArgumentOutOfRangeException(nameof(t0), t0, "The integration start must be finite.");
+        if (!double.IsFinite(t1)) throw new ArgumentOutOfRangeException(nameof(t1), t1, "The integration end must be finite.");
+        if (t1 < t0) throw new ArgumentOutOfRangeException(nameof(t1), t1, $"The integration end lies before the start {t0} (integrator units).");
+        if (t1 == t0) return y0;
+        cancellationToken.ThrowIfCancellationRequested();
+        bool imex = _explicitPart is not null;
+        var y = y0;
+        double t = t0;
+        // First stage of the current step: (k^E_1, k^I_1); for Kvaerno methods k^I_1 = f (first same as last).
+        NTensor? kE = null, kI = null;
+        if (imex) { kE = FE(t, y); kI = FI(t, y).Value; }
+        else kI = f0 ?? FI(t, y).Value;
+        var fTotal = imex ? kE! + kI : kI;
+        if (!double.IsFinite(Rms(fTotal))) throw new InvalidOperationException($"{Name}: the right-hand side is not finite at t = {t0}; check the inputs (m, fields, parameters).");
+        if (!(dt > 0) || !double.IsFinite(dt)) dt = InitialStep(t0, y0, fTotal);
+        int steps = 0;
+        while (t < t1)
+        {
+            if (++steps > MaxSteps)
+                throw new InvalidOperationException($"{Name}: more than {MaxSteps} steps between t = {t0} and {t1} (integrator units), at t = {t}; raise MaxSteps, loosen rtol/atol or shorten the interval.");
+            double h = Math.Min(dt, t1 - t);
+            bool last = h >= t1 - t;
+            if (t + h == t) throw new InvalidOperationException($"{Name}: the step size {h:g} underflows at t = {t} (integrator units); Newton does not converge or the error estimate cannot be met (last Newton failures: {NewtonFailures}).");
+            double tStart = t;
+            var step = Core(y, kE, kI!, t, h, estimateError: true);
+            if (step is null || !double.IsFinite(step.Value.Ratio))
+            {
+                // A stage whose Newton iteration failed, or an overflowing trial step: reject and shrink.
+                RejectedSteps++;
+                if (step is null) NewtonFailures++;
+                dt = 0.25 * h;
+                continue;
+            }
+            var (y1, kELast, kILast, ratio) = step.Value;
+            bool accept = ratio <= 1;
+            double next = NextStep(h, ratio, accept);
+            if (!accept)
+            {
+                RejectedSteps++;
+                dt = next;
+                continue;
+            }
+            y = y1;
+            t = last ? t1 : t + h;
+            AcceptedSteps++;
+            NTensor f1;
+            if (imex)
+            {
+                f1 = kELast! + kILast;
+                if (t < t1 || OnAcceptedStep is not null) { kE = FE(t, y); kI = FI(t, y).Value; }
+            }
+            else
+            {
+                kI = kILast;
+                f1 = kI;
+            }
+            OnAcceptedStep?.Invoke(tStart, h, y, f1);
+            OnAccepted?.Invoke(t, y);
+            OnStep?.Invoke(t, t1);
+            cancellationToken.ThrowIfCancellationRequested();
+            dt = last && h < dt ? Math.Max(dt, next) : next;
+        }
+        f0 = imex ? null : kI;
+        return y;
+    }
+
+    /// <summary>
+    /// One step of size <paramref name="h"/> from (t, y): the new y and the value the next step takes as its first
+    /// stage (see <see cref="OnAcceptedStep"/>). The arithmetic of the steps of a run, so an accepted step is repeated
+    /// bit for bit; on a recording tape differentiable in y, fy (Kvaerno) and whatever f depends on (h a constant).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A stage's Newton iteration does not converge at this step size.</exception>
+    public (NTensor Y, NTensor F) TakeStep(NTensor y, NTensor fy, double t, double h)
+    {
+        StepArguments.Check(y, fy, t, h);
+        NTensor? kE = null;
+        NTensor kI = fy;
+        if (_explicitPart is not null) { kE = FE(t, y); kI = FI(t, y).Value; }
+        var step = Core(y, kE, kI, t, h, estimateError: false)
+            ?? throw new InvalidOperationException($"{Name}: a stage's Newton iteration did not converge in the step of {h:g} from t = {t}; take a smaller step.");
+        return (step.Y, _explicitPart is null ? step.KI : step.KE! + step.KI);
+    }
+
+    private (NTensor Y, NTensor? KE, NTensor KI, double Ratio)? Core(NTensor y, NTensor? kE1, NTensor kI1, double t, double h, bool estimateError)
+    {
+        var tab = _tableau;
+        int s = tab.Stages;
+        var kE = new NTensor?[s];
+        var kI = new NTensor[s];
+        kE[0] = kE1;
+        kI[0] = kI1;
+        double hg = h * tab.Gamma;
+        for (int i = 1; i < s; i++)
+        {
+            var r = y;
+            for (int j = 0; j < i; j++)
+            {
+                if (tab.ImplicitA[i][j] != 0) r = r + kI[j] * (h * tab.ImplicitA[i][j]);
+                if (tab.ExplicitA is { } ae && ae[i][j] != 0) r = r + kE[j]! * (h * ae[i][j]);
+            }
+            double ti = t + tab.C[i] * h;
+            var z = SolveStage(ti, r, hg, kI[i - 1], y);
+            if (z is null) return null;
+            kI[i] = (z - r) * (1 / hg);
+            if (_explicitPart is not null) kE[i] = FE(ti, z);
+        }
+        var y1 = y;
+        for (int j = 0; j < s; j++)
+            if (tab.B[j] != 0) y1 = y1 + (kE[j] is { } e ? e + kI[j] : kI[j]) * (h * tab.B[j]);
+        if (!estimateError) return (y1, kE[s - 1], kI[s - 1], double.NaN);
+        double ratio = Tape.NoGrad(() =>
+        {
+            NTensor? err = null;
+            for (int j = 0; j < s; j++)
+            {
+                double d = tab.B[j] - tab.BHat[j];
+                if (d == 0) continue;
+                var term = (kE[j] is { } e ? e + kI[j] : kI[j]) * (h * d);
+                err = err is null ? term : err + term;
+            }
+            var tol = NTensor.Maximum(y.Abs(), y1.Abs()) * RTol + ATol;
+            return Rms(err! / tol);
+        });
+        return (y1, kE[s - 1], kI[s - 1], ratio);
+    }
+
+    /// <summary>
+    /// z with z − hγ f_I(t, z) = r by Newton–GMRES from the predictor r + hγ k_prev, or null when Newton fails. On a
+    /// recording tape the converged z carries the implicit-function-theorem pullback.
+    /// </summary>
+    private NTensor? SolveStage(double t, NTensor r, double hg, NTensor kPrev, NTensor y)
+    {
+        var o = _options;
+        var zStar = Tape.NoGrad(() =>
+        {
+            var scale = y.Abs() * RTol + ATol;
+            var z = r + kPrev * hg;
+            double previous = double.PositiveInfinity;
+            for (int it = 0; it < o.MaxNewtonIterations; it++)
+            {
+                var lin = FI(t, z);
+                var residual = z - r - lin.Value * hg;
+                NewtonIterations++;
+                var solve = Gmres.Solve(v =>
+                {
+                    JacobianVectorProducts++;
+                    return v - lin.JacobianTimes(v) * hg;
+                }, -residual, o.KrylovTolerance, o.KrylovRestart, o.MaxKrylovIterations, trueResidual: false);
+                if (double.IsNaN(solve.RelativeResidual)) return null;
+                z = z + solve.X;
+                double norm = Rms(solve.X / scale);
+                if (!double.IsFinite(norm)) return null;
+                if (norm <= o.NewtonTolerance) return z;
+                if (norm >= previous) return null; // diverging (contraction rate ≥ 1)
+                previous = norm;
+            }
+            return (NTensor?)null;
+        });
+        if (zStar is null || Tape.Current is null) return zStar;
+        // u = r + hγ f_I(t, z*) − z* carries the first-order dependence on r and on f_I's inputs at fixed z*;
+        // dz = (I − hγ J)⁻¹ du, so the cotangent of u is λ with (I − hγ J)ᵀ λ = ḡ.
+        var point = zStar * 1.0; // a node-free copy: Record below attaches the pullback to zStar itself
+        var u = r + FI(t, point).Value * hg - point;
+        return Tape.Record(zStar, new[] { u }, g => new NTensor?[] { AdjointStageSolve(t, point, hg, g) });
+    }
+
+    private NTensor AdjointStageSolve(double t, NTensor z, double hg, NTensor g)
+    {
+        var o = _options;
+        var solve = Gmres.Solve(v =>
+        {
+            AdjointProducts++;
+            var (_, pull) = Autodiff.Vjp(xs => _implicitPart(t, xs[0]).Value, z);
+            return v - pull(v)[0] * hg;
+        }, g, o.AdjointKrylovTolerance, o.KrylovRestart, o.MaxAdjointKrylovIterations, trueResidual: true);
+        if (!solve.Converged)
+            throw new InvalidOperationException($"{Name}: the transposed stage system of the backward pass did not converge (relative residual {solve.RelativeResidual:E2} after {solve.Iterations} GMRES iterations, tolerance {o.AdjointKrylovTolerance:E0}); raise ImplicitSolverOptions.MaxAdjointKrylovIterations or loosen AdjointKrylovTolerance.");
+        return solve.X;
+    }
+
+    private double NextStep(double h, double ratio, bool accepted)
+    {
+        if (ratio == 0) return h * 10;
+        double dfactor = accepted ? 1 : 0.2;
+        double factor = Math.Min(10, Math.Max(0.9 / Math.Pow(ratio, 1.0 / (_tableau.EmbeddedOrder + 1)), dfactor));
+        return h * factor;
+    }
+
+    /// <summary>Hairer's starting step (Solving ODEs I, II.4) for the method's order, from f(t0, y0) and one more evaluation.</summary>
+    private double InitialStep(double t0, NTensor y0, NTensor f0)
+    {
+        var scale = y0.Abs() * RTol + ATol;
+        double d0 = Rms(y0 / scale), d1 = Rms(f0 / scale);
+        double h0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : 0.01 * d0 / d1;
+        var f1 = Tape.NoGrad(() => Evaluate(t0 + h0, y0 + f0 * h0));
+        double d2 = Rms((f1 - f0) / scale) / h0;
+        double h1 = d1 <= 1e-15 && d2 <= 1e-15 ? Math.Max(1e-6, h0 * 1e-3) : Math.Pow(0.01 / Math.Max(d1, d2), 1.0 / (_tableau.Order + 1));
+        return Math.Min(100 * h0, h1);
+    }
+}
