@@ -16,9 +16,9 @@ internal static class SpintronicsSetup
     /// A 1D strip along x (cells of 2 nm), easy axis x (Ku), a hard axis z through the local field h = −Ms m_z ẑ
     /// (the thin-film shape anisotropy), and a wall m = (cos θ, sin θ, 0), θ = 2 atan exp((x − x0)/Δ) at x0.
     /// </summary>
-    public static State Strip(double alpha, int cells = 125, double x0 = 70e-9)
+    public static State Strip(double alpha, int cells = 125, double x0 = 70e-9, Device? device = null)
     {
-        var state = new State(new Mesh(new[] { cells }, new[] { 2e-9, 5e-9, 5e-9 }), Device.Cpu, DType.Float64);
+        var state = new State(new Mesh(new[] { cells }, new[] { 2e-9, 5e-9, 5e-9 }), device ?? Device.Cpu, DType.Float64);
         state.Material["Ms"] = Ms;
         state.Material["A"] = A;
         state.Material["Ku"] = Ku;
