@@ -54,6 +54,9 @@ public sealed class StochasticLLGSolver
     /// <summary>Right-hand-side evaluations so far (two per step).</summary>
     public long Evaluations { get; private set; }
 
+    /// <summary>Receives a <see cref="SolverProgress"/> after every step of <see cref="Step"/> and <see cref="Solve"/> (null: none).</summary>
+    public IProgress<SolverProgress>? Progress { get; set; }
+
     /// <summary>
     /// Advances state.m and state.t by <paramref name="duration"/> s in steps of <see cref="TimeStep"/> (the last one
     /// shortened to land on the end; its noise amplitude follows its length). When cancelled, the state is left as
@@ -70,7 +73,7 @@ public sealed class StochasticLLGSolver
         double t0 = _state.T;
         var m = SolverInputs.UnitMagnetization(_state, _state.M.Tensor, op, ref _normalizedNotice);
         var p = Parameters.Select(n => _state.Tensor(n)).ToArray();
-        var (m1, steps) = Integrate(m, t0, t0 + duration, p, StepIndex, cancellationToken);
+        var (m1, steps) = Integrate(m, t0, t0 + duration, p, StepIndex, "step", cancellationToken);
         _state.M.Tensor = m1;
         _state.T = t0 + duration;
         StepIndex += steps;
@@ -101,11 +104,12 @@ public sealed class StochasticLLGSolver
         else if (parameterValues.Count != Parameters.Count)
             throw new ArgumentException($"{op} got {parameterValues.Count} parameter values for the {Parameters.Count} parameters [{string.Join(", ", Parameters)}].", nameof(parameterValues));
         else p = parameterValues.Select((v, i) => v ?? throw new ArgumentNullException(nameof(parameterValues), $"{op}: the value of parameter '{Parameters[i]}' is null.")).ToArray();
-        return Integrate(m, t0, t1, p, StepIndex, cancellationToken).M;
+        return Integrate(m, t0, t1, p, StepIndex, "solve", cancellationToken).M;
     }
 
-    private (NTensor M, long Steps) Integrate(NTensor m, double t0, double t1, NTensor[] p, long firstStep, CancellationToken cancellationToken)
+    private (NTensor M, long Steps) Integrate(NTensor m, double t0, double t1, NTensor[] p, long firstStep, string operation, CancellationToken cancellationToken)
     {
+        long evaluations0 = Evaluations;
         // A duration that is a whole number of steps (to 1e-9) takes exactly those steps of TimeStep; otherwise the
         // last step is shortened to land on t1.
         double ratio = (t1 - t0) / TimeStep;
@@ -119,6 +123,7 @@ public sealed class StochasticLLGSolver
             var xi = _state.Tensor(CounterRandom.Normal(Seed, (ulong)(firstStep + k), m.Size), shape) * (1 / Math.Sqrt(h));
             m = HeunStep(m, t, h, xi, p);
             cancellationToken.ThrowIfCancellationRequested();
+            Progress?.Report(new SolverProgress(operation, (k + 1.0) / n, t + h, k + 1, Evaluations - evaluations0));
         }
         return (m, n);
     }

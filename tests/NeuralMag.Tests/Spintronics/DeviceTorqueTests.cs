@@ -8,7 +8,7 @@ public sealed class DeviceTorqueTests
     /// <summary>A strip with every torque term and a thermal field, on <paramref name="device"/>.</summary>
     private static NeuralMag.State Driven(Device device)
     {
-        var state = SpintronicsSetup.Strip(0.1, cells: 30, x0: 30e-9, device: device);
+        var state = SpintronicsSetup.Strip(0.1, cells: 10, x0: 10e-9, device: device);
         state["j"] = new[] { 1e12, 0, 2e11 };
         state["j_sot"] = 5e11;
         state["T"] = 300.0;
@@ -39,8 +39,8 @@ public sealed class DeviceTorqueTests
         var b = dev.Tensor("dmdt").ToArray();
         double scale = a.Max(Math.Abs);
         for (int i = 0; i < a.Length; i++) Assert.AreEqual(a[i], b[i], 1e-12 * scale, $"dmdt[{i}]");
-        new StochasticLLGSolver(cpu, 1e-13, 9).Step(2e-12);
-        new StochasticLLGSolver(dev, 1e-13, 9).Step(2e-12);
+        new StochasticLLGSolver(cpu, 1e-13, 9).Step(1e-13);
+        new StochasticLLGSolver(dev, 1e-13, 9).Step(1e-13);
         var ma = cpu.M.Tensor.ToArray();
         var mb = dev.M.Tensor.ToArray();
         for (int i = 0; i < ma.Length; i++) Assert.AreEqual(ma[i], mb[i], 1e-12, $"m[{i}]");

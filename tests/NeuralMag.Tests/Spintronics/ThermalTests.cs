@@ -131,6 +131,29 @@ public sealed class ThermalTests
     }
 
     [TestMethod]
+    [DataRow(1e-13)]
+    [DataRow(1e-12)]
+    public void ThermalFieldAmplitudeFollowsTheFluctuationDissipationRelationPerNode(double dt)
+    {
+        // Brown: σ² = 2 α k_B T/(γ μ0 M_i Δt), M_i the node's moment Σ_c Ms_c ρ_c V/2^d: on 2×2×2 cells a corner node
+        // has V/8 of moment volume, an edge node V/4, a face node V/2, the centre node V. With the noise set to
+        // 1/sqrt(Δt) the field is σ itself (rel 1e-12; the same arithmetic in another order).
+        var state = new NeuralMag.State(new Mesh(new[] { 2, 2, 2 }, new[] { 4e-9, 5e-9, 6e-9 }), Device.Cpu, DType.Float64);
+        state.Material["Ms"] = 6e5;
+        state.Material["alpha"] = 0.3;
+        state["T"] = (Func<NTensor, NTensor>)(t => t * 0 + 250.0);
+        state["m"] = new VectorFunction(state).Fill(new[] { 0.0, 0, 1 });
+        new ThermalField().Register(state);
+        state["thermal_noise"] = new VectorFunction(state).Fill(new[] { 1.0, 1, 1 }.Select(v => v / Math.Sqrt(dt)).ToArray());
+        var h = state.Tensor("h_thermal");
+        double v = 4e-9 * 5e-9 * 6e-9;
+        double Sigma(double share) => Math.Sqrt(2 * 0.3 * Constants.Boltzmann * 250 / (Constants.Gamma * Constants.Mu0 * 6e5 * v * share * dt));
+        foreach (var (node, share) in new[] { ((0, 0, 0), 1.0 / 8), ((1, 0, 0), 1.0 / 4), ((1, 1, 0), 1.0 / 2), ((1, 1, 1), 1.0), ((2, 2, 2), 1.0 / 8) })
+            for (int c = 0; c < 3; c++)
+                Assert.AreEqual(Sigma(share), h[node.Item1, node.Item2, node.Item3, c].Item(), 1e-12 * Sigma(share), $"node {node}, component {c}");
+    }
+
+    [TestMethod]
     public void AdaptiveSolverRefusesTheThermalField()
     {
         var state = Ensemble(null, new[] { 0, 0, 1e5 });
