@@ -81,6 +81,63 @@ public sealed class SpintronicGradientTests
     }
 
     [TestMethod]
+    public void SwitchingTimeGradientOfAnSotPulseMatchesFiniteDifferences()
+    {
+        // The switching time t_s, where m_z first falls to 1/2 under the SOT pulse, is an implicit function of the pulse
+        // parameters p: m_z(t_s(p), p) = 1/2 gives dt_s/dp = −(∂m_z/∂p)/(∂m_z/∂t) at t_s, with ∂m_z/∂p from the tape and
+        // ∂m_z/∂t by a central difference of the discrete solution in its end time. Against central differences of t_s
+        // itself, each t_s located to round-off by the Illinois method (rel 1e-5: the O(h²) of the difference quotient).
+        var state = SpintronicsSetup.Macrospin(new[] { 0.05, 0, 1 }, 0.1);
+        state.Material["Ku"] = 1e5;
+        state.Material["Ku_axis"] = new[] { 0.0, 0, 1 };
+        state.Material["p_sot"] = new[] { 0.0, 1, 0 };
+        state.Material["eta_damp"] = 0.3;
+        state.Material["eta_field"] = 0.1;
+        state.Material["d"] = 2e-9;
+        new UniaxialAnisotropyField().Register(state, "uaniso");
+        new TotalField("uaniso").Register(state);
+        state["j0"] = 4e12;
+        state["w"] = 0.1e-9;
+        state["j_sot"] = (Func<NTensor, NTensor, NTensor, NTensor>)((t, j0, w) => j0 * (-((t - 0.15e-9) / w).Square()).Exp());
+        new SpinOrbitTorque().Register(state);
+        var llg = new LLGSolver(state, parameters: new[] { "j0", "w" }, fixedStepMethod: FixedStepMethod.RK4, fixedStep: 2e-12);
+        NTensor Mz(double t, NTensor j0, NTensor w) => llg.Solve(t, parameterValues: new[] { j0, w })[0, 0, 0, 2];
+        double F(double t, double j0, double w) => Mz(t, state.Scalar(j0), state.Scalar(w)).Item() - 0.5;
+        double Crossing(double j0, double w)
+        {
+            var times = Enumerable.Range(1, 40).Select(i => i * 1e-11).ToArray();
+            var mz = llg.Solve(times, parameterValues: new[] { state.Scalar(j0), state.Scalar(w) }).Select(m => m[0, 0, 0, 2].Item() - 0.5).ToArray();
+            int k = Array.FindIndex(mz, v => v <= 0);
+            Assert.IsTrue(k > 0, "m_z falls below 1/2 during the pulse");
+            double a = times[k - 1], b = times[k], fa = mz[k - 1], fb = mz[k];
+            for (int it = 0; it < 100 && Math.Abs(b - a) > 1e-25; it++)
+            {
+                double c = (a * fb - b * fa) / (fb - fa), fc = F(c, j0, w);
+                if (fc == 0) return c;
+                if (fc * fb < 0) { a = b; fa = fb; }
+                else fa /= 2;
+                b = c; fb = fc;
+            }
+            return b;
+        }
+        double ts = Crossing(4e12, 0.1e-9);
+        NTensor[] g;
+        using (var tape = new Tape())
+        {
+            var jw = tape.Watch(state.Scalar(4e12));
+            var ww = tape.Watch(state.Scalar(0.1e-9));
+            g = tape.Gradient(Mz(ts, jw, ww), new[] { jw, ww });
+        }
+        double dMzDt = (F(ts + 1e-14, 4e12, 0.1e-9) - F(ts - 1e-14, 4e12, 0.1e-9)) / 2e-14;
+        double dtsDj = -g[0].Item() / dMzDt, dtsDw = -g[1].Item() / dMzDt;
+        double fdJ = Central(j => Crossing(j, 0.1e-9), 4e12, 4e8), fdW = Central(w => Crossing(4e12, w), 0.1e-9, 1e-14);
+        Console.WriteLine($"t_s = {ts * 1e9:F6} ns; dt_s/dj0 = {dtsDj:E6} (fd {fdJ:E6}), dt_s/dw = {dtsDw:E6} (fd {fdW:E6})");
+        Assert.IsTrue(dtsDj < 0, "a stronger pulse switches earlier");
+        Assert.AreEqual(fdJ, dtsDj, 1e-5 * Math.Abs(fdJ));
+        Assert.AreEqual(fdW, dtsDw, 1e-5 * Math.Abs(fdW));
+    }
+
+    [TestMethod]
     public void ThermalRunGradientWithRespectToTemperatureIsPathwise()
     {
         // A seeded stochastic run is a smooth function of T (the noise path is fixed, its amplitude ∝ sqrt(T)):
