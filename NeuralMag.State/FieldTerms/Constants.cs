@@ -8,4 +8,16 @@ public static class Constants
 
     /// <summary>Reduced gyromagnetic ratio gamma mu0 used by upstream's LLG solver, in m/(A s).</summary>
     public const double Gamma = 221276.14725379366;
+
+    /// <summary>Bohr magneton mu_B in J/T (CODATA 2018).</summary>
+    public const double BohrMagneton = 9.2740100783e-24;
+
+    /// <summary>Elementary charge e in C (exact in the 2019 SI).</summary>
+    public const double ElementaryCharge = 1.602176634e-19;
+
+    /// <summary>Reduced Planck constant hbar in J s (exact in the 2019 SI).</summary>
+    public const double ReducedPlanck = 1.054571817e-34;
+
+    /// <summary>Boltzmann constant k_B in J/K (exact in the 2019 SI).</summary>
+    public const double Boltzmann = 1.380649e-23;
 }

@@ -6,7 +6,9 @@ namespace NeuralMag;
 /// Integrates the Landau–Lifshitz–Gilbert equation in its explicit form
 /// dm/dt = -γ'(m × h) - αγ' m × (m × h), γ' = γ/(1 + α²), γ = 221276.14725379366 m/(A s),
 /// with the effective field h (state attribute "h", A/m), the magnetization "m" and the damping "material.alpha"
-/// read from the state by name (upstream's LLGSolver). Time is scaled by <see cref="ScaleT"/> inside the integrator.
+/// read from the state by name (upstream's LLGSolver). Registered torque terms (<see cref="TorqueTerm"/>: spin-transfer
+/// and spin-orbit torques) are added to that right-hand side; a thermal field is refused (see
+/// <see cref="StochasticLLGSolver"/>). Time is scaled by <see cref="ScaleT"/> inside the integrator.
 /// </summary>
 public sealed class LLGSolver
 {
@@ -48,12 +50,17 @@ public sealed class LLGSolver
             if (p is "t" or "m") throw new ArgumentException($"'{p}' cannot be a parameter: t and m are the integration variables.", nameof(parameters));
         if (Parameters.Distinct().Count() != Parameters.Count)
             throw new ArgumentException($"parameters lists a name twice: [{string.Join(", ", Parameters)}].", nameof(parameters));
-        _rhs = state.ResolveAllowingUnusedArgs(Rhs, new[] { "t", "m" }.Concat(Parameters).ToArray());
+        ThermalField.Refuse(state, "LLGSolver");
+        _rhs = state.ResolveAllowingUnusedArgs(TorqueTerm.RightHandSide(state), new[] { "t", "m" }.Concat(Parameters).ToArray());
         NTensor F(double tau, NTensor m) => _rhs.Invoke(new[] { state.Scalar(tau * ScaleT), m }.Concat(_paramValues).ToArray()) * ScaleT;
         if (implicitMethod is { } implicitChoice)
         {
             if (fixedStepMethod is not null || fixedStep != 0)
                 throw new ArgumentException($"Choose either a fixed-step method or the implicit method {implicitChoice}, not both.", nameof(implicitMethod));
+            // The implicit stages linearize the precession/damping torque of h (h_impl/h_expl); other torque terms
+            // would be left out of the stage equations, so they are refused rather than dropped.
+            if (TorqueTerm.Registered(state) is { Count: > 0 } terms)
+                throw new NotSupportedException($"The implicit method {implicitChoice} integrates the precession/damping torque of the field split h_impl/h_expl only; this state sums the torque terms [{string.Join(", ", terms)}]. Use Dormand–Prince or a fixed-step method with torque terms.");
             _integrator = LLGTorqueSplit.Create(state, implicitChoice, new[] { "t", "m" }.Concat(Parameters).ToArray(), () => _paramValues, ScaleT, rtol, atol, maxSteps, implicitOptions);
         }
         else if (fixedStepMethod is { } method)
@@ -113,14 +120,12 @@ public sealed class LLGSolver
     /// <summary>Forgets the carried step size: the next <see cref="Step"/> chooses its first step afresh.</summary>
     public void ResetStepSize() => _carriedStep = 0;
 
-    /// <summary>The LLG right-hand side dm/dt in 1/s as a function of the attributes h, m and material__alpha.</summary>
-    public static readonly NamedFunction Rhs = new(new[] { "h", "m", "material__alpha" }, a =>
-    {
-        NTensor h = a[0], m = a[1], alpha = a[2];
-        var gammaPrime = Constants.Gamma / (alpha.Square() + 1.0);
-        var mxh = NTensor.Cross(m, h);
-        return -gammaPrime * mxh - alpha * gammaPrime * NTensor.Cross(m, mxh);
-    });
+    /// <summary>
+    /// The precession/damping torque dm/dt in 1/s as a function of the attributes h, m and material__alpha
+    /// (<see cref="PrecessionDampingTorque.Function"/>): the right-hand side of a state without registered torque
+    /// terms; with them the solver integrates their sum, the attribute "dmdt" (<see cref="TorqueTerm"/>).
+    /// </summary>
+    public static readonly NamedFunction Rhs = PrecessionDampingTorque.Function;
 
     /// <summary>
     /// Advances state.m and state.t by <paramref name="dt"/> seconds (adaptive internal steps, starting with the step
@@ -510,7 +515,7 @@ public sealed class LLGSolver
     public const int RelaxStallIntervals = 1000;
 
     /// <summary>
-    /// Relaxes m with α = 1 until max |dm/dt| drops below <paramref name="tol"/> (rad/s), checking every
+    /// Relaxes m with α = 1 (the precession/damping torque of h alone; registered spin torques drive and are left out) until max |dm/dt| drops below <paramref name="tol"/> (rad/s), checking every
     /// <paramref name="dt"/> seconds (upstream's relax; default tolerance 2π/100 ns); state.t is not advanced. Returns
     /// the number of intervals integrated. Throws when m or h become non-finite, when max |dm/dt| has not reached a
     /// new low for <see cref="RelaxStallIntervals"/> intervals, or after <paramref name="maxIntervals"/> intervals.
