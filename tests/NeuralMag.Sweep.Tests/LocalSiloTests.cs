@@ -1,0 +1,56 @@
+using NeuralMag.Cluster;
+using NeuralMag.Demos;
+using NeuralMag.Sweeps;
+
+namespace NeuralMag.Sweep.Tests;
+
+[TestClass]
+public sealed class LocalSiloTests
+{
+    [TestMethod]
+    public async Task InProcessSiloRunsASweepRecordsAFailureAndResumes()
+    {
+        var file = SweepFile.Parse("""
+            { "name": "local", "model": "trivial", "settings": { "failWhen": { "b": 1 } },
+              "grid": { "a": [1, 2, 3, 4], "b": { "from": 0, "to": 1, "count": 2 } } }
+            """, quick: false);
+        var path = Path.Combine(Path.GetTempPath(), $"nm-sweep-{Guid.NewGuid():N}", "store.csv");
+        using var store = new CsvSweepStore(path);
+        var summary = await SweepCommand.RunOnLocalSilo(file, DemoSweepModels.Catalog(), store, parallel: 3, progress: null);
+        Assert.AreEqual(8, summary.Rows.Count);
+        Assert.AreEqual(8, summary.Ran);
+        Assert.AreEqual(4, summary.Failed);
+        foreach (var row in summary.Rows)
+        {
+            var p = row.Point;
+            if (p["b"] == 1)
+            {
+                Assert.AreEqual(SweepStatus.Failed, row.Status);
+                Assert.AreEqual($"InvalidOperationException: point {p.Key} fails on purpose (failWhen b = 1).", row.Error);
+            }
+            else
+            {
+                Assert.AreEqual(SweepStatus.Ok, row.Status, row.Error);
+                Assert.AreEqual(p["a"] + p["b"], row.Output("sum"));
+                StringAssert.StartsWith(row.Worker, "silo 127.0.0.1:");
+            }
+        }
+        var again = await SweepCommand.RunOnLocalSilo(file, DemoSweepModels.Catalog(), store, parallel: 3, progress: null);
+        Assert.AreEqual(8, again.Skipped);
+        Assert.AreEqual(0, again.Ran);
+        Assert.AreEqual(8, (await store.ReadAllAsync("local")).Count);
+    }
+
+    [TestMethod]
+    public void SweepFileErrorsNameTheField()
+    {
+        var e = Assert.ThrowsExactly<FormatException>(() => SweepFile.Parse("""{ "name": "x", "model": "trivial", "grid": { "a": "many" } }""", false));
+        StringAssert.Contains(e.Message, "grid.a");
+        e = Assert.ThrowsExactly<FormatException>(() => SweepFile.Parse("""{ "name": "x", "model": "trivial" }""", false));
+        StringAssert.Contains(e.Message, "no points");
+        var quick = SweepFile.Parse("""{ "name": "x", "model": "trivial", "grid": { "a": [1, 2, 3] }, "quick": { "grid": { "a": [1] } } }""", true);
+        Assert.AreEqual(1, quick.Points.Count);
+        var a = Assert.ThrowsExactly<ArgumentException>(() => DemoSweepModels.Catalog().Create("trivial", """{ "sleep": 1 }"""));
+        StringAssert.Contains(a.Message, "unknown setting 'sleep'");
+    }
+}
