@@ -66,6 +66,36 @@ public static class SweepHosts
         return host;
     }
 
+    /// <summary>
+    /// Starts <paramref name="silos"/> silos in this process that form one cluster on loopback (development clustering:
+    /// the first silo is the primary), sharing <paramref name="store"/>; the first host's <see cref="IGrainFactory"/>
+    /// runs sweeps on all of them. For measuring the engine's multi-silo overhead on one machine; dispose the hosts to
+    /// stop them (the first last).
+    /// </summary>
+    public static async Task<IReadOnlyList<IHost>> StartLocalClusterAsync(int silos, ISweepResultStore store, SweepModelCatalog models, CancellationToken cancellationToken = default)
+    {
+        if (silos < 1) throw new ArgumentOutOfRangeException(nameof(silos), silos, "silos must be at least 1.");
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(models);
+        var clusterId = "local-" + Guid.NewGuid().ToString("N");
+        var primary = new IPEndPoint(IPAddress.Loopback, FreeLoopbackPort());
+        var hosts = new List<IHost>();
+        for (int i = 0; i < silos; i++)
+        {
+            int siloPort = i == 0 ? primary.Port : FreeLoopbackPort();
+            var host = new HostBuilder()
+                .UseOrleans(silo => silo
+                    .UseLocalhostClustering(siloPort, FreeLoopbackPort(), primary, ServiceId, clusterId)
+                    .Configure<SiloOptions>(o => o.SiloName = $"local-{i}")
+                    .Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromDays(1))
+                    .ConfigureServices(s => { s.AddSingleton(store); s.AddSingleton(models); }))
+                .Build();
+            await host.StartAsync(cancellationToken).ConfigureAwait(false);
+            hosts.Add(host);
+        }
+        return hosts;
+    }
+
     /// <summary>A silo of a cluster (ADO.NET clustering on PostgreSQL, rows to <see cref="PostgresSweepStore"/>); run it with RunAsync.</summary>
     public static IHost BuildClusterSilo(ClusterSettings settings, SweepModelCatalog models, string siloName)
     {

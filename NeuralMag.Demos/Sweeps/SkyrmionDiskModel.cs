@@ -11,8 +11,9 @@ namespace NeuralMag.Demos;
 /// perpendicular applied field B (parameter "B", T, along +z; h = B/mu0), relaxed by the BB minimizer from the
 /// point's initial state: "skyrmion" (m = -z inside r &lt; seedRadius, +z outside) or "uniform" (+z). Outputs: the
 /// skyrmion number Q = (1/4π) ∫ m · (∂x m × ∂y m) dA, m_z at the centre, the mean m_z, the energy E (J), the minimizer's
-/// iterations and final max torque (A/m), and "skyrmion" = 1 when a reversed core survives (m_z(centre) &lt; -0.5 and
-/// |Q| &gt; 0.5), else 0.
+/// iterations, final max torque (A/m) and "converged" (1 when the torque reached the tolerance), and "skyrmion" = 1 when a reversed core survives (m_z(centre) &lt; -0.5 and
+/// |Q| &gt; 0.5), else 0, and "collapsed" = 1 when the core has gone (m_z(centre) &gt; 0.5 and |Q| &lt; 0.25; only the edge
+/// twist is left), else 0 (neither: another texture, e.g. a skyrmion of the opposite polarity).
 /// </summary>
 public sealed class SkyrmionDiskModel : ISweepModel
 {
@@ -89,8 +90,9 @@ public sealed class SkyrmionDiskModel : ISweepModel
         return new KeyValuePair<string, double>[]
         {
             new("Q", q), new("mz_centre", mzCentre), new("mz_mean", sum / count), new("E", state.Tensor("E").Item()),
-            new("iterations", info.Iterations), new("max_torque", info.MaxTorque),
+            new("iterations", info.Iterations), new("max_torque", info.MaxTorque), new("converged", info.Converged ? 1 : 0),
             new("skyrmion", mzCentre < -0.5 && Math.Abs(q) > 0.5 ? 1 : 0),
+            new("collapsed", mzCentre > 0.5 && Math.Abs(q) < 0.25 ? 1 : 0),
         };
     }
 }
