@@ -41,9 +41,14 @@ public sealed class SweepBench : IBenchSuite
               "grid": { "D": { "from": 2e-3, "to": 4e-3, "count": {{realPoints / 6}} }, "B": [0, 0.05, 0.1, 0.15, 0.2, 0.25] }, "initialStates": ["skyrmion"] }
             """, false);
         OnCluster(1, real, 1, catalog); // warm-up: JIT and FFT plans of this size
-        double one = OnCluster(1, real, 3, catalog);
-        double three = OnCluster(3, real, 3, catalog);
-        double oneSerial = OnCluster(1, real, 1, catalog);
+        // Twice in turn, the faster of each kept (the machine is shared; load drifts between runs).
+        double one = double.MaxValue, three = double.MaxValue, oneSerial = double.MaxValue;
+        for (int rep = 0; rep < 2; rep++)
+        {
+            one = Math.Min(one, OnCluster(1, real, 3, catalog));
+            three = Math.Min(three, OnCluster(3, real, 3, catalog));
+            oneSerial = Math.Min(oneSerial, OnCluster(1, real, 1, catalog));
+        }
         yield return new BenchRow($"{realPoints} skyrmion-disk points, 3 local silos, 3 in flight", three, "1 local silo, 3 in flight", one);
         yield return new BenchRow($"{realPoints} skyrmion-disk points, 3 local silos, 3 in flight", three, "1 local silo, 1 in flight", oneSerial);
     }

@@ -103,6 +103,13 @@ public sealed class ClusterFaultTests
             Assert.IsTrue(rows.Any(r => r.FinishedUtc > killedAt!.Value), "no point finished after the kill");
             Console.WriteLine($"rows per silo: {string.Join(", ", rows.GroupBy(r => r.Worker).Select(g => $"{g.Key}: {g.Count()}"))}");
 
+            // A late duplicate write (a retried grain) leaves the first row as it was.
+            var first = rows[0];
+            Assert.IsFalse(await store.TryWriteAsync(first with { Status = SweepStatus.Failed, Error = "late duplicate", Worker = "nobody" }));
+            var kept = await store.ReadAsync("fault", first.PointKey);
+            Assert.AreEqual(first.Worker, kept!.Worker);
+            Assert.AreEqual(first.Status, kept.Status);
+
             // The same sweep again: everything is done, nothing runs, the table is unchanged.
             var again = await ClusterSweep.RunAsync(grains, file, store, parallel: 6);
             Assert.AreEqual(60, again.Skipped);

@@ -37,7 +37,8 @@ internal sealed class LocalPostgres : IAsyncDisposable
     public static async Task<LocalPostgres> StartAsync(string bin, TimeSpan timeout)
     {
         bool root = Environment.UserName == "root";
-        var folder = Path.Combine(Path.GetTempPath(), $"nm-pg-{Guid.NewGuid():N}");
+        // As root the server runs as 'postgres', which must reach the folder: /tmp rather than a TMPDIR under /root.
+        var folder = Path.Combine(root ? "/tmp" : Path.GetTempPath(), $"nm-pg-{Guid.NewGuid():N}");
         Directory.CreateDirectory(folder);
         var data = Path.Combine(folder, "data");
         var password = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
@@ -45,12 +46,12 @@ internal sealed class LocalPostgres : IAsyncDisposable
         await File.WriteAllTextAsync(pwfile, password + "\n");
         if (root) Run("chown", ["-R", "postgres:", folder], TimeSpan.FromSeconds(20));
         Run(Command(root, Path.Combine(bin, "initdb")), Args(root, Path.Combine(bin, "initdb"),
-            ["-D", data, "-U", "nm", "--pwfile", pwfile, "-A", "scram-sha-256", "-E", "UTF8", "--no-sync", "--no-instructions"]), timeout);
+            ["-D", data, "-U", "nm", "--pwfile", pwfile, "-A", "scram-sha-256", "-E", "UTF8", "--no-sync", "--no-instructions"]), timeout, folder);
         File.Delete(pwfile);
         int port = NeuralMag.Cluster.SweepHosts.FreeLoopbackPort();
         var psi = new ProcessStartInfo(Command(root, Path.Combine(bin, "postgres")))
         {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = folder,
         };
         foreach (var a in Args(root, Path.Combine(bin, "postgres"), ["-D", data, "-p", port.ToString(), "-c", "listen_addresses=127.0.0.1",
                      "-c", $"unix_socket_directories={folder}", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
@@ -93,9 +94,10 @@ internal sealed class LocalPostgres : IAsyncDisposable
 
     private static string[] Args(bool root, string exe, string[] args) => root ? ["-u", "postgres", "--", exe, .. args] : args;
 
-    private static void Run(string exe, string[] args, TimeSpan timeout)
+    private static void Run(string exe, string[] args, TimeSpan timeout, string? workingDirectory = null)
     {
         var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (workingDirectory != null) psi.WorkingDirectory = workingDirectory;
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();

@@ -42,6 +42,25 @@ public sealed class LocalSiloTests
     }
 
     [TestMethod]
+    public async Task RepeatedAndConcurrentGrainCallsWriteOneRow()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"nm-sweep-{Guid.NewGuid():N}", "store.csv");
+        using var store = new CsvSweepStore(path);
+        using var silo = await SweepHosts.StartLocalSiloAsync(store, DemoSweepModels.Catalog());
+        var grains = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<IGrainFactory>(silo.Services);
+        var job = new PointJob { SweepId = "g", PointKey = "a=1;b=2", Model = "trivial", SettingsJson = """{ "sleepMs": 50 }""" };
+        var grain = grains.GetGrain<ISweepPointGrain>("g|a=1;b=2");
+        // Two calls at once (as a caller retrying while the first is still running) and one after.
+        var both = await Task.WhenAll(grain.RunAsync(job), grain.RunAsync(job));
+        var later = await grain.RunAsync(job);
+        Assert.AreEqual(1, both.Count(o => o.RanNow));
+        Assert.IsFalse(later.RanNow);
+        Assert.AreEqual("sum=3;count=2", later.Outputs);
+        Assert.AreEqual(1, (await store.ReadAllAsync("g")).Count);
+        await silo.StopAsync();
+    }
+
+    [TestMethod]
     public void SweepFileErrorsNameTheField()
     {
         var e = Assert.ThrowsExactly<FormatException>(() => SweepFile.Parse("""{ "name": "x", "model": "trivial", "grid": { "a": "many" } }""", false));
