@@ -115,6 +115,24 @@ public sealed class ClusterFaultTests
             Assert.AreEqual(60, again.Skipped);
             Assert.AreEqual(0, again.Ran);
             Assert.AreEqual(60, (await store.ReadAllAsync("fault")).Count);
+            // The command line's cluster mode on the same cluster: every point is done, the table lists them all.
+            var json = Path.Combine(Path.GetTempPath(), $"nm-sweep-{Guid.NewGuid():N}.json");
+            File.WriteAllText(json, """
+                { "name": "fault", "model": "trivial", "settings": { "sleepMs": 250, "failWhen": { "a": 7 } },
+                  "grid": { "a": { "from": 1, "to": 12, "count": 12 }, "b": [1, 2, 3, 4, 5] } }
+                """);
+            var outDir = Path.Combine(Path.GetTempPath(), $"nm-sweep-out-{Guid.NewGuid():N}");
+            NeuralMag.AD.Config.SweepDatabase = pg.ConnectionString;
+            try
+            {
+                var stdout = new StringWriter();
+                var stderr = new StringWriter();
+                int code = NeuralMag.Demos.DemoRunner.Run(["sweep", json, "--cluster", "--cluster-id", clusterId, "--out", outDir], stdout, stderr, _ => null);
+                Assert.AreEqual(0, code, stderr.ToString());
+            }
+            finally { NeuralMag.AD.Config.SweepDatabase = null; }
+            Assert.AreEqual(61, File.ReadAllLines(Path.Combine(outDir, "sweep", "fault", "table.csv")).Length);
+            Assert.AreEqual(60, (await store.ReadAllAsync("fault")).Count);
             await client.StopAsync();
             Console.WriteLine($"fault test total {clock.Elapsed.TotalSeconds:F1} s");
         }

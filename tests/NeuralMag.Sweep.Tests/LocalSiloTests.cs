@@ -61,6 +61,29 @@ public sealed class LocalSiloTests
     }
 
     [TestMethod]
+    public void SweepCommandRunsAFileAndReportsBadOnes()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), $"nm-sweep-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        var json = Path.Combine(dir, "s.json");
+        File.WriteAllText(json, """{ "name": "cli", "model": "trivial", "grid": { "a": [1, 2] }, "points": [ { "a": 5 } ] }""");
+        foreach (var mode in new[] { "--sequential", null })
+        {
+            var args = new List<string> { "sweep", json, "--out", Path.Combine(dir, mode ?? "silo") };
+            if (mode != null) args.Add(mode);
+            int code = DemoRunner.Run(args.ToArray(), new StringWriter(), new StringWriter(), _ => null);
+            Assert.AreEqual(0, code);
+            var table = File.ReadAllLines(Path.Combine(dir, mode ?? "silo", "sweep", "cli", "table.csv"));
+            Assert.AreEqual("a,status,wall_s,sum,count,error", table[0]);
+            CollectionAssert.AreEqual(new[] { "1", "2", "5" }, table.Skip(1).Select(l => l.Split(',')[3]).ToArray());
+        }
+        File.WriteAllText(json, """{ "name": "cli", "model": "nonesuch", "grid": { "a": [1] } }""");
+        var err = new StringWriter();
+        Assert.AreEqual(DemoRunner.UsageError, DemoRunner.Run(["sweep", json, "--sequential"], new StringWriter(), err, _ => null));
+        StringAssert.Contains(err.ToString(), "unknown sweep model 'nonesuch'");
+    }
+
+    [TestMethod]
     public void SweepFileErrorsNameTheField()
     {
         var e = Assert.ThrowsExactly<FormatException>(() => SweepFile.Parse("""{ "name": "x", "model": "trivial", "grid": { "a": "many" } }""", false));
