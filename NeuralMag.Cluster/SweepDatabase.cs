@@ -126,6 +126,36 @@ public static class SweepDatabase
     };
 
     /// <summary>
+    /// The rights a silo's or client's role needs, and no more: rows of the results table (read, insert), membership
+    /// rows (read, insert, update, delete), the clustering queries (read). No DDL, no other table.
+    /// </summary>
+    public static IReadOnlyList<string> GrantStatements(string role)
+    {
+        if (string.IsNullOrWhiteSpace(role) || !role.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'))
+            throw new ArgumentException($"role '{role}' must be a plain identifier (letters, digits, _).", nameof(role));
+        return new[]
+        {
+            $"GRANT SELECT, INSERT ON nm_sweep_results TO {role}",
+            $"GRANT USAGE ON SEQUENCE nm_sweep_results_seq_seq TO {role}",
+            $"GRANT SELECT, INSERT, UPDATE, DELETE ON nm_orleans_membership, nm_orleans_membership_version TO {role}",
+            $"GRANT SELECT ON orleansquery TO {role}",
+        };
+    }
+
+    /// <summary>Grants <see cref="GrantStatements"/> to an existing role (run as the tables' owner).</summary>
+    public static async Task GrantAsync(string connectionString, string role, CancellationToken cancellationToken = default)
+    {
+        var statements = GrantStatements(role);
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var sql in statements)
+        {
+            await using var cmd = new NpgsqlCommand(sql, connection);
+            await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
     /// Creates the tables when missing and (re)writes the clustering queries; safe to run again. Needs a role that may
     /// create tables (the database owner); silos and clients then need only the rights on <see cref="Tables"/>.
     /// </summary>

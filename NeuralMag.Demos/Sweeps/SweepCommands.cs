@@ -164,11 +164,26 @@ public sealed class SweepDbInitCommand : IDemo
     public string Name => "sweep-db-init";
     public string Description => "create the sweep results and Orleans clustering tables in the NM_SWEEP_DB database";
 
+    public IReadOnlyList<DemoFlag> Flags { get; } = new DemoFlag[]
+    {
+        new("--grant", "ROLE", "also grant an existing role the rights silos and clients need on these tables (and no others)"),
+    };
+
     public int Run(DemoOptions options)
     {
         var db = Config.SweepDatabase ?? throw new CommandLineException("sweep-db-init: set NM_SWEEP_DB to the database's Npgsql connection string.");
+        if (options.Value("--grant") is { } role)
+        {
+            try { SweepDatabase.GrantStatements(role); }
+            catch (ArgumentException e) { throw new CommandLineException($"--grant: {e.Message}"); }
+        }
         SweepDatabase.InitializeAsync(db).GetAwaiter().GetResult();
         Console.WriteLine($"sweep tables ready: {string.Join(", ", SweepDatabase.Tables)}");
+        if (options.Value("--grant") is { } grantee)
+        {
+            SweepDatabase.GrantAsync(db, grantee).GetAwaiter().GetResult();
+            Console.WriteLine($"granted {grantee}: {string.Join("; ", SweepDatabase.GrantStatements(grantee))}");
+        }
         return 0;
     }
 }

@@ -31,17 +31,33 @@ public sealed class ClusterFaultTests
         var clock = Stopwatch.StartNew();
         await using var pg = await LocalPostgres.StartAsync(bin!, Bounded);
         await SweepDatabase.InitializeAsync(pg.ConnectionString);
+        // Silos and client connect as a role limited to the sweep tables (the README's advice), not as the owner.
+        var sweeperPassword = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        await using (var owner = new Npgsql.NpgsqlConnection(pg.ConnectionString))
+        {
+            await owner.OpenAsync();
+            await using var create = new Npgsql.NpgsqlCommand($"CREATE ROLE sweeper LOGIN PASSWORD '{sweeperPassword}'", owner);
+            await create.ExecuteNonQueryAsync();
+        }
+        await SweepDatabase.GrantAsync(pg.ConnectionString, "sweeper");
+        var limited = new Npgsql.NpgsqlConnectionStringBuilder(pg.ConnectionString) { Username = "sweeper", Password = sweeperPassword }.ConnectionString;
+        await using (var check = new Npgsql.NpgsqlConnection(limited))
+        {
+            await check.OpenAsync();
+            await using var ddl = new Npgsql.NpgsqlCommand("CREATE TABLE intruder (x int)", check);
+            await Assert.ThrowsExactlyAsync<Npgsql.PostgresException>(() => ddl.ExecuteNonQueryAsync());
+        }
         var clusterId = $"fault-{Guid.NewGuid():N}";
         var silos = new List<SiloProcess>();
         try
         {
-            for (int i = 0; i < 3; i++) silos.Add(SiloProcess.Start(pg.ConnectionString, clusterId, $"silo-{i}"));
+            for (int i = 0; i < 3; i++) silos.Add(SiloProcess.Start(limited, clusterId, $"silo-{i}"));
             await Task.WhenAll(silos.Select(s => s.WaitReadyAsync(Bounded)));
             Console.WriteLine($"postgres and 3 silos up after {clock.Elapsed.TotalSeconds:F1} s");
 
             var settings = new ClusterSettings
             {
-                ConnectionString = pg.ConnectionString, ClusterId = clusterId, FastFailureDetection = true, ResponseTimeout = TimeSpan.FromSeconds(20),
+                ConnectionString = limited, ClusterId = clusterId, FastFailureDetection = true, ResponseTimeout = TimeSpan.FromSeconds(20),
             };
             using var client = SweepHosts.BuildClusterClient(settings);
             await client.StartAsync();
@@ -58,7 +74,7 @@ public sealed class ClusterFaultTests
                 { "name": "fault", "model": "trivial", "settings": { "sleepMs": 250, "failWhen": { "a": 7 } },
                   "grid": { "a": { "from": 1, "to": 12, "count": 12 }, "b": [1, 2, 3, 4, 5] } }
                 """, quick: false);
-            await using var store = new PostgresSweepStore(pg.ConnectionString);
+            await using var store = new PostgresSweepStore(limited);
             var victim = silos[1];
             DateTime? killedAt = null;
             var progress = new InlineProgress(p =>
@@ -122,7 +138,7 @@ public sealed class ClusterFaultTests
                   "grid": { "a": { "from": 1, "to": 12, "count": 12 }, "b": [1, 2, 3, 4, 5] } }
                 """);
             var outDir = Path.Combine(Path.GetTempPath(), $"nm-sweep-out-{Guid.NewGuid():N}");
-            NeuralMag.AD.Config.SweepDatabase = pg.ConnectionString;
+            NeuralMag.AD.Config.SweepDatabase = limited;
             try
             {
                 var stdout = new StringWriter();
