@@ -6,7 +6,8 @@ namespace NeuralMag.AD;
 /// opencl | ilgpu-cpu, default cpu) and <c>NM_DTYPE</c> (float64 | float32, default float64) choose where and in which
 /// precision tensors live; <c>NM_FFT</c>, <c>NM_FFTW_LIBRARY</c>, <c>NM_FFTW_PLANNER</c>, <c>NM_FFTW_THREADS</c> and
 /// <c>NM_CUFFT</c> steer the demag transforms; <c>NM_REFERENCE_DATA</c> names an extra reference-data folder and
-/// <c>NM_FULL</c> asks tests and demos for their long variants. A value outside its allowed set is an error naming
+/// <c>NM_FULL</c> asks tests and demos for their long variants; <c>NM_SWEEP_DB</c> and <c>NM_SWEEP_ADDRESS</c> tell sweep silos and
+/// clients their database and address. A value outside its allowed set is an error naming
 /// the variable. <see cref="Notices"/> is where the library writes its
 /// one-line notices (e.g. a solver that normalized m). This is the only global state of the library.
 /// </summary>
@@ -100,6 +101,29 @@ public static class Config
     {
         get => _full ??= Choice("NM_FULL", "0", "0", "1") == "1";
         set => _full = value;
+    }
+
+    private static string? _sweepDatabase, _sweepAddress;
+
+    /// <summary>
+    /// Npgsql connection string of a sweep cluster's PostgreSQL database (NM_SWEEP_DB), e.g.
+    /// "Host=127.0.0.1;Port=5432;Database=sweeps;Username=sweeper" with the password in PGPASSWORD or a .pgpass file;
+    /// null if unset. Read from the environment so that credentials never sit in code or a repository.
+    /// </summary>
+    public static string? SweepDatabase
+    {
+        get => _sweepDatabase ??= Env("NM_SWEEP_DB");
+        set => _sweepDatabase = value;
+    }
+
+    /// <summary>
+    /// IP address a sweep silo binds to and advertises (NM_SWEEP_ADDRESS); null (default): the loopback address, so
+    /// that a silo is not reachable from other machines unless an address is configured.
+    /// </summary>
+    public static string? SweepAddress
+    {
+        get => _sweepAddress ??= Env("NM_SWEEP_ADDRESS");
+        set => _sweepAddress = value;
     }
 
     /// <summary>Sets the default device by name (see <see cref="DeviceRegistry.Get"/>).</summary>
