@@ -36,13 +36,17 @@ public sealed class TopologyGradientBench : IBenchSuite
     }
 
     /// <summary>
-    /// Median wall times of <paramref name="baseline"/> and <paramref name="subject"/> measured alternately (after one
-    /// warm-up each), so that both see the same load of a shared machine.
+    /// Median wall times of <paramref name="baseline"/> and <paramref name="subject"/> measured alternately (after
+    /// five warm-ups each, so that the JIT has tiered up the code of both paths), so that both see the same load of a
+    /// shared machine.
     /// </summary>
     private static (double Baseline, double Subject) Interleaved(Action baseline, Action subject, int reps)
     {
-        baseline();
-        subject();
+        for (int i = 0; i < 5; i++)
+        {
+            baseline();
+            subject();
+        }
         var b = new double[reps];
         var s = new double[reps];
         for (int i = 0; i < reps; i++)
