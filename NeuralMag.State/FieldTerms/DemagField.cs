@@ -14,6 +14,7 @@ public sealed class DemagField : FieldTerm
 {
     private readonly double _p;
 
+    /// <summary>A demag term whose tensor uses the exact Newell integrals up to <paramref name="p"/> cell diagonals.</summary>
     /// <param name="p">Distance in cell diagonals beyond which the tensor is replaced by the dipole field (upstream: 20).</param>
     public DemagField(double p = 20) => _p = p > 0 && double.IsFinite(p) ? p
         : throw new ArgumentOutOfRangeException(nameof(p), p, $"DemagField: p (the near-field distance in cell diagonals) must be positive and finite, got {p}; upstream's default is 20.");
@@ -210,9 +211,9 @@ internal sealed class DemagOperator
 
     /// <summary>
     /// The nodal field h_i = (1/W_i) sum_{c at i} wn_c H_c with H = N * (w · mean m), the cell mean and the weighted
-    /// node gather along structured lines and a float64 m read in place. Outside the tape the work arrays are reused
-    /// (taken from and given back to the operator, so concurrent calls never share one) and an ILGPU device runs the
-    /// whole convolution there. On the tape the forward keeps mean m, H and h, and the VJP is one convolution of the
+    /// node gather along structured lines and a float64 m read in place. The work arrays are reused (taken from and
+    /// given back to the operator, so concurrent calls never share one), and outside the tape an ILGPU device runs the
+    /// whole convolution there. On the tape the forward keeps H and h (and mean m when Ms or rho is on the tape), and the VJP is one convolution of the
     /// projected output gradient (the demag convolution is self-adjoint) between the adjoints of the two transfers.
     /// </summary>
     public NTensor Field(NTensor[] a)
@@ -238,7 +239,7 @@ internal sealed class DemagOperator
         // The plain cell mean of m is kept for the VJP with respect to Ms or rho (the source, its weighted mean, is
         // computed the same way on and off the tape).
         double[]? mbar = null;
-        var source = record ? GC.AllocateUninitializedArray<double>(nc * 3) : Interlocked.Exchange(ref _sourceBuffer, null) ?? new double[nc * 3];
+        var source = Interlocked.Exchange(ref _sourceBuffer, null) ?? new double[nc * 3];
         NodeCellTransfer.CellMean(_geo, m, wt.W, source);
         if (record && (wanted![1] || wanted[2])) NodeCellTransfer.CellMean(_geo, m, OnesCells(), mbar = GC.AllocateUninitializedArray<double>(nc * 3));
         if (mHost != null) _mBuffer = mHost;
@@ -249,11 +250,8 @@ internal sealed class DemagOperator
         bool ownsResult = _state.DType == DType.Float64 && _state.Device.IsCpu;
         var h = ownsResult || record ? GC.AllocateUninitializedArray<double>(_geo.NumNodes * 3) : Interlocked.Exchange(ref _hBuffer, null) ?? new double[_geo.NumNodes * 3];
         NodeCellTransfer.NodeGather(_geo, hCell, wt.Wn, wt.InvMass, h);
-        if (!record)
-        {
-            _sourceBuffer = source;
-            _cellFieldBuffer = hCell;
-        }
+        _sourceBuffer = source;
+        if (!record) _cellFieldBuffer = hCell;
         NTensor result;
         if (ownsResult) result = new NTensor(new CpuStorage(h), nodeShape);
         else
