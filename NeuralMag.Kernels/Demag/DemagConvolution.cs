@@ -33,13 +33,18 @@ public static unsafe class DemagConvolution
         // The data occupy the cell block of the padded grid: the transforms skip the all-zero lines (forward) and the
         // lines that miss the block (inverse), about 1.75 of 3 line passes per direction for a 2x-padded 3D grid.
         var block = kernel.Axes.Select(k => n[k]).ToArray();
+        // The slabs of the first transformed axis that hold non-zero values of M: [first, end).
+        var (first, end) = NonZeroSlabs(magnetization, n, kernel.Axes[0]);
+        var forwardBlock = (int[])block.Clone();
+        forwardBlock[0] = end;
         try
         {
             // M -> M^ (r2c, which keeps its input: the padding of ws.Real stays zero), h^ = N^ M^, h^ -> h (c2r).
             for (int j = 0; j < 3; j++)
             {
                 Scatter(magnetization, j, n, kernel.FftShape, ws.Real.Pointer);
-                fft.ForwardPruned(ws.Real.Pointer, ws.Spectra[j].Pointer, block);
+                if (first > 0) fft.ForwardPruned(ws.Real.Pointer, ws.Spectra[j].Pointer, forwardBlock, first);
+                else fft.ForwardPruned(ws.Real.Pointer, ws.Spectra[j].Pointer, forwardBlock);
             }
             MultiplyInPlace(kernel, ws);
             for (int i = 0; i < 3; i++)
@@ -53,6 +58,22 @@ public static unsafe class DemagConvolution
             kernel.Return(ws);
         }
         return h;
+    }
+
+    /// <summary>
+    /// The range [first, end) of indices along the first transformed axis at which M has non-zero values ([0, n] for
+    /// a dense M, found at once; [0, 1) for an all-zero M): the slabs outside it need no forward transform. A
+    /// localized M, such as the cotangent of a probe objective in the VJP, is zero in most of them.
+    /// </summary>
+    private static (int First, int End) NonZeroSlabs(double[] magnetization, int[] n, int axis)
+    {
+        int inner = 3;
+        for (int k = axis + 1; k < 3; k++) inner *= n[k];
+        int lo = 0, hi = magnetization.Length - 1;
+        while (lo < magnetization.Length && magnetization[lo] == 0) lo++;
+        if (lo == magnetization.Length) return (0, 1);
+        while (magnetization[hi] == 0) hi--;
+        return (lo / inner, hi / inner + 1);
     }
 
     /// <summary>

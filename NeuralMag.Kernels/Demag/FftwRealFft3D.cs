@@ -88,7 +88,8 @@ public sealed unsafe class FftwRealFft3D : RealFft3D
     private readonly Dictionary<string, PrunedPlans> _pruned = new();
 
     /// <summary>
-    /// Plans of FFTW's guru interface for a zero-padded grid with data in the corner block [0, block[k]). Forward: the
+    /// Plans of FFTW's guru interface for a zero-padded grid with data in the corner block [0, block[k]) (on axis 0
+    /// possibly [first, block[0])). Forward: the
     /// r2c transforms of the x &lt; block[0] slabs only (2-D (y, z) planes in 3-D, the y lines in 2-D) into the spectrum,
     /// whose x &gt;= block[0] tail (contiguous) is cleared, then the x lines in place. The inverse mirrors it: x lines,
     /// then the c2r of the x &lt; block[0] slabs, which is all the block needs. Pruning only x keeps FFTW's plane
@@ -100,12 +101,15 @@ public sealed unsafe class FftwRealFft3D : RealFft3D
         public nint R2C, C2R, ForwardX, InverseX;
     }
 
-    private PrunedPlans Pruned(int[] block)
+    private PrunedPlans Pruned(int[] block) => Pruned(block, 0);
+
+    /// <summary>The pruned plans of <paramref name="block"/> whose slab transforms cover x in [first, block[0]) only.</summary>
+    private PrunedPlans Pruned(int[] block, int first)
     {
         if (block.Length != Shape.Length) throw new ArgumentException($"The block has {block.Length} axes, the transform {Shape.Length}.");
         for (int k = 0; k < block.Length; k++)
             if (block[k] < 1 || block[k] > Shape[k]) throw new ArgumentException($"Block extent {block[k]} outside 1..{Shape[k]} on axis {k}.");
-        var key = string.Join("x", block);
+        var key = first == 0 ? string.Join("x", block) : $"{string.Join("x", block)}from{first}";
         lock (_pruned)
         {
             if (_pruned.TryGetValue(key, out var plans)) return plans;
@@ -131,7 +135,7 @@ public sealed unsafe class FftwRealFft3D : RealFft3D
                 FftwNative.SetTimeLimit(PlannerTimeLimit);
                 // The slab transforms: axes 1..r-1 (real strides in, complex strides out), x < block[0].
                 for (int k = 1; k < r; k++) slab[k - 1] = new FftwNative.IoDim(Shape[k], rs[k], cs[k]);
-                many[0] = new FftwNative.IoDim(block[0], rs[0], cs[0]);
+                many[0] = new FftwNative.IoDim(block[0] - first, rs[0], cs[0]);
                 plans.R2C = FftwNative.PlanGuruR2C(r - 1, slab, 1, many, real.Pointer, spectrum.Pointer, Flags);
                 for (int k = 1; k < r; k++) slab[k - 1] = new FftwNative.IoDim(Shape[k], cs[k], rs[k]);
                 many[0] = new FftwNative.IoDim(block[0], cs[0], rs[0]);
@@ -161,6 +165,27 @@ public sealed unsafe class FftwRealFft3D : RealFft3D
         long slab = SpectrumLength / SpectrumShape[0];
         NativeMemory.Clear(spectrum + block[0] * slab, (nuint)((SpectrumShape[0] - block[0]) * slab * sizeof(Complex)));
         FftwNative.ExecuteR2C(p.R2C, real, spectrum);
+        FftwNative.ExecuteDft(p.ForwardX, spectrum, spectrum);
+    }
+
+    /// <inheritdoc/>
+    public override void ForwardPruned(double* real, Complex* spectrum, int[] block, int first)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        if (block.Length == 0 || first < 0 || first >= block[0])
+            throw new ArgumentOutOfRangeException(nameof(first), first, $"FftwRealFft3D: the first non-zero slab must lie in [0, block[0]) = [0, {(block.Length > 0 ? block[0] : 0)}).");
+        long slab = SpectrumLength / SpectrumShape[0], realSlab = RealLength / Shape[0];
+        // The slab plans run at an offset of first slabs; FFTW's new-array execute needs the planning alignment
+        // (16 bytes), which a real slab of odd length breaks at odd offsets: then all slabs are transformed.
+        if (Shape.Length == 1 || first == 0 || first * realSlab * sizeof(double) % 16 != 0)
+        {
+            ForwardPruned(real, spectrum, block);
+            return;
+        }
+        var p = Pruned(block, first);
+        NativeMemory.Clear(spectrum, (nuint)(first * slab * sizeof(Complex)));
+        NativeMemory.Clear(spectrum + block[0] * slab, (nuint)((SpectrumShape[0] - block[0]) * slab * sizeof(Complex)));
+        FftwNative.ExecuteR2C(p.R2C, real + first * realSlab, spectrum + first * slab);
         FftwNative.ExecuteDft(p.ForwardX, spectrum, spectrum);
     }
 

@@ -58,6 +58,21 @@ public abstract unsafe class RealFft3D
     public virtual void ForwardPruned(double* real, Complex* spectrum, int[] block) => Forward(real, spectrum);
 
     /// <summary>
+    /// <see cref="ForwardPruned(double*, Complex*, int[])"/> of a real array whose block is also zero below
+    /// <paramref name="first"/> on axis 0 (the data lie in [first, block[0]) there): an implementation may skip the
+    /// transforms of the zero slabs too (FFTW does), which makes the transform of a localized input, such as the
+    /// cotangent of a probe objective, cheaper. The result is the full half spectrum.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="first"/> is not in [0, block[0]).</exception>
+    public virtual void ForwardPruned(double* real, Complex* spectrum, int[] block, int first)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        if (block.Length == 0 || first < 0 || first >= block[0])
+            throw new ArgumentOutOfRangeException(nameof(first), first, $"RealFft3D: the first non-zero slab must lie in [0, block[0]) = [0, {(block.Length > 0 ? block[0] : 0)}).");
+        ForwardPruned(real, spectrum, block);
+    }
+
+    /// <summary>
     /// <see cref="Inverse(Complex*, double*)"/> when only the corner block [0, block[k]) of the result is needed: the values outside it
     /// are unspecified (FFTW skips the lines that do not reach the block).
     /// </summary>

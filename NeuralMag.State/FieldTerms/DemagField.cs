@@ -14,6 +14,7 @@ public sealed class DemagField : FieldTerm
 {
     private readonly double _p;
 
+    /// <summary>A demag term whose tensor uses the exact Newell integrals up to <paramref name="p"/> cell diagonals.</summary>
     /// <param name="p">Distance in cell diagonals beyond which the tensor is replaced by the dipole field (upstream: 20).</param>
     public DemagField(double p = 20) => _p = p > 0 && double.IsFinite(p) ? p
         : throw new ArgumentOutOfRangeException(nameof(p), p, $"DemagField: p (the near-field distance in cell diagonals) must be positive and finite, got {p}; upstream's default is 20.");
@@ -86,8 +87,6 @@ internal sealed class DemagOperator
     private readonly int[] _cells3;
     private readonly double[] _dx;
     private readonly bool _float32Mass;
-
-
     private readonly bool _cuFft;
 
     public DemagOperator(State state, double p, bool truePbc, bool float32Mass, bool cuFft)
@@ -166,24 +165,37 @@ internal sealed class DemagOperator
     }
 
     /// <summary>
-    /// The cell weights of the projections: w = rho Ms (the source M = w · mean m), wn = (V/2^d) rho Ms (the numerator
-    /// of the cell-to-node projection) and wd its mass, equal to wn unless upstream's float32 rounding of (V/2^d) rho is
-    /// reproduced.
+    /// The per-(Ms, rho) data of the nodal field: the checked cell values, the weights w = rho Ms of the source
+    /// M = w · mean m, wn = (V/2^d) rho Ms of the cell-to-node numerator, and the inverse node mass 1/W_i with
+    /// W_i = sum_{c at i} wd_c, wd = MassShare(rho) Ms (equal to wn unless upstream's float32 rounding is reproduced).
+    /// Kept while Ms and rho keep their storages; immutable, swapped whole (safe for concurrent readers).
     /// </summary>
-    private (double[] W, double[] Wn, double[] Wd) ProjectionWeights(double[] ms, double[] rho)
+    private sealed record Weights(Storage MsStorage, Storage RhoStorage, double[] Ms, double[] Rho, double[] W, double[] Wn, double[] InvMass);
+
+    private Weights? _weights;
+
+    private Weights WeightsOf(NTensor ms, NTensor rho)
     {
+        if (_weights is { } wt && ReferenceEquals(wt.MsStorage, ms.Storage) && ReferenceEquals(wt.RhoStorage, rho.Storage)) return wt;
+        var msv = CellValues(ms, "material__Ms");
+        var rhov = CellValues(rho, "rho");
         int nc = _geo.NumCells;
         double share = _geo.CellVolume / _geo.Corners;
         var w = new double[nc];
         var wn = new double[nc];
-        var wd = new double[nc];
+        var wd = new double[nc * 3];
         for (int c = 0; c < nc; c++)
         {
-            w[c] = rho[c] * ms[c];
-            wn[c] = share * rho[c] * ms[c];
-            wd[c] = MassShare(rho[c]) * ms[c];
+            w[c] = rhov[c] * msv[c];
+            wn[c] = share * rhov[c] * msv[c];
+            wd[3 * c] = wd[3 * c + 1] = wd[3 * c + 2] = MassShare(rhov[c]) * msv[c];
         }
-        return (w, wn, wd);
+        // W_i as the gather of the cell masses (one vector component would do; the gather moves 3-vectors).
+        var mass3 = new double[_geo.NumNodes * 3];
+        NodeCellTransfer.NodeGather(_geo, wd, OnesCells(), OnesNodes(), mass3);
+        var inv = new double[_geo.NumNodes];
+        for (int i = 0; i < inv.Length; i++) inv[i] = ElementAssembler.InverseMass(mass3[3 * i]);
+        return _weights = new Weights(ms.Storage, rho.Storage, msv, rhov, w, wn, inv);
     }
 
     /// <summary>(V/2^d) rho, rounded to float32 like upstream's when <c>UpstreamFloat32Mass</c> is set.</summary>
@@ -193,191 +205,186 @@ internal sealed class DemagOperator
         return _float32Mass ? (double)((float)share * (float)rho) : share * rho;
     }
 
-    // Per (Ms, rho) storages: the weights of the projections and the inverse node mass (no-tape path). Immutable cache
-    // entries swapped whole (safe for concurrent readers).
-    private WeightsCache? _weights;
-    private sealed record WeightsCache(Storage Ms, Storage Rho, double[] W, double[] Wn, double[] InvMass);
     private sealed record DeviceCache(double[] Weights, IDisposable Owner, Func<NTensor, NTensor> Apply);
-    private double[]? _sourceBuffer, _cellFieldBuffer, _mBuffer, _hBuffer;
+    private double[]? _sourceBuffer, _cellFieldBuffer, _mBuffer, _hBuffer, _ones;
     private DeviceCache? _device;
 
     /// <summary>
-    /// The forward field outside the tape: the cell mean and the weighted node gather run along structured lines, the
-    /// weights and node masses are kept while Ms and rho keep their storages, and a float64 m is read in place.
+    /// The nodal field h_i = (1/W_i) sum_{c at i} wn_c H_c with H = N * (w · mean m), the cell mean and the weighted
+    /// node gather along structured lines and a float64 m read in place. The work arrays are reused (taken from and
+    /// given back to the operator, so concurrent calls never share one), and outside the tape an ILGPU device runs the
+    /// whole convolution there. On the tape the forward keeps H and h (and mean m when Ms or rho is on the tape), and the VJP is one convolution of the
+    /// projected output gradient (the demag convolution is self-adjoint) between the adjoints of the two transfers.
     /// </summary>
-    private NTensor FieldNoTape(NTensor[] a, int[] nodeShape)
-    {
-        if (_weights is not { } wt || !ReferenceEquals(wt.Ms, a[1].Storage) || !ReferenceEquals(wt.Rho, a[2].Storage))
-        {
-            var (w, wn, wd) = ProjectionWeights(CellValues(a[1], "material__Ms"), CellValues(a[2], "rho"));
-            var mass = NodeMass(wd);
-            var inv = new double[_geo.NumNodes];
-            for (int i = 0; i < inv.Length; i++) inv[i] = ElementAssembler.InverseMass(mass[i]);
-            _weights = wt = new WeightsCache(a[1].Storage, a[2].Storage, w, wn, inv);
-        }
-        // On an ILGPU device: the whole convolution there, with our FFT kernel (built once per weights).
-        if (!_state.Device.IsCpu && !_truePbc && a[0].Device == _state.Device && DeviceDemagConvolution.Supports(_kernel!))
-        {
-            if (_device is not { } dv || dv.Weights != wt.W)
-            {
-                _device?.Owner.Dispose();
-                if (_cuFft && CuFftDemagConvolution.Supports(_state.Device, _kernel!))
-                {
-                    var cu = new CuFftDemagConvolution(_kernel!, _geo, wt.W, wt.Wn, wt.InvMass, _state.Device);
-                    _device = dv = new DeviceCache(wt.W, cu, cu.Apply);
-                }
-                else
-                {
-                    var own = new DeviceDemagConvolution(_kernel!, _geo, wt.W, wt.Wn, wt.InvMass, _state.Device);
-                    _device = dv = new DeviceCache(wt.W, own, own.Apply);
-                }
-            }
-            return dv.Apply(a[0]);
-        }
-        // Work arrays taken from (and given back to) the operator, so concurrent calls never share one. A float32 m
-        // is converted into a reused float64 array and the float64 field into the float32 result.
-        bool ownsResult = _state.DType == DType.Float64 && _state.Device.IsCpu;
-        var source = Interlocked.Exchange(ref _sourceBuffer, null) ?? new double[_geo.NumCells * 3];
-        var hCell = Interlocked.Exchange(ref _cellFieldBuffer, null) ?? new double[_geo.NumCells * 3];
-        var mHost = a[0].Storage is CpuStorage { F64: { } } ? null : Interlocked.Exchange(ref _mBuffer, null) ?? new double[_geo.NumNodes * 3];
-        var m = a[0].Storage is CpuStorage { F64: { } f64 } ? f64 : mHost!;
-        if (mHost != null) a[0].Device.Backend.ToHost(a[0].Storage, mHost);
-        NodeCellTransfer.CellMean(_geo, m, wt.W, source);
-        if (_truePbc) hCell = DemagConvolution.ApplyPeriodic(_cells3, _dx, source);
-        else DemagConvolution.Apply(_kernel!, source, hCell);
-        // The gather writes every element, so a new result array need not be cleared.
-        var h = ownsResult ? GC.AllocateUninitializedArray<double>(_geo.NumNodes * 3) : Interlocked.Exchange(ref _hBuffer, null) ?? new double[_geo.NumNodes * 3];
-        NodeCellTransfer.NodeGather(_geo, hCell, wt.Wn, wt.InvMass, h);
-        _sourceBuffer = source;
-        _cellFieldBuffer = hCell;
-        if (mHost != null) _mBuffer = mHost;
-        if (ownsResult) return new NTensor(new CpuStorage(h), nodeShape);
-        var result = NTensor.FromArray(h, nodeShape, _state.DType, _state.Device);
-        _hBuffer = h;
-        return result;
-    }
-
     public NTensor Field(NTensor[] a)
     {
         var nodeShape = _geo.Nodes.Append(3).ToArray();
         if (!Shapes.Equal(a[0].GetShape(), nodeShape))
             throw new ArgumentException($"DemagField: m has shape {Shapes.Format(a[0].GetShape())}, expected {Shapes.Format(nodeShape)}.");
-        if (!Tape.IsRecording(a)) return FieldNoTape(a, nodeShape);
-        var m = a[0].ToArray();
-        var ms = CellValues(a[1], "material__Ms");
-        var rho = CellValues(a[2], "rho");
-        int nc = _geo.NumCells, corners = _geo.Corners;
-        double share = _geo.CellVolume / corners;
-        var (w, wn, wd) = ProjectionWeights(ms, rho);
-        var mbar = ToCell(m);
-        var source = new double[nc * 3];
-        CpuBackend.For(nc, (lo, hi) =>
+        var wt = WeightsOf(a[1], a[2]);
+        bool record = Tape.IsRecording(a);
+        // Only the gradients of the inputs on the tape are formed (the design variable is usually rho alone).
+        var wanted = record ? new[] { Tape.IsRecording(a[0]), Tape.IsRecording(a[1]), Tape.IsRecording(a[2]) } : null;
+        if (!record && !_state.Device.IsCpu && !_truePbc && a[0].Device == _state.Device && DeviceDemagConvolution.Supports(_kernel!))
+            return DeviceField(a[0], wt);
+        int nc = _geo.NumCells;
+        var m = a[0].Storage is CpuStorage { F64: { } f64 } ? f64 : null;
+        double[]? mHost = null;
+        if (m == null)
         {
-            for (int c = lo; c < hi; c++)
-                for (int i = 0; i < 3; i++) source[c * 3 + i] = w[c] * mbar[c * 3 + i];
-        });
-        var hCell = Convolve(source);
-        // Weighted projection h_i = sum_c wn_c H_c / sum_c wd_c; the derivatives of wd = MassShare(rho) Ms.
-        var dwdRho = new double[nc];
-        var wdPerMs = new double[nc];
-        double dShare = _float32Mass ? (double)(float)share : share;
-        for (int c = 0; c < nc; c++)
-        {
-            wdPerMs[c] = MassShare(rho[c]);
-            dwdRho[c] = dShare * ms[c];
+            mHost = Interlocked.Exchange(ref _mBuffer, null) ?? new double[_geo.NumNodes * 3];
+            a[0].Device.Backend.ToHost(a[0].Storage, mHost);
+            m = mHost;
         }
-        var (h, weightSum) = ToNodeWeighted(hCell, wn, wd);
-        var result = NTensor.FromArray(h, nodeShape, _state.DType, _state.Device);
-        return Tape.Record(result, a, g =>
+        // The plain cell mean of m is kept for the VJP with respect to Ms or rho (the source, its weighted mean, is
+        // computed the same way on and off the tape).
+        double[]? mbar = null;
+        var source = Interlocked.Exchange(ref _sourceBuffer, null) ?? new double[nc * 3];
+        NodeCellTransfer.CellMean(_geo, m, wt.W, source);
+        if (record && (wanted![1] || wanted[2])) NodeCellTransfer.CellMean(_geo, m, OnesCells(), mbar = GC.AllocateUninitializedArray<double>(nc * 3));
+        if (mHost != null) _mBuffer = mHost;
+        var hCell = record ? GC.AllocateUninitializedArray<double>(nc * 3) : Interlocked.Exchange(ref _cellFieldBuffer, null) ?? new double[nc * 3];
+        if (_truePbc) hCell = DemagConvolution.ApplyPeriodic(_cells3, _dx, source);
+        else DemagConvolution.Apply(_kernel!, source, hCell);
+        // The gather writes every element, so a new array need not be cleared.
+        bool ownsResult = _state.DType == DType.Float64 && _state.Device.IsCpu;
+        var h = ownsResult || record ? GC.AllocateUninitializedArray<double>(_geo.NumNodes * 3) : Interlocked.Exchange(ref _hBuffer, null) ?? new double[_geo.NumNodes * 3];
+        NodeCellTransfer.NodeGather(_geo, hCell, wt.Wn, wt.InvMass, h);
+        _sourceBuffer = source;
+        if (!record) _cellFieldBuffer = hCell;
+        NTensor result;
+        if (ownsResult) result = new NTensor(new CpuStorage(h), nodeShape);
+        else
         {
-            var gv = g.ToArray();
-            // Adjoint of the weighted projection: G_c = sum_{i in c} w_c g_i / W_i.
-            var gCell = new double[nc * 3];
-            var dwn = new double[nc];
-            var dwd = new double[nc];
-            CpuBackend.For(nc, (lo, hi) =>
-            {
-                Span<int> nodes = stackalloc int[8];
-                for (int c = lo; c < hi; c++)
-                {
-                    _geo.CornerNodes(c, nodes);
-                    for (int k = 0; k < corners; k++)
-                    {
-                        int node = nodes[k];
-                        double inv = ElementAssembler.InverseMass(weightSum[node]);
-                        for (int i = 0; i < 3; i++)
-                        {
-                            double gi = gv[node * 3 + i] * inv;
-                            gCell[c * 3 + i] += wn[c] * gi;
-                            dwn[c] += gi * hCell[c * 3 + i];
-                            dwd[c] -= gi * h[node * 3 + i];
-                        }
-                    }
-                }
-            }, 4096);
-            var y = Convolve(gCell); // the convolution is self-adjoint
-            var gmbar = new double[nc * 3];
-            var dsource = new double[nc]; // d/d(rho Ms) through the source M = rho Ms mbar
-            for (int c = 0; c < nc; c++)
-                for (int i = 0; i < 3; i++)
-                {
-                    dsource[c] += y[c * 3 + i] * mbar[c * 3 + i];
-                    gmbar[c * 3 + i] = w[c] * y[c * 3 + i];
-                }
-            var gm = ToCellAdjoint(gmbar);
-            var gms = new double[nc];
-            var grho = new double[nc];
-            for (int c = 0; c < nc; c++)
-            {
-                gms[c] = dsource[c] * rho[c] + dwn[c] * share * rho[c] + dwd[c] * wdPerMs[c];
-                grho[c] = dsource[c] * ms[c] + dwn[c] * share * ms[c] + dwd[c] * dwdRho[c];
-            }
-            NTensor Make(double[] v, int[] s) => NTensor.FromArray(v, s, _state.DType, _state.Device);
-            return new NTensor?[] { Make(gm, nodeShape), Make(gms, _geo.Cells), Make(grho, _geo.Cells) };
-        });
-    }
-
-    /// <summary>Nodes to cells: the value at the cell centre, i.e. the mean of the corners (one-point projection).</summary>
-    private double[] ToCell(double[] m)
-    {
-        var r = new double[_geo.NumCells * 3];
-        NodeCellTransfer.CellMean(_geo, m, Ones(_geo.NumCells), r);
-        return r;
-    }
-
-    /// <summary>Adjoint of <see cref="ToCell"/>: each node gathers 1/2^d of its cells' values.</summary>
-    private double[] ToCellAdjoint(double[] g)
-    {
-        var r = new double[_geo.NumNodes * 3];
-        var share = new double[_geo.NumCells];
-        Array.Fill(share, 1.0 / _geo.Corners);
-        NodeCellTransfer.NodeGather(_geo, g, share, Ones(_geo.NumNodes), r);
-        return r;
+            result = NTensor.FromArray(h, nodeShape, _state.DType, _state.Device);
+            if (!record) _hBuffer = h;
+        }
+        if (!record) return result;
+        return Tape.Record(result, a, g => FieldVjp(g, wt, mbar, hCell, h, nodeShape, wanted!));
     }
 
     /// <summary>
-    /// Cells to nodes: h_i = sum_{c at i} wn_c h_c / W_i with the node mass W_i = sum_{c at i} wd_c; returns h and W.
+    /// VJP of <see cref="Field"/> for the output gradient g. With u_i = g_i / W_i and S_c = sum_{i at c} u_i: the
+    /// cell gradient G_c = wn_c S_c goes through the (self-adjoint) convolution, Y = N * G, giving dL/dmean m = w Y and
+    /// dL/dw = Y · mean m; the numerator weight has dL/dwn_c = S_c · H_c and the node mass
+    /// dL/dwd_c = -sum_{i at c} u_i · h_i. Both sums over a cell's corners are cell means (times 2^d) of node fields.
     /// </summary>
-    private (double[] H, double[] WeightSum) ToNodeWeighted(double[] hCell, double[] wn, double[] wd)
+    private NTensor?[] FieldVjp(NTensor g, Weights wt, double[]? mbar, double[] hCell, double[] h, int[] nodeShape, bool[] wanted)
     {
-        var weightSum = NodeMass(wd);
-        var inv = new double[weightSum.Length];
-        for (int i = 0; i < inv.Length; i++) inv[i] = ElementAssembler.InverseMass(weightSum[i]);
-        var r = new double[_geo.NumNodes * 3];
-        NodeCellTransfer.NodeGather(_geo, hCell, wn, inv, r);
-        return (r, weightSum);
+        int nc = _geo.NumCells, nn = _geo.NumNodes, corners = _geo.Corners;
+        bool weights = wanted[1] || wanted[2];
+        var gv = g.Storage is CpuStorage { F64: { } gf } ? gf : g.ToArray();
+        var u = GC.AllocateUninitializedArray<double>(nn * 3);
+        var uh = weights ? GC.AllocateUninitializedArray<double>(nn * 3) : null;
+        var inv = wt.InvMass;
+        CpuBackend.For(nn, (lo, hi) =>
+        {
+            for (int i = lo; i < hi; i++)
+                for (int k = 0; k < 3; k++)
+                {
+                    double v = gv[3 * i + k] * inv[i];
+                    u[3 * i + k] = v;
+                    if (uh != null) uh[3 * i + k] = v * h[3 * i + k];
+                }
+        }, 4096);
+        // S / 2^d and (sum_{i at c} u_i h_i) / 2^d per component as cell means.
+        var s = GC.AllocateUninitializedArray<double>(nc * 3);
+        NodeCellTransfer.CellMean(_geo, u, OnesCells(), s);
+        var q = uh != null ? GC.AllocateUninitializedArray<double>(nc * 3) : null;
+        if (q != null) NodeCellTransfer.CellMean(_geo, uh!, OnesCells(), q);
+        var gCell = GC.AllocateUninitializedArray<double>(nc * 3);
+        var dwn = weights ? GC.AllocateUninitializedArray<double>(nc) : null;
+        var dwd = weights ? GC.AllocateUninitializedArray<double>(nc) : null;
+        var wn = wt.Wn;
+        CpuBackend.For(nc, (lo, hi) =>
+        {
+            for (int c = lo; c < hi; c++)
+            {
+                double sn = 0, sd = 0;
+                for (int k = 0; k < 3; k++)
+                {
+                    double sc = corners * s[3 * c + k];
+                    gCell[3 * c + k] = wn[c] * sc;
+                    if (q != null)
+                    {
+                        sn += sc * hCell[3 * c + k];
+                        sd += q[3 * c + k];
+                    }
+                }
+                if (q != null)
+                {
+                    dwn![c] = sn;
+                    dwd![c] = -corners * sd;
+                }
+            }
+        }, 4096);
+        // Y = N * G (the demag convolution is self-adjoint), into s (no longer needed).
+        var y = _truePbc ? DemagConvolution.ApplyPeriodic(_cells3, _dx, gCell) : DemagConvolution.Apply(_kernel!, gCell, s);
+        // dL/dmean m = w Y (into gCell); w = rho Ms, wn = (V/2^d) rho Ms, wd = MassShare(rho) Ms.
+        var gms = wanted[1] ? new double[nc] : null;
+        var grho = wanted[2] ? new double[nc] : null;
+        var w = wt.W;
+        double share = _geo.CellVolume / corners, dShare = _float32Mass ? (double)(float)share : share;
+        var msv = wt.Ms;
+        var rhov = wt.Rho;
+        CpuBackend.For(nc, (lo, hi) =>
+        {
+            for (int c = lo; c < hi; c++)
+            {
+                double dw = 0;
+                for (int k = 0; k < 3; k++)
+                {
+                    if (mbar != null) dw += y[3 * c + k] * mbar[3 * c + k];
+                    gCell[3 * c + k] = w[c] * y[3 * c + k];
+                }
+                if (gms != null) gms[c] = dw * rhov[c] + dwn![c] * share * rhov[c] + dwd![c] * MassShare(rhov[c]);
+                if (grho != null) grho[c] = dw * msv[c] + dwn![c] * share * msv[c] + dwd![c] * dShare * msv[c];
+            }
+        }, 4096);
+        NTensor Make(double[] v, int[] shape) => _state.DType == DType.Float64 && _state.Device.IsCpu
+            ? new NTensor(new CpuStorage(v), shape) : NTensor.FromArray(v, shape, _state.DType, _state.Device);
+        NTensor? gm = null;
+        if (wanted[0])
+        {
+            // Each node gathers 1/2^d of its cells' values (the adjoint of the cell mean).
+            var gmNodes = GC.AllocateUninitializedArray<double>(nn * 3);
+            NodeCellTransfer.NodeGather(_geo, gCell, CornerShares(), OnesNodes(), gmNodes);
+            gm = Make(gmNodes, nodeShape);
+        }
+        return new NTensor?[] { gm, gms == null ? null : Make(gms, _geo.Cells), grho == null ? null : Make(grho, _geo.Cells) };
     }
 
-    /// <summary>W_i = sum_{c at i} w_c, as the gather of a unit cell field.</summary>
-    private double[] NodeMass(double[] cellWeight)
+    /// <summary>The field on an ILGPU device: the whole convolution there, with our FFT kernel or cuFFT (built once per weights).</summary>
+    private NTensor DeviceField(NTensor m, Weights wt)
     {
-        var ones = new double[cellWeight.Length * 3];
-        Array.Fill(ones, 1.0);
-        var mass3 = new double[_geo.NumNodes * 3];
-        NodeCellTransfer.NodeGather(_geo, ones, cellWeight, Ones(_geo.NumNodes), mass3);
-        var mass = new double[_geo.NumNodes];
-        for (int i = 0; i < mass.Length; i++) mass[i] = mass3[3 * i];
-        return mass;
+        if (_device is not { } dv || dv.Weights != wt.W)
+        {
+            _device?.Owner.Dispose();
+            if (_cuFft && CuFftDemagConvolution.Supports(_state.Device, _kernel!))
+            {
+                var cu = new CuFftDemagConvolution(_kernel!, _geo, wt.W, wt.Wn, wt.InvMass, _state.Device);
+                _device = dv = new DeviceCache(wt.W, cu, cu.Apply);
+            }
+            else
+            {
+                var own = new DeviceDemagConvolution(_kernel!, _geo, wt.W, wt.Wn, wt.InvMass, _state.Device);
+                _device = dv = new DeviceCache(wt.W, own, own.Apply);
+            }
+        }
+        return dv.Apply(m);
+    }
+
+    private double[]? _onesNodes;
+    private double[] OnesCells() => _ones ??= Ones(_geo.NumCells);
+    private double[] OnesNodes() => _onesNodes ??= Ones(_geo.NumNodes);
+
+    private double[]? _cornerShares;
+    private double[] CornerShares()
+    {
+        if (_cornerShares != null) return _cornerShares;
+        var r = new double[_geo.NumCells];
+        Array.Fill(r, 1.0 / _geo.Corners);
+        return _cornerShares = r;
     }
 
     private static double[] Ones(int n)
