@@ -11,23 +11,9 @@ namespace NeuralMag.AD;
 public sealed class CpuBackend : IBackend
 {
     /// <summary>Below this many elements a loop runs on the calling thread.</summary>
-    public const int ParallelThreshold = 1 << 15;
+    public const int ParallelThreshold = ParallelLoop.DefaultGrain;
 
-    /// <summary>Runs body(start, end) over [0, n) in fixed chunks, in parallel when n is large.</summary>
-    public static void For(int n, Action<int, int> body, int grain = ParallelThreshold)
-    {
-        if (n <= grain || Environment.ProcessorCount == 1)
-        {
-            body(0, n);
-            return;
-        }
-        int chunks = Math.Min((n + grain - 1) / grain, Environment.ProcessorCount * 4);
-        Parallel.For(0, chunks, c =>
-        {
-            long start = (long)n * c / chunks, end = (long)n * (c + 1) / chunks;
-            body((int)start, (int)end);
-        });
-    }
+    private static void For(int n, Action<int, int> body, int grain = ParallelThreshold) => ParallelLoop.For(n, body, grain);
 
     private static CpuStorage Cpu(Storage s) => s as CpuStorage
         ?? throw new InvalidOperationException($"The CPU backend was given a tensor on device '{s.Device}'. Move it to the CPU first (NTensor.To(Device.Cpu)).");

@@ -96,7 +96,7 @@ public static unsafe class DemagConvolution
         double fxy0 = Flip(1, 0), fxz0 = Flip(2, 0), fyz0 = Flip(4, 0), fxy1 = Flip(1, 1), fxz1 = Flip(2, 1), fyz1 = Flip(4, 1);
         nint p0 = (nint)ws.Spectra[0].Pointer, p1 = (nint)ws.Spectra[1].Pointer, p2 = (nint)ws.Spectra[2].Pointer;
         int rows = h3[0] * h3[1], n2 = h3[2];
-        NeuralMag.AD.CpuBackend.For(rows, (lo, hi) =>
+        NeuralMag.AD.ParallelLoop.For(rows, (lo, hi) =>
         {
             Complex* a = (Complex*)p0, b = (Complex*)p1, c = (Complex*)p2;
             for (int row = lo; row < hi; row++)
@@ -124,7 +124,7 @@ public static unsafe class DemagConvolution
     private static void Scatter(double[] values, int j, int[] n, int[] s, double* grid)
     {
         nint gp = (nint)grid;
-        NeuralMag.AD.CpuBackend.For(n[0] * n[1], (lo, hi) =>
+        NeuralMag.AD.ParallelLoop.For(n[0] * n[1], (lo, hi) =>
         {
             var g = (double*)gp;
             for (int row = lo; row < hi; row++)
@@ -141,7 +141,7 @@ public static unsafe class DemagConvolution
     private static void Gather(double* grid, int[] n, int[] s, double[] values, int i)
     {
         nint gp = (nint)grid;
-        NeuralMag.AD.CpuBackend.For(n[0] * n[1], (lo, hi) =>
+        NeuralMag.AD.ParallelLoop.For(n[0] * n[1], (lo, hi) =>
         {
             var g = (double*)gp;
             for (int row = lo; row < hi; row++)

@@ -47,7 +47,7 @@ public sealed unsafe class DemagKernel
         {
             var perm = perms[c];
             bool diag = diagonal[c];
-            NeuralMag.AD.CpuBackend.For(size, (lo, hi) =>
+            NeuralMag.AD.ParallelLoop.For(size, (lo, hi) =>
             {
                 var real = (double*)rp;
                 Span<double> pos = stackalloc double[3];

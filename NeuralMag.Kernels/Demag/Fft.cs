@@ -23,7 +23,7 @@ public static class Fft
             int stride = 1;
             for (int k = axis + 1; k < 3; k++) stride *= shape[k];
             int lines = data.Length / n;
-            NeuralMag.AD.CpuBackend.For(lines, (lo, hi) =>
+            NeuralMag.AD.ParallelLoop.For(lines, (lo, hi) =>
             {
                 var buf = new Complex[n];
                 for (int l = lo; l < hi; l++)

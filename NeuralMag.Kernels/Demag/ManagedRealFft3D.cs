@@ -27,7 +27,7 @@ public sealed unsafe class ManagedRealFft3D : RealFft3D
         int n = Shape[^1], h = SpectrumShape[^1];
         int lines = (int)(RealLength / n);
         nint rp = (nint)real, sp = (nint)spectrum;
-        CpuBackend.For((lines + 1) / 2, (lo, hi) =>
+        ParallelLoop.For((lines + 1) / 2, (lo, hi) =>
         {
             var x = (double*)rp;
             var s = (Complex*)sp;
@@ -58,7 +58,7 @@ public sealed unsafe class ManagedRealFft3D : RealFft3D
         int n = Shape[^1], h = SpectrumShape[^1];
         int lines = (int)(RealLength / n);
         nint rp = (nint)real, sp = (nint)spectrum;
-        CpuBackend.For((lines + 1) / 2, (lo, hi) =>
+        ParallelLoop.For((lines + 1) / 2, (lo, hi) =>
         {
             var x = (double*)rp;
             var s = (Complex*)sp;
@@ -107,7 +107,7 @@ internal static unsafe class LineFft
         long blocksPerOuter = (stride + Block - 1) / Block;
         long tasks = outerCount * blocksPerOuter;
         nint dp = (nint)data;
-        CpuBackend.For(checked((int)tasks), (lo, hi) =>
+        ParallelLoop.For(checked((int)tasks), (lo, hi) =>
         {
             var d = (Complex*)dp;
             var bufs = new Complex[Block][];

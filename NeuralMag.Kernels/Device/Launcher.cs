@@ -74,7 +74,7 @@ public static class Launcher
         {
             var x = new HostField(((CpuStorage)input.Storage).F64!);
             var y = new HostField(((CpuStorage)output).F64!);
-            CpuBackend.For(count, (lo, hi) =>
+            ParallelLoop.For(count, (lo, hi) =>
             {
                 for (int i = lo; i < hi; i++) body.Execute(i, x, y);
             });

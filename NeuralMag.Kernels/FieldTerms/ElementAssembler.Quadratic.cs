@@ -103,7 +103,7 @@ public sealed partial class ElementAssembler
                     int[] lx = lists[0][cx], ly = lists[1][cy], lz = lists[2][cz];
                     if (lx.Length == 0 || ly.Length == 0 || lz.Length == 0) continue;
                     int rows = lx.Length * ly.Length;
-                    NeuralMag.AD.CpuBackend.For(rows, (lo, hi) =>
+                    NeuralMag.AD.ParallelLoop.For(rows, (lo, hi) =>
                     {
                         Span<int> node = stackalloc int[8];
                         Span<int> off = stackalloc int[3];

@@ -306,5 +306,5 @@ public sealed partial class ElementAssembler
     /// </summary>
     public static double InverseMass(double mass) => mass == 0 ? 0 : 1 / mass;
 
-    private static void CpuRange(int n, Action<int, int> body) => NeuralMag.AD.CpuBackend.For(n, body, 256);
+    private static void CpuRange(int n, Action<int, int> body) => NeuralMag.AD.ParallelLoop.For(n, body, 256);
 }

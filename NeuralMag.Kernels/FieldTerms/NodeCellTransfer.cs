@@ -23,7 +23,7 @@ public static class NodeCellTransfer
         double share = 1.0 / g.Corners;
         int cy = cells[1], cz = cells[2], ny = nodes[1], nz = nodes[2];
         bool ax = dim == 3, ay = dim >= 2;
-        NeuralMag.AD.CpuBackend.For(cells[0] * cy, (lo, hi) =>
+        NeuralMag.AD.ParallelLoop.For(cells[0] * cy, (lo, hi) =>
         {
             Span<int> cols = stackalloc int[4];
             Span<double> acc = stackalloc double[width];
@@ -67,7 +67,7 @@ public static class NodeCellTransfer
         var (cells, nodes, dim) = Pad(g);
         int cy = cells[1], cz = cells[2], ny = nodes[1], nz = nodes[2];
         bool periodicZ = cz == nz, ax = dim == 3, ay = dim >= 2;
-        NeuralMag.AD.CpuBackend.For(nodes[0] * ny, (lo, hi) =>
+        NeuralMag.AD.ParallelLoop.For(nodes[0] * ny, (lo, hi) =>
         {
             Span<int> cols = stackalloc int[4];
             Span<double> acc = stackalloc double[width];

@@ -277,7 +277,7 @@ internal sealed class DemagOperator
         var u = GC.AllocateUninitializedArray<double>(nn * 3);
         var uh = weights ? GC.AllocateUninitializedArray<double>(nn * 3) : null;
         var inv = wt.InvMass;
-        CpuBackend.For(nn, (lo, hi) =>
+        ParallelLoop.For(nn, (lo, hi) =>
         {
             for (int i = lo; i < hi; i++)
                 for (int k = 0; k < 3; k++)
@@ -296,7 +296,7 @@ internal sealed class DemagOperator
         var dwn = weights ? GC.AllocateUninitializedArray<double>(nc) : null;
         var dwd = weights ? GC.AllocateUninitializedArray<double>(nc) : null;
         var wn = wt.Wn;
-        CpuBackend.For(nc, (lo, hi) =>
+        ParallelLoop.For(nc, (lo, hi) =>
         {
             for (int c = lo; c < hi; c++)
             {
@@ -327,7 +327,7 @@ internal sealed class DemagOperator
         double share = _geo.CellVolume / corners, dShare = _float32Mass ? (double)(float)share : share;
         var msv = wt.Ms;
         var rhov = wt.Rho;
-        CpuBackend.For(nc, (lo, hi) =>
+        ParallelLoop.For(nc, (lo, hi) =>
         {
             for (int c = lo; c < hi; c++)
             {

@@ -422,7 +422,7 @@ internal sealed class FieldTermOperator
     /// <summary>h = -dE/dm / (mu0 M), computed in place (the gradient array is the pass's own); 0 where M = 0.</summary>
     private static double[] FieldFromGradient(double[] dEdm, double[] mass)
     {
-        NeuralMag.AD.CpuBackend.For(mass.Length, (lo, hi) =>
+        NeuralMag.AD.ParallelLoop.For(mass.Length, (lo, hi) =>
         {
             for (int n = lo; n < hi; n++)
             {

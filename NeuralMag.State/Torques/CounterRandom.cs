@@ -33,7 +33,7 @@ public static class CounterRandom
         var z = new double[count];
         int pairs = (count + 1) / 2;
         uint k0 = (uint)seed, k1 = (uint)(seed >> 32), s0 = (uint)stream, s1 = (uint)(stream >> 32);
-        NeuralMag.AD.CpuBackend.For(pairs, (lo, hi) =>
+        NeuralMag.AD.ParallelLoop.For(pairs, (lo, hi) =>
         {
             for (int p = lo; p < hi; p++)
             {
