@@ -26,7 +26,7 @@ public partial class Function
         RequireUniformSpaces("ToCell");
         var geometry = State.Mesh.Geometry;
         int width = Shapes.Product(Shape);
-        return new Function(State, new string('c', Spaces.Length), Shape, NodesToCells(Tensor, geometry, width, State), Name);
+        return new Function(State, new string('c', Spaces.Length), Shape, NodesToCells(Tensor, geometry, width), Name);
     }
 
     /// <summary>
@@ -50,7 +50,7 @@ public partial class Function
         var geometry = State.Mesh.Geometry;
         int width = Shapes.Product(Shape);
         var w = weight?.Tensor ?? State.Full(geometry.Cells, 1.0);
-        return new Function(State, new string('n', Spaces.Length), Shape, CellsToNodes(Tensor, w, geometry, width, State), Name);
+        return new Function(State, new string('n', Spaces.Length), Shape, CellsToNodes(Tensor, w, geometry, width), Name);
     }
 
     private void RequireUniformSpaces(string operation)
@@ -60,17 +60,17 @@ public partial class Function
     }
 
     /// <summary>f_c = mean of the corners; VJP: each node gathers 1/2^d of its cells' cotangents.</summary>
-    private static NTensor NodesToCells(NTensor f, GridGeometry g, int width, State state)
+    internal static NTensor NodesToCells(NTensor f, GridGeometry g, int width)
     {
         var cells = new double[g.NumCells * width];
         NodeCellTransfer.CellMean(g, f.ToArray(), Filled(g.NumCells, 1.0), cells, width);
-        var y = state.Tensor(cells, CellShape(g, f, width));
+        var y = Host(f, cells, CellShape(g, f, width));
         if (!Tape.IsRecording(f)) return y;
         return Tape.Record(y, new[] { f }, gy =>
         {
             var gf = new double[g.NumNodes * width];
             NodeCellTransfer.NodeGather(g, gy.ToArray(), Filled(g.NumCells, 1.0 / g.Corners), Filled(g.NumNodes, 1.0), gf, width);
-            return new NTensor?[] { state.Tensor(gf, f.GetShape()) };
+            return new NTensor?[] { Host(f, gf, f.GetShape()) };
         });
     }
 
@@ -78,7 +78,7 @@ public partial class Function
     /// f_n = Σ w_c f_c / W_n with W_n = Σ w_c. VJP: g_f[c] = w_c Σ_{n ∈ c} g_n / W_n and
     /// g_w[c] = Σ_{n ∈ c} g_n · (f_c − f_n) / W_n.
     /// </summary>
-    private static NTensor CellsToNodes(NTensor f, NTensor w, GridGeometry g, int width, State state)
+    internal static NTensor CellsToNodes(NTensor f, NTensor w, GridGeometry g, int width)
     {
         var fc = f.ToArray();
         var wc = w.ToArray();
@@ -88,7 +88,7 @@ public partial class Function
         var fn = new double[g.NumNodes * width];
         NodeCellTransfer.NodeGather(g, fc, wc, inverseMass, fn, width);
         var nodeShape = g.Nodes.Concat(f.GetShape().Skip(g.Dim)).ToArray();
-        var y = state.Tensor(fn, nodeShape);
+        var y = Host(f, fn, nodeShape);
         if (!Tape.IsRecording(f) && !Tape.IsRecording(w)) return y;
         return Tape.Record(y, new[] { f, w }, gy =>
         {
@@ -119,9 +119,12 @@ public partial class Function
                 }
                 gw[c] = dot - sumT[c];
             }
-            return new NTensor?[] { state.Tensor(gf, f.GetShape()), state.Tensor(gw, w.GetShape()) };
+            return new NTensor?[] { Host(f, gf, f.GetShape()), Host(f, gw, w.GetShape()) };
         });
     }
+
+    /// <summary>Host values as a tensor of f's dtype and device.</summary>
+    private static NTensor Host(NTensor like, double[] values, int[] shape) => NTensor.FromArray(values, shape, like.DType, like.Device);
 
     private static int[] CellShape(GridGeometry g, NTensor nodeTensor, int width) =>
         g.Cells.Concat(nodeTensor.GetShape().Skip(g.Dim)).ToArray();
