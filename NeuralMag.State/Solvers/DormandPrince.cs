@@ -100,8 +100,6 @@ public sealed class DormandPrince : IStepIntegrator
         return _f(t, y);
     }
 
-    private static double Rms(NTensor x) => Math.Sqrt(x.Square().Mean().Item());
-
     /// <summary>Integrates y' = f(t, y) from t0 to t1 (t1 ≥ t0) and returns y(t1), choosing the first step by Hairer's rule.</summary>
     public NTensor Integrate(NTensor y0, double t0, double t1, CancellationToken cancellationToken = default)
     {
@@ -124,20 +122,8 @@ public sealed class DormandPrince : IStepIntegrator
     /// y at each of <paramref name="times"/> (ascending, the first ≥ t0) from y(t0) = y0, in one run: the step size and
     /// the first-same-as-last stage carry over from one output time to the next.
     /// </summary>
-    public NTensor[] Integrate(NTensor y0, double t0, IReadOnlyList<double> times, ref double stepSize, CancellationToken cancellationToken = default)
-    {
-        var result = new NTensor[times.Count];
-        NTensor? f0 = null;
-        var y = y0;
-        double t = t0;
-        for (int i = 0; i < times.Count; i++)
-        {
-            y = Advance(y, ref f0, t, times[i], ref stepSize, cancellationToken);
-            t = times[i];
-            result[i] = y;
-        }
-        return result;
-    }
+    public NTensor[] Integrate(NTensor y0, double t0, IReadOnlyList<double> times, ref double stepSize, CancellationToken cancellationToken = default) =>
+        StepControl.AtTimes(Advance, y0, t0, times, ref stepSize, cancellationToken);
 
     /// <summary>
     /// One run from (t0, y0) to t1. <paramref name="f0"/> is f(t0, y0) when known (first same as last) and on return
@@ -151,7 +137,7 @@ public sealed class DormandPrince : IStepIntegrator
         if (t1 == t0) return y0;
         cancellationToken.ThrowIfCancellationRequested();
         var fy = f0 ?? F(t0, y0);
-        if (!double.IsFinite(Rms(fy))) throw new InvalidOperationException($"DormandPrince: the right-hand side is not finite at t = {t0}; check the inputs (m, fields, parameters).");
+        if (!double.IsFinite(StepControl.Rms(fy))) throw new InvalidOperationException($"DormandPrince: the right-hand side is not finite at t = {t0}; check the inputs (m, fields, parameters).");
         if (!(dt > 0) || !double.IsFinite(dt)) dt = InitialStep(t0, y0, fy);
         var y = y0;
         double t = t0;
@@ -175,7 +161,7 @@ public sealed class DormandPrince : IStepIntegrator
                 continue;
             }
             bool accept = ratio <= 1;
-            double next = NextStep(h, ratio, accept);
+            double next = StepControl.NextStep(h, ratio, 4, ratio < 1);
             if (accept)
             {
                 y = y1;
@@ -256,26 +242,13 @@ public sealed class DormandPrince : IStepIntegrator
             if (B5[j] - B4[j] != 0) err = err + k[j] * (h * (B5[j] - B4[j]));
         var scaleMax = NTensor.Maximum(y.Abs(), y1.Abs()) * RTol;
         var tol = _atolVector is null ? scaleMax + ATol : scaleMax + _atolVector;
-        return (y1, k[6], Rms(err / tol));
+        return (y1, k[6], StepControl.Rms(err / tol));
     }
 
-    private static double NextStep(double h, double ratio, bool accepted)
-    {
-        if (ratio == 0) return h * 10;
-        double dfactor = ratio < 1 ? 1 : 0.2;
-        double factor = Math.Min(10, Math.Max(0.9 / Math.Pow(ratio, 1.0 / 5), dfactor));
-        return h * factor;
-    }
-
-    /// <summary>Hairer's starting step for an order-5 method (Solving ODEs I, II.4).</summary>
+    /// <summary>Hairer's starting step for this order-5 method (<see cref="StepControl.InitialStep"/>).</summary>
     private double InitialStep(double t0, NTensor y0, NTensor f0)
     {
         var scale = _atolVector is null ? y0.Abs() * RTol + ATol : y0.Abs() * RTol + _atolVector;
-        double d0 = Rms(y0 / scale), d1 = Rms(f0 / scale);
-        double h0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : 0.01 * d0 / d1;
-        var f1 = F(t0 + h0, y0 + f0 * h0);
-        double d2 = Rms((f1 - f0) / scale) / h0;
-        double h1 = d1 <= 1e-15 && d2 <= 1e-15 ? Math.Max(1e-6, h0 * 1e-3) : Math.Pow(0.01 / Math.Max(d1, d2), 1.0 / 6);
-        return Math.Min(100 * h0, h1);
+        return StepControl.InitialStep(y0, f0, scale, 5, h0 => F(t0 + h0, y0 + f0 * h0));
     }
 }

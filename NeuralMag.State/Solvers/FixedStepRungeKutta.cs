@@ -121,17 +121,8 @@ public sealed class FixedStepRungeKutta : IStepIntegrator
     /// <summary>y at each of <paramref name="times"/> in one run of steps of <see cref="Step"/> (each output time ends a shortened step).</summary>
     public NTensor[] Integrate(NTensor y0, double t0, IReadOnlyList<double> times, ref double stepSize, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(times);
-        var result = new NTensor[times.Count];
-        NTensor? f0 = null;
-        var y = y0;
-        double t = t0;
-        for (int i = 0; i < times.Count; i++)
-        {
-            y = Advance(y, ref f0, t, times[i], cancellationToken);
-            t = times[i];
-            result[i] = y;
-        }
+        var result = StepControl.AtTimes((NTensor y, ref NTensor? f0, double from, double to, ref double _, CancellationToken ct) => Advance(y, ref f0, from, to, ct),
+            y0, t0, times, ref stepSize, cancellationToken);
         stepSize = Step;
         return result;
     }

@@ -132,8 +132,6 @@ public sealed class ImplicitRungeKutta : IStepIntegrator
         return _explicitPart is null ? fi : FE(t, y) + fi;
     }
 
-    private static double Rms(NTensor x) => Math.Sqrt(x.Square().Mean().Item());
-
     /// <inheritdoc />
     public NTensor Integrate(NTensor y0, double t0, double t1, CancellationToken cancellationToken = default)
     {
@@ -149,21 +147,8 @@ public sealed class ImplicitRungeKutta : IStepIntegrator
     }
 
     /// <summary>y at each of <paramref name="times"/> (ascending, the first ≥ t0) in one run; step size and first stage carry over.</summary>
-    public NTensor[] Integrate(NTensor y0, double t0, IReadOnlyList<double> times, ref double stepSize, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(times);
-        var result = new NTensor[times.Count];
-        NTensor? f0 = null;
-        var y = y0;
-        double t = t0;
-        for (int i = 0; i < times.Count; i++)
-        {
-            y = Advance(y, ref f0, t, times[i], ref stepSize, cancellationToken);
-            t = times[i];
-            result[i] = y;
-        }
-        return result;
-    }
+    public NTensor[] Integrate(NTensor y0, double t0, IReadOnlyList<double> times, ref double stepSize, CancellationToken cancellationToken = default) =>
+        StepControl.AtTimes(Advance, y0, t0, times, ref stepSize, cancellationToken);
 
     private string Name => Method.ToString();
 
@@ -183,7 +168,7 @@ public sealed class ImplicitRungeKutta : IStepIntegrator
         if (imex) { kE = FE(t, y); kI = FI(t, y).Value; }
         else kI = f0 ?? FI(t, y).Value;
         var fTotal = imex ? kE! + kI : kI;
-        if (!double.IsFinite(Rms(fTotal))) throw new InvalidOperationException($"{Name}: the right-hand side is not finite at t = {t0}; check the inputs (m, fields, parameters).");
+        if (!double.IsFinite(StepControl.Rms(fTotal))) throw new InvalidOperationException($"{Name}: the right-hand side is not finite at t = {t0}; check the inputs (m, fields, parameters).");
         if (!(dt > 0) || !double.IsFinite(dt)) dt = InitialStep(t0, y0, fTotal);
         int steps = 0;
         while (t < t1)
@@ -205,7 +190,7 @@ public sealed class ImplicitRungeKutta : IStepIntegrator
             }
             var (y1, kELast, kILast, ratio) = step.Value;
             bool accept = ratio <= 1;
-            double next = NextStep(h, ratio, accept);
+            double next = StepControl.NextStep(h, ratio, _tableau.EmbeddedOrder, accept);
             if (!accept)
             {
                 RejectedSteps++;
@@ -291,7 +276,7 @@ public sealed class ImplicitRungeKutta : IStepIntegrator
                 err = err is null ? term : err + term;
             }
             var tol = NTensor.Maximum(y.Abs(), y1.Abs()) * RTol + ATol;
-            return Rms(err! / tol);
+            return StepControl.Rms(err! / tol);
         });
         return (y1, kE[s - 1], kI[s - 1], ratio);
     }
@@ -320,7 +305,7 @@ public sealed class ImplicitRungeKutta : IStepIntegrator
                 }, -residual, o.KrylovTolerance, o.KrylovRestart, o.MaxKrylovIterations, trueResidual: false);
                 if (double.IsNaN(solve.RelativeResidual)) return null;
                 z = z + solve.X;
-                double norm = Rms(solve.X / scale);
+                double norm = StepControl.Rms(solve.X / scale);
                 if (!double.IsFinite(norm)) return null;
                 if (norm <= o.NewtonTolerance) return z;
                 if (norm >= previous) return null; // diverging (contraction rate ≥ 1)
@@ -350,23 +335,7 @@ public sealed class ImplicitRungeKutta : IStepIntegrator
         return solve.X;
     }
 
-    private double NextStep(double h, double ratio, bool accepted)
-    {
-        if (ratio == 0) return h * 10;
-        double dfactor = accepted ? 1 : 0.2;
-        double factor = Math.Min(10, Math.Max(0.9 / Math.Pow(ratio, 1.0 / (_tableau.EmbeddedOrder + 1)), dfactor));
-        return h * factor;
-    }
-
-    /// <summary>Hairer's starting step (Solving ODEs I, II.4) for the method's order, from f(t0, y0) and one more evaluation.</summary>
-    private double InitialStep(double t0, NTensor y0, NTensor f0)
-    {
-        var scale = y0.Abs() * RTol + ATol;
-        double d0 = Rms(y0 / scale), d1 = Rms(f0 / scale);
-        double h0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : 0.01 * d0 / d1;
-        var f1 = Tape.NoGrad(() => Evaluate(t0 + h0, y0 + f0 * h0));
-        double d2 = Rms((f1 - f0) / scale) / h0;
-        double h1 = d1 <= 1e-15 && d2 <= 1e-15 ? Math.Max(1e-6, h0 * 1e-3) : Math.Pow(0.01 / Math.Max(d1, d2), 1.0 / (_tableau.Order + 1));
-        return Math.Min(100 * h0, h1);
-    }
+    /// <summary>Hairer's starting step for the method's order (<see cref="StepControl.InitialStep"/>), the extra evaluation off the tape.</summary>
+    private double InitialStep(double t0, NTensor y0, NTensor f0) =>
+        StepControl.InitialStep(y0, f0, y0.Abs() * RTol + ATol, _tableau.Order, h0 => Tape.NoGrad(() => Evaluate(t0 + h0, y0 + f0 * h0)));
 }
