@@ -46,12 +46,13 @@ public sealed class SpintronicGradientTests
         Assert.AreEqual(fd, grad, 1e-6 * Math.Abs(fd));
     }
 
-    [TestMethod]
-    public void SpinOrbitPulseGradientsMatchFiniteDifferences()
+    /// <summary>
+    /// A perpendicular macrospin (Ku = 1e5 J/m³ along z, α = 0.1) under a damping- and field-like SOT pulse
+    /// j(t) = j0 exp(−((t − 0.15 ns)/w)²) with p = ŷ, j0 = 4e12 A/m², w = 0.1 ns; RK4 in steps of 2 ps with j0 and w as
+    /// the solver's parameters.
+    /// </summary>
+    private static (NeuralMag.State State, LLGSolver Llg) SotPulse()
     {
-        // A perpendicular macrospin under a damping-like SOT pulse j(t) = j0 exp(−((t − t0)/w)²) with p = ŷ: the
-        // gradient of the final m_z with respect to the amplitude j0 and the width w (RK4, 200 steps), against
-        // central differences (rel 1e-6).
         var state = SpintronicsSetup.Macrospin(new[] { 0.05, 0, 1 }, 0.1);
         state.Material["Ku"] = 1e5;
         state.Material["Ku_axis"] = new[] { 0.0, 0, 1 };
@@ -66,6 +67,16 @@ public sealed class SpintronicGradientTests
         state["j_sot"] = (Func<NTensor, NTensor, NTensor, NTensor>)((t, j0, w) => j0 * (-((t - 0.15e-9) / w).Square()).Exp());
         new SpinOrbitTorque().Register(state);
         var llg = new LLGSolver(state, parameters: new[] { "j0", "w" }, fixedStepMethod: FixedStepMethod.RK4, fixedStep: 2e-12);
+        return (state, llg);
+    }
+
+    [TestMethod]
+    public void SpinOrbitPulseGradientsMatchFiniteDifferences()
+    {
+        // A perpendicular macrospin under a damping-like SOT pulse j(t) = j0 exp(−((t − t0)/w)²) with p = ŷ: the
+        // gradient of the final m_z with respect to the amplitude j0 and the width w (RK4, 200 steps), against
+        // central differences (rel 1e-6).
+        var (state, llg) = SotPulse();
         double Mz(double j0, double w) => llg.Solve(0.4e-9, parameterValues: new[] { state.Scalar(j0), state.Scalar(w) })[0, 0, 0, 2].Item();
         NTensor[] g;
         using (var tape = new Tape())
@@ -87,20 +98,7 @@ public sealed class SpintronicGradientTests
         // parameters p: m_z(t_s(p), p) = 1/2 gives dt_s/dp = −(∂m_z/∂p)/(∂m_z/∂t) at t_s, with ∂m_z/∂p from the tape and
         // ∂m_z/∂t by a central difference of the discrete solution in its end time. Against central differences of t_s
         // itself, each t_s located to round-off by the Illinois method (rel 1e-5: the O(h²) of the difference quotient).
-        var state = SpintronicsSetup.Macrospin(new[] { 0.05, 0, 1 }, 0.1);
-        state.Material["Ku"] = 1e5;
-        state.Material["Ku_axis"] = new[] { 0.0, 0, 1 };
-        state.Material["p_sot"] = new[] { 0.0, 1, 0 };
-        state.Material["eta_damp"] = 0.3;
-        state.Material["eta_field"] = 0.1;
-        state.Material["d"] = 2e-9;
-        new UniaxialAnisotropyField().Register(state, "uaniso");
-        new TotalField("uaniso").Register(state);
-        state["j0"] = 4e12;
-        state["w"] = 0.1e-9;
-        state["j_sot"] = (Func<NTensor, NTensor, NTensor, NTensor>)((t, j0, w) => j0 * (-((t - 0.15e-9) / w).Square()).Exp());
-        new SpinOrbitTorque().Register(state);
-        var llg = new LLGSolver(state, parameters: new[] { "j0", "w" }, fixedStepMethod: FixedStepMethod.RK4, fixedStep: 2e-12);
+        var (state, llg) = SotPulse();
         NTensor Mz(double t, NTensor j0, NTensor w) => llg.Solve(t, parameterValues: new[] { j0, w })[0, 0, 0, 2];
         double F(double t, double j0, double w) => Mz(t, state.Scalar(j0), state.Scalar(w)).Item() - 0.5;
         double Crossing(double j0, double w)
