@@ -184,4 +184,14 @@ public interface IBackend
 
     /// <summary>Cross product over a last axis of length 3, equally shaped operands with <paramref name="count"/> vectors.</summary>
     Storage CrossLast(Storage a, Storage b, int count);
+
+    /// <summary>Σ_j c_j x_j over equally long storages, left to right, each product rounded before it is added.</summary>
+    Storage LinearCombination(Storage[] terms, double[] coefficients);
+
+    /// <summary>
+    /// p (a × b) − q (a × (a × b)) per 3-vector of equally shaped a and b (<paramref name="count"/> vectors), the
+    /// cross products rounded as in <see cref="CrossLast"/>; p and q each hold one value (length 1), one per vector
+    /// (length count) or one per component (length 3·count).
+    /// </summary>
+    Storage CrossPair(Storage a, Storage b, Storage p, Storage q, int count);
 }

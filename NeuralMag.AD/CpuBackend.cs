@@ -537,4 +537,104 @@ public sealed class CpuBackend : IBackend
         });
         return o;
     }
+
+    /// <inheritdoc/>
+    public Storage LinearCombination(Storage[] terms, double[] coefficients)
+    {
+        var first = Cpu(terms[0]);
+        if (first.F64 != null)
+        {
+            var xs = new double[terms.Length][];
+            for (int j = 0; j < terms.Length; j++) xs[j] = Cpu(terms[j]).F64!;
+            return new CpuStorage(LinearCombinationLoop(xs, coefficients));
+        }
+        var fs = new float[terms.Length][];
+        var fc = new float[terms.Length];
+        for (int j = 0; j < terms.Length; j++)
+        {
+            fs[j] = Cpu(terms[j]).F32!;
+            fc[j] = (float)coefficients[j];
+        }
+        return new CpuStorage(LinearCombinationLoop(fs, fc));
+    }
+
+    /// <summary>Elements processed per term before the next term, so the partial sums stay in cache.</summary>
+    private const int CombinationBlock = 2048;
+
+    private static T[] LinearCombinationLoop<T>(T[][] x, double[] coefficients) where T : struct, System.Numerics.INumber<T>
+    {
+        var c = new T[coefficients.Length];
+        for (int j = 0; j < c.Length; j++) c[j] = T.CreateTruncating(coefficients[j]);
+        return LinearCombinationLoop(x, c);
+    }
+
+    /// <summary>o = x_0 c_0, then o += x_j c_j for j = 1, 2, … (SIMD lanes, products rounded before the add), block by block.</summary>
+    private static T[] LinearCombinationLoop<T>(T[][] x, T[] c) where T : struct, System.Numerics.INumber<T>
+    {
+        int n = x[0].Length;
+        var o = GC.AllocateUninitializedArray<T>(n);
+        For(n, (lo, hi) =>
+        {
+            int w = Vector<T>.Count;
+            ref T ro = ref MemoryMarshal.GetArrayDataReference(o);
+            for (int b0 = lo; b0 < hi; b0 += CombinationBlock)
+            {
+                int b1 = Math.Min(hi, b0 + CombinationBlock);
+                for (int j = 0; j < x.Length; j++)
+                {
+                    ref T rx = ref MemoryMarshal.GetArrayDataReference(x[j]);
+                    var vc = new Vector<T>(c[j]);
+                    T cj = c[j];
+                    int i = b0;
+                    if (j == 0)
+                    {
+                        for (; i <= b1 - w; i += w) (Vector.LoadUnsafe(ref rx, (nuint)i) * vc).StoreUnsafe(ref ro, (nuint)i);
+                        for (; i < b1; i++) o[i] = x[0][i] * cj;
+                    }
+                    else
+                    {
+                        for (; i <= b1 - w; i += w) (Vector.LoadUnsafe(ref ro, (nuint)i) + Vector.LoadUnsafe(ref rx, (nuint)i) * vc).StoreUnsafe(ref ro, (nuint)i);
+                        for (; i < b1; i++) o[i] += x[j][i] * cj;
+                    }
+                }
+            }
+        });
+        return o;
+    }
+
+    /// <inheritdoc/>
+    public Storage CrossPair(Storage a, Storage b, Storage p, Storage q, int count)
+    {
+        var ca = Cpu(a);
+        var cb = Cpu(b);
+        var cp = Cpu(p);
+        var cq = Cpu(q);
+        if (ca.F64 != null) return new CpuStorage(CrossPairLoop(ca.F64, cb.F64!, cp.F64!, cq.F64!, count));
+        return new CpuStorage(CrossPairLoop(ca.F32!, cb.F32!, cp.F32!, cq.F32!, count));
+    }
+
+    /// <summary>(element stride per vector, per component) of a coefficient of length 1, count or 3·count.</summary>
+    internal static (int PerVector, int PerComponent) CoefficientStrides(int length, int count) =>
+        length == 1 ? (0, 0) : length == count ? (1, 0) : (3, 1);
+
+    private static T[] CrossPairLoop<T>(T[] x, T[] y, T[] p, T[] q, int count) where T : System.Numerics.INumber<T>
+    {
+        var o = GC.AllocateUninitializedArray<T>(3 * count);
+        var (ps, pc) = CoefficientStrides(p.Length, count);
+        var (qs, qc) = CoefficientStrides(q.Length, count);
+        For(count, (lo, hi) =>
+        {
+            for (int i = lo; i < hi; i++)
+            {
+                int k = 3 * i;
+                T x0 = x[k], x1 = x[k + 1], x2 = x[k + 2], y0 = y[k], y1 = y[k + 1], y2 = y[k + 2];
+                T a0 = x1 * y2 - x2 * y1, a1 = x2 * y0 - x0 * y2, a2 = x0 * y1 - x1 * y0;
+                T b0 = x1 * a2 - x2 * a1, b1 = x2 * a0 - x0 * a2, b2 = x0 * a1 - x1 * a0;
+                o[k] = p[i * ps] * a0 - q[i * qs] * b0;
+                o[k + 1] = p[i * ps + pc] * a1 - q[i * qs + qc] * b1;
+                o[k + 2] = p[i * ps + 2 * pc] * a2 - q[i * qs + 2 * qc] * b2;
+            }
+        }, ParallelThreshold / 3);
+        return o;
+    }
 }

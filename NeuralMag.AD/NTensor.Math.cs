@@ -241,6 +241,56 @@ public sealed partial class NTensor
         return Record1(UnaryRaw(UnaryOp.MinScalar, s), x, g => g * (1.0 - x.UnaryRaw(UnaryOp.GtScalar, s)));
     }
 
+    // ---------------------------------------------------------------- linear combinations
+
+    /// <summary>
+    /// Σ_j c_j t_j over equally shaped tensors, one fused pass (one result, no intermediates): the Runge–Kutta stage
+    /// and update sums y + h Σ a_j k_j. Evaluated left to right with each product rounded before it is added, i.e. the
+    /// same arithmetic as <c>t_0 * c_0 + t_1 * c_1 + …</c> (a coefficient of 1 multiplies exactly, so
+    /// <c>LinearCombination([y, k], [1, c])</c> equals <c>y + k * c</c> bit for bit). Terms whose coefficient is 0
+    /// are left out. Differentiable: the VJP of t_j is c_j g.
+    /// </summary>
+    /// <param name="terms">The tensors t_j, at least one, all of one shape, dtype and device.</param>
+    /// <param name="coefficients">The finite scalars c_j, one per term.</param>
+    public static NTensor LinearCombination(IReadOnlyList<NTensor> terms, IReadOnlyList<double> coefficients)
+    {
+        ArgumentNullException.ThrowIfNull(terms);
+        ArgumentNullException.ThrowIfNull(coefficients);
+        if (terms.Count == 0) throw new ArgumentException("LinearCombination needs at least one term.", nameof(terms));
+        if (coefficients.Count != terms.Count)
+            throw new ArgumentException($"LinearCombination: {coefficients.Count} coefficients for {terms.Count} terms; give one per term.", nameof(coefficients));
+        var first = terms[0] ?? throw new ArgumentNullException(nameof(terms), "LinearCombination: term 0 is null.");
+        var used = new List<int>(terms.Count);
+        for (int j = 0; j < terms.Count; j++)
+        {
+            var t = terms[j] ?? throw new ArgumentNullException(nameof(terms), $"LinearCombination: term {j} is null.");
+            double c = coefficients[j];
+            if (!double.IsFinite(c)) throw new ArgumentOutOfRangeException(nameof(coefficients), c, $"LinearCombination: coefficient {j} must be finite.");
+            CheckCompatible(first, t, "LinearCombination");
+            if (!Shapes.Equal(first._shape, t._shape))
+                throw new ArgumentException($"LinearCombination: term {j} has shape {Shapes.Format(t._shape)}, term 0 {Shapes.Format(first._shape)}; all terms must have one shape (no broadcasting).", nameof(terms));
+            if (c != 0) used.Add(j);
+        }
+        if (used.Count == 0) return ZerosLike(first);
+        var inputs = new NTensor[used.Count];
+        var storages = new Storage[used.Count];
+        var cs = new double[used.Count];
+        for (int i = 0; i < used.Count; i++)
+        {
+            inputs[i] = terms[used[i]];
+            storages[i] = inputs[i].Storage;
+            cs[i] = coefficients[used[i]];
+        }
+        var y = new NTensor(first.Device.Backend.LinearCombination(storages, cs), first._shape);
+        if (!Tape.IsRecording(inputs)) return y;
+        return Tape.Record(y, inputs, g =>
+        {
+            var grads = new NTensor?[cs.Length];
+            for (int i = 0; i < cs.Length; i++) grads[i] = cs[i] == 1 ? g : g * cs[i];
+            return grads;
+        });
+    }
+
     // ---------------------------------------------------------------- vector algebra over the last axis
 
     /// <summary>Dot product over the last axis (a·b for fields of shape (..., 3)), with broadcasting.</summary>
@@ -272,6 +322,56 @@ public sealed partial class NTensor
         }
         var y = new NTensor(a.Device.Backend.CrossLast(a.Storage, b.Storage, a.Size / 3), a._shape);
         return Record2(y, a, b, g => new[] { Cross(b, g), Cross(g, a) });
+    }
+
+    /// <summary>
+    /// p ⊙ (a × b) − q ⊙ (a × (a × b)) over a last axis of length 3, in one fused pass (the precession and damping
+    /// torque of the Landau–Lifshitz equation is this with a = m, b = h, p = −γ', q = α γ'). The cross products are
+    /// rounded as by <see cref="Cross"/>, so the result equals <c>p * Cross(a, b) - q * Cross(a, Cross(a, b))</c>
+    /// bit for bit. b broadcasts to a's shape; p and q are scalars, one value per vector (shape (..., 1)) or
+    /// anything else broadcastable to a's shape. Differentiable in all four.
+    /// </summary>
+    public static NTensor CrossPair(NTensor a, NTensor b, NTensor p, NTensor q)
+    {
+        CheckCompatible(a, b, "CrossPair");
+        CheckCompatible(a, p, "CrossPair");
+        CheckCompatible(a, q, "CrossPair");
+        if (a.Rank == 0 || a._shape[^1] != 3)
+            throw new ArgumentException($"CrossPair needs a last axis of length 3; a has shape {Shapes.Format(a._shape)}.", nameof(a));
+        if (!Shapes.Equal(a._shape, b._shape))
+        {
+            if (!Shapes.Equal(Shapes.Broadcast(a._shape, b._shape), a._shape))
+                throw new ArgumentException($"CrossPair: b of shape {Shapes.Format(b._shape)} does not broadcast to a's shape {Shapes.Format(a._shape)}.", nameof(b));
+            b = b.Expand(a._shape);
+        }
+        int count = a.Size / 3;
+        var pc = CoefficientLayout(p, a, "p");
+        var qc = CoefficientLayout(q, a, "q");
+        var y = new NTensor(a.Device.Backend.CrossPair(a.Storage, b.Storage, pc.Storage, qc.Storage, count), a._shape);
+        var inputs = new[] { a, b, pc, qc };
+        if (!Tape.IsRecording(inputs)) return y;
+        return Tape.Record(y, inputs, g =>
+        {
+            // g·(a × v) = v·(g × a) and g·(a × (a × v)) = v·((g × a) × a).
+            var axb = Cross(a, b);
+            var gp = g * pc;
+            var gq = g * qc;
+            var gqxa = Cross(gq, a);
+            var ga = Cross(b, gp) - Cross(axb, gq) - Cross(b, gqxa);
+            var gb = Cross(gp, a) - Cross(gqxa, a);
+            return new NTensor?[] { ga, gb, g * axb, -(g * Cross(a, axb)) };
+        });
+    }
+
+    /// <summary>A coefficient of <see cref="CrossPair"/> as the backend takes it: one value, one per vector or one per component.</summary>
+    private static NTensor CoefficientLayout(NTensor c, NTensor a, string name)
+    {
+        if (c.Size == 1) return c.Rank == 0 ? c : c.Reshape();
+        var perVector = a._shape[..^1].Append(1).ToArray();
+        if (Shapes.Equal(c._shape, perVector) || Shapes.Equal(c._shape, a._shape)) return c;
+        if (!Shapes.Equal(Shapes.Broadcast(c._shape, a._shape), a._shape))
+            throw new ArgumentException($"CrossPair: {name} of shape {Shapes.Format(c._shape)} does not broadcast to a's shape {Shapes.Format(a._shape)}.", name);
+        return c.Expand(a._shape);
     }
 
     /// <summary>Euclidean norm over the last axis (|m| per node for a vector field).</summary>

@@ -382,4 +382,39 @@ public sealed class IlgpuBackend : IBackend
             Kernel<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>>(IlgpuKernels.CrossLast<float, E.Sub, E.Mul>)(count, da.F32, db.F32, o.F32);
         return o;
     }
+
+    /// <inheritdoc/>
+    public Storage LinearCombination(Storage[] terms, double[] coefficients)
+    {
+        var o = Dev(Unary(UnaryOp.MulScalar, terms[0], coefficients[0]));
+        int n = o.Length;
+        if (n == 0) return o;
+        for (int j = 1; j < terms.Length; j++)
+        {
+            var x = Dev(terms[j]);
+            if (o.DType == DType.Float64)
+                Kernel<Action<Index1D, ArrayView<double>, ArrayView<double>, double>>(IlgpuKernels.AddScaledInPlace<double, E.Add, E.Mul>)(n, x.F64, o.F64, coefficients[j]);
+            else
+                Kernel<Action<Index1D, ArrayView<float>, ArrayView<float>, float>>(IlgpuKernels.AddScaledInPlace<float, E.Add, E.Mul>)(n, x.F32, o.F32, (float)coefficients[j]);
+        }
+        return o;
+    }
+
+    /// <inheritdoc/>
+    public Storage CrossPair(Storage a, Storage b, Storage p, Storage q, int count)
+    {
+        var da = Dev(a);
+        var db = Dev(b);
+        var dp = Dev(p);
+        var dq = Dev(q);
+        var o = Alloc(da.DType, 3 * count);
+        if (count == 0) return o;
+        var (ps, pc) = CpuBackend.CoefficientStrides(dp.Length, count);
+        var (qs, qc) = CpuBackend.CoefficientStrides(dq.Length, count);
+        if (da.DType == DType.Float64)
+            Kernel<Action<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, int, int, int, int>>(IlgpuKernels.CrossPair<double, E.Sub, E.Mul>)(count, da.F64, db.F64, dp.F64, dq.F64, o.F64, ps, pc, qs, qc);
+        else
+            Kernel<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>>(IlgpuKernels.CrossPair<float, E.Sub, E.Mul>)(count, da.F32, db.F32, dp.F32, dq.F32, o.F32, ps, pc, qs, qc);
+        return o;
+    }
 }

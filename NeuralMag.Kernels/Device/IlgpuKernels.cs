@@ -221,4 +221,32 @@ internal static class IlgpuKernels
         o[k + 1] = d.Apply(m.Apply(x2, y0), m.Apply(x0, y2));
         o[k + 2] = d.Apply(m.Apply(x0, y1), m.Apply(x1, y0));
     }
+
+    /// <summary>o[i] = o[i] + x[i] c, the product rounded before the sum: one term of a linear combination.</summary>
+    public static void AddScaledInPlace<T, TAdd, TMul>(Index1D i, ArrayView<T> x, ArrayView<T> o, T c)
+        where T : unmanaged where TAdd : struct, IBinary<T> where TMul : struct, IBinary<T>
+        => o[i] = default(TAdd).Apply(o[i], default(TMul).Apply(x[i], c));
+
+    /// <summary>
+    /// o = p (a × b) − q (a × (a × b)) for the i-th 3-vector, the cross products as in <see cref="CrossLast{T, TSub, TMul}"/>;
+    /// component c of vector i takes p[i ps + c pc] and q[i qs + c qc].
+    /// </summary>
+    public static void CrossPair<T, TSub, TMul>(Index1D i, ArrayView<T> x, ArrayView<T> y, ArrayView<T> p, ArrayView<T> q, ArrayView<T> o, int ps, int pc, int qs, int qc)
+        where T : unmanaged where TSub : struct, IBinary<T> where TMul : struct, IBinary<T>
+    {
+        int k = 3 * i;
+        var m = default(TMul);
+        var d = default(TSub);
+        T x0 = x[k], x1 = x[k + 1], x2 = x[k + 2], y0 = y[k], y1 = y[k + 1], y2 = y[k + 2];
+        T a0 = d.Apply(m.Apply(x1, y2), m.Apply(x2, y1));
+        T a1 = d.Apply(m.Apply(x2, y0), m.Apply(x0, y2));
+        T a2 = d.Apply(m.Apply(x0, y1), m.Apply(x1, y0));
+        T b0 = d.Apply(m.Apply(x1, a2), m.Apply(x2, a1));
+        T b1 = d.Apply(m.Apply(x2, a0), m.Apply(x0, a2));
+        T b2 = d.Apply(m.Apply(x0, a1), m.Apply(x1, a0));
+        int ip = i * ps, iq = i * qs;
+        o[k] = d.Apply(m.Apply(p[ip], a0), m.Apply(q[iq], b0));
+        o[k + 1] = d.Apply(m.Apply(p[ip + pc], a1), m.Apply(q[iq + qc], b1));
+        o[k + 2] = d.Apply(m.Apply(p[ip + 2 * pc], a2), m.Apply(q[iq + 2 * qc], b2));
+    }
 }

@@ -227,19 +227,12 @@ public sealed class DormandPrince : IStepIntegrator
         var k = new NTensor[7];
         k[0] = fy;
         for (int s = 1; s < 7; s++)
-        {
-            var ys = y;
-            for (int j = 0; j < s; j++)
-                if (A[s][j] != 0) ys = ys + k[j] * (h * A[s][j]);
-            k[s] = F(t + C[s] * h, ys);
-        }
-        var y1 = y;
-        for (int j = 0; j < 7; j++)
-            if (B5[j] != 0) y1 = y1 + k[j] * (h * B5[j]);
+            k[s] = F(t + C[s] * h, StageSum.Of(y, k, A[s], s, h));
+        var y1 = StageSum.Of(y, k, B5, 7, h);
         if (!estimateError) return (y1, k[6], double.NaN);
-        var err = k[0] * (h * (B5[0] - B4[0]));
-        for (int j = 1; j < 7; j++)
-            if (B5[j] - B4[j] != 0) err = err + k[j] * (h * (B5[j] - B4[j]));
+        var weights = new double[7];
+        for (int j = 0; j < 7; j++) weights[j] = h * (B5[j] - B4[j]);
+        var err = NTensor.LinearCombination(k, weights);
         var scaleMax = NTensor.Maximum(y.Abs(), y1.Abs()) * RTol;
         var tol = _atolVector is null ? scaleMax + ATol : scaleMax + _atolVector;
         return (y1, k[6], StepControl.Rms(err / tol));

@@ -174,15 +174,8 @@ public sealed class FixedStepRungeKutta : IStepIntegrator
         var k = new NTensor[_b.Length];
         k[0] = fy;
         for (int s = 1; s < k.Length; s++)
-        {
-            var ys = y;
-            for (int j = 0; j < s; j++)
-                if (_a[s][j] != 0) ys = ys + k[j] * (h * _a[s][j]);
-            k[s] = F(t + _c[s] * h, ys);
-        }
-        var y1 = y;
-        for (int j = 0; j < k.Length; j++)
-            if (_b[j] != 0) y1 = y1 + k[j] * (h * _b[j]);
+            k[s] = F(t + _c[s] * h, StageSum.Of(y, k, _a[s], s, h));
+        var y1 = StageSum.Of(y, k, _b, k.Length, h);
         return (y1, F(t + h, y1));
     }
 }

@@ -282,13 +282,21 @@ public sealed class LLGSolver
     /// <param name="m0">Start magnetization; default state.m.</param>
     /// <param name="parameterValues">One value per entry of <see cref="Parameters"/>, or null for the state's values.</param>
     /// <param name="snapshots">Most (m, dm/dτ) pairs held at once, ≥ 2 (each twice the size of m); 0: <see cref="DefaultRevolveSnapshots"/>.</param>
+    /// <param name="memoryBudget">Most bytes of managed heap the forward and the gradient pass may add above the live
+    /// heap at their start, garbage included; 0 (the default): no limit. The runtime would otherwise let garbage
+    /// field arrays pile up on the large-object heap (several times the live memory); with a budget a full garbage
+    /// collection runs whenever the heap exceeds it (<see cref="RevolveStatistics.Collections"/>). The snapshots
+    /// (2 · snapshots fields) and one step's tape must fit in it.</param>
     /// <param name="cancellationToken">Checked after every accepted step of the forward pass.</param>
-    public NTensor SolveRevolve(double t1, NTensor? m0 = null, IReadOnlyList<NTensor>? parameterValues = null, int snapshots = 0, CancellationToken cancellationToken = default)
+    public NTensor SolveRevolve(double t1, NTensor? m0 = null, IReadOnlyList<NTensor>? parameterValues = null, int snapshots = 0, long memoryBudget = 0, CancellationToken cancellationToken = default)
     {
         const string op = "LLGSolver.SolveRevolve";
         if (snapshots < 0 || snapshots == 1)
             throw new ArgumentOutOfRangeException(nameof(snapshots), snapshots, $"{op}: snapshots must be 0 (the default, {DefaultRevolveSnapshots}) or at least 2: the start state and one more (with the start state alone every step would be recomputed from it, n²/2 steps for n).");
+        if (memoryBudget < 0)
+            throw new ArgumentOutOfRangeException(nameof(memoryBudget), memoryBudget, $"{op}: memoryBudget must be 0 (no limit) or a positive number of bytes.");
         int budget = snapshots == 0 ? DefaultRevolveSnapshots : snapshots;
+        var heap = new HeapBudget(memoryBudget == 0 ? long.MaxValue : memoryBudget);
         var (guard, t0, mStart, p) = BeginSolve(op, t1, m0, parameterValues);
         using var _ = guard;
         var pDetached = p.Select(x => x.Detach()).ToArray();
@@ -307,7 +315,12 @@ public sealed class LLGSolver
         var stepStart = new List<double>();
         var stepSize = new List<double>();
         var forward = new ForwardCheckpoints<(NTensor M, NTensor F)>(Math.Max(1, budget / 2));
+        long snapshotBytes = 2L * budget * mStart.Size * mStart.DType.SizeInBytes();
+        if (heap.Enforced && snapshotBytes >= memoryBudget)
+            throw new ArgumentOutOfRangeException(nameof(memoryBudget), memoryBudget,
+                $"{op}: {budget} snapshots of (m, dm/dτ) take {snapshotBytes} bytes, more than the memory budget; give fewer snapshots or a larger budget (it must also hold one step's tape, some tens of fields).");
         var y0 = mStart.Detach();
+        heap.Reset();
         var mEnd = Tape.NoGrad(() =>
         {
             _paramValues = pDetached;
@@ -320,6 +333,7 @@ public sealed class LLGSolver
                 stepStart.Add(tau);
                 stepSize.Add(h);
                 previous = (m1, f1);
+                heap.Check();
             };
             try
             {
@@ -337,6 +351,7 @@ public sealed class LLGSolver
             long spacing = forward.Spacing;
             int peak = forward.PeakCount;
             var held = forward.Release();
+            heap.Reset();
             long recomputed = 0;
             var current = held[0];
             NTensor gm = g;
@@ -363,7 +378,10 @@ public sealed class LLGSolver
                     case CheckpointActionKind.Advance:
                         _paramValues = pDetached;
                         for (int i = action.Step; i < action.To; i++)
+                        {
                             current = _integrator.TakeStep(current.M, current.F, stepStart[i], stepSize[i]);
+                            heap.Check();
+                        }
                         recomputed += action.To - action.Step;
                         break;
                     case CheckpointActionKind.Reverse:
@@ -385,6 +403,7 @@ public sealed class LLGSolver
                         gm = grads[0];
                         gf = grads[1];
                         Accumulate(grads, 2);
+                        heap.Check();
                         break;
                     }
                 }
@@ -399,7 +418,7 @@ public sealed class LLGSolver
             _paramValues = pDetached;
             gm = gm + g0[0];
             Accumulate(g0, 1);
-            LastRevolve = new RevolveStatistics(n, budget, peak, recomputed, spacing);
+            LastRevolve = new RevolveStatistics(n, budget, peak, recomputed, spacing, heap.Collections, heap.PeakLiveBytes);
             return new NTensor?[] { gm }.Concat(gp).ToArray();
         });
     }
@@ -637,4 +656,7 @@ public sealed class LLGSolver
 /// <param name="RecomputedSteps">Steps taken again without a tape to regenerate states (the forward solve and the
 /// n recorded steps not counted).</param>
 /// <param name="ForwardSpacing">Accepted steps between the snapshots the forward pass left.</param>
-public sealed record RevolveStatistics(int Steps, int Snapshots, int PeakSnapshots, long RecomputedSteps, long ForwardSpacing);
+/// <param name="Collections">Garbage collections the memory budget induced, forward and gradient pass (0 without a budget).</param>
+/// <param name="PeakLiveBytes">Largest heap above the pass's starting level right after such a collection: the live
+/// memory the solve added at its fullest (0 when no collection was needed).</param>
+public sealed record RevolveStatistics(int Steps, int Snapshots, int PeakSnapshots, long RecomputedSteps, long ForwardSpacing, int Collections = 0, long PeakLiveBytes = 0);

@@ -27,8 +27,7 @@ public sealed class PrecessionDampingTorque : TorqueTerm
     {
         alpha = PerNode(m, alpha);
         var gammaPrime = Constants.Gamma / (alpha.Square() + 1.0);
-        var mxh = NTensor.Cross(m, h);
-        return -gammaPrime * mxh - alpha * gammaPrime * NTensor.Cross(m, mxh);
+        return NTensor.CrossPair(m, h, -gammaPrime, alpha * gammaPrime);
     }
 
     /// <inheritdoc />

@@ -30,6 +30,8 @@ public sealed class LlgGradientBench : IBenchSuite
         rows.Add(($"gradient {t1 * 1e9:G3} ns, checkpointed backprop, {segments} segments: peak heap {Mb(ckptPeak)} ({ckptPeak / (double)Math.Max(fwdPeak, 1):F1}x forward, forward {Mb(fwdPeak)})", ckpt));
         foreach (int snapshots in new[] { LLGSolver.DefaultRevolveSnapshots })
             rows.Add(RevolveRow(llg, t1, m0, alpha, snapshots, exact!, $"checkpointed backprop ({segments} segments, its own steps)", fwdPeak));
+        // The target: exact, at most 64 MB of heap (garbage included), at most 4x the forward solve.
+        rows.Add(RevolveRow(llg, t1, m0, alpha, LLGSolver.DefaultRevolveSnapshots, exact!, $"checkpointed backprop ({segments} segments, its own steps)", fwdPeak, 64_000_000));
         foreach (int checkpoints in new[] { 1, segments })
         {
             NTensor[]? adjoint = null;
@@ -56,14 +58,15 @@ public sealed class LlgGradientBench : IBenchSuite
 
     /// <summary>The revolve gradient with a snapshot budget: time against the forward solve, peak heap, the
     /// schedule's work, and its relative difference from a reference gradient.</summary>
-    private static (string Case, double Seconds) RevolveRow(LLGSolver llg, double t1, NTensor m0, NTensor alpha, int snapshots, NTensor[] reference, string referenceName, long fwdPeak)
+    private static (string Case, double Seconds) RevolveRow(LLGSolver llg, double t1, NTensor m0, NTensor alpha, int snapshots, NTensor[] reference, string referenceName, long fwdPeak, long memoryBudget = 0)
     {
         NTensor[]? g = null;
-        var (secs, peak) = Measure(() => g = Gradient(m => llg.SolveRevolve(t1, m.Item1, [m.Item2], snapshots), m0, alpha));
+        var (secs, peak) = Measure(() => g = Gradient(m => llg.SolveRevolve(t1, m.Item1, [m.Item2], snapshots, memoryBudget), m0, alpha));
         var stats = llg.LastRevolve!;
         double alphaDiff = Math.Abs(g![1].Item() - reference[1].Item()) / Math.Abs(reference[1].Item());
         double mDiff = (g[0] - reference[0]).Abs().Max().Item() / reference[0].Abs().Max().Item();
-        return ($"gradient {t1 * 1e9:G3} ns, revolve, {snapshots} snapshots: peak heap {Mb(peak)} ({peak / (double)Math.Max(fwdPeak, 1):F1}x forward); {stats.Steps} steps, {stats.RecomputedSteps} recomputed, {stats.PeakSnapshots} snapshots held; vs {referenceName}: d/dalpha {alphaDiff:E1}, d/dm0 {mDiff:E1} relative",
+        string budget = memoryBudget == 0 ? "" : $", memory budget {Mb(memoryBudget)} ({stats.Collections} collections, live at most {Mb(stats.PeakLiveBytes)})";
+        return ($"gradient {t1 * 1e9:G3} ns, revolve, {snapshots} snapshots{budget}: peak heap {Mb(peak)} ({peak / (double)Math.Max(fwdPeak, 1):F1}x forward); {stats.Steps} steps, {stats.RecomputedSteps} recomputed, {stats.PeakSnapshots} snapshots held; vs {referenceName}: d/dalpha {alphaDiff:E1}, d/dm0 {mDiff:E1} relative",
             secs);
     }
 
