@@ -58,7 +58,7 @@ public sealed class FieldTermBench : IBenchSuite
     /// h = -(mu0 Ms V/8 per cell)^-1 (2A K m - 2Ku M m_z e_z) for the trilinear element stiffness K and consistent mass
     /// M (uniaxial axis z; ku = 0 leaves exchange alone), open boundaries.
     /// </summary>
-    private static double[] HandExchange(int[] n, double[] dx, double[] m, double a, double ku, double ms)
+    internal static double[] HandExchange(int[] n, double[] dx, double[] m, double a, double ku, double ms)
     {
         int nx = n[0] + 1, ny = n[1] + 1, nz = n[2] + 1;
         var k = Stiffness(dx, mass: false);
