@@ -70,6 +70,9 @@ type OpVjpTests() =
           "dot broadcast", (fun t -> NTensor.Dot(t, c)), any
           "cross", (fun t -> NTensor.Cross(t, t.Cos())), any
           "cross broadcast", (fun t -> NTensor.Cross(c, t)), any
+          "cross pair, per-vector and per-component coefficients", (fun t -> NTensor.CrossPair(t, t.Cos(), t.Sum(-1, true), t.Sin())), any
+          "cross pair, scalar coefficients, broadcast b", (fun t -> NTensor.CrossPair(t, c, t.Sum(), t.[0, 0])), any
+          "linear combination", (fun t -> NTensor.LinearCombination([| t; t.Sin(); t.Square() |], [| 1.0; -0.5; 2.0 |])), any
           "norm axis", (fun t -> t.Norm(-1)), any
           "norm", (fun t -> t.Norm()), any
           "index element", (fun t -> t.[1, -1] * t.[0, 0]), any
