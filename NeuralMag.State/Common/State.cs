@@ -142,6 +142,17 @@ public sealed partial class State
         return value;
     }
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _preparedBuilds = new();
+
+    /// <summary>
+    /// Diagnostics: how many times each prepared operator of this state's terms was built, by name ("demag.weights",
+    /// "demag.device", "exchange.operator", "exchange.device", ...). A solve on an unchanged configuration builds each once.
+    /// </summary>
+    internal IReadOnlyDictionary<string, long> PreparedBuilds => _preparedBuilds;
+
+    /// <summary>Counts one construction of the prepared operator <paramref name="what"/> (see <see cref="PreparedBuilds"/>).</summary>
+    internal void CountPreparedBuild(string what) => _preparedBuilds.AddOrUpdate(what, 1, (_, n) => n + 1);
+
     /// <summary>Drops all cached resolutions (a Function switched between a fixed tensor and a defining function).</summary>
     internal void InvalidateResolved()
     {
@@ -520,8 +531,10 @@ public sealed partial class MaterialNamespace
 /// The last inputs and output of one intermediate attribute function in a resolved plan. Attribute functions are pure
 /// functions of their arguments, so when every argument is the same immutable storage as last time and nothing
 /// records on the tape, the last output is reused: rho rebuilt from the domains, or a material law of a fixed
-/// temperature, is computed once instead of on every field evaluation. Only host (CPU) outputs are kept, and only for
-/// functions with arguments.
+/// temperature, is computed once instead of on every field evaluation. Outputs on every device are kept (on an ILGPU
+/// device rho then keeps one storage from call to call, so the operators prepared from it are built once per State
+/// configuration: an assignment of an input gives it a new storage, which misses the memo and rebuilds them once).
+/// Only functions with arguments are memoized (one without may read anything, e.g. a clock).
 /// </summary>
 internal sealed class StepMemo
 {
@@ -540,7 +553,7 @@ internal sealed class StepMemo
         var last = Volatile.Read(ref slot);
         if (last != null && last.Matches(args)) return last._output;
         var output = fn.Invoke(args);
-        if (output.Storage is CpuStorage && !Tape.IsRecording(output))
+        if (!Tape.IsRecording(output))
             Volatile.Write(ref slot, new StepMemo(args.Select(a => a.Storage).ToArray(), output));
         return output;
     }

@@ -195,6 +195,7 @@ internal sealed class DemagOperator
         NodeCellTransfer.NodeGather(_geo, wd, OnesCells(), OnesNodes(), mass3);
         var inv = new double[_geo.NumNodes];
         for (int i = 0; i < inv.Length; i++) inv[i] = ElementAssembler.InverseMass(mass3[3 * i]);
+        _state.CountPreparedBuild("demag.weights");
         return _weights = new Weights(ms.Storage, rho.Storage, msv, rhov, w, wn, inv);
     }
 
@@ -360,6 +361,7 @@ internal sealed class DemagOperator
         if (_device is not { } dv || dv.Weights != wt.W)
         {
             _device?.Owner.Dispose();
+            _state.CountPreparedBuild("demag.device");
             if (_cuFft && CuFftDemagConvolution.Supports(_state.Device, _kernel!))
             {
                 var cu = new CuFftDemagConvolution(_kernel!, _geo, wt.W, wt.Wn, wt.InvMass, _state.Device);

@@ -163,6 +163,7 @@ internal sealed class FieldTermOperator
         if (_params is { } same && Enumerable.Range(0, _nParams).All(i => same.Values[i].AsSpan().SequenceEqual(p[i])))
             return (_params = same with { Keys = keys });
         var op = _useOperators ? QuadraticElementOperator.TryBuild(_asm, _density, p) : null;
+        if (op != null) _state.CountPreparedBuild(_term + ".operator");
         return (_params = new ParamCache(keys, p, op));
     }
 
@@ -352,6 +353,7 @@ internal sealed class FieldTermOperator
         if (_device is not { } d || d.Op != pc.Op || d.Rho != rho || d.Mass != mass)
         {
             _device?.Operator.Dispose();
+            _state.CountPreparedBuild(_term + ".device");
             var scale = new double[mass.Length];
             for (int i = 0; i < scale.Length; i++) scale[i] = -ElementAssembler.InverseMass(mass[i]) / Constants.Mu0;
             _device = d = new DeviceCache(pc.Op, rho, mass, new DeviceElementOperator(pc.Op, Geo, rho, scale, _state.Device));
