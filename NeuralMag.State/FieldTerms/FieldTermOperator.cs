@@ -139,8 +139,11 @@ internal sealed class FieldTermOperator
     }
 
     /// <summary>
-    /// A scalar cell function's values, converted once per storage. A new storage with the same values (rho recomputed
-    /// from the domains on every call) returns the cached array, so the caches keyed by it (mass, operators) hold.
+    /// A scalar cell function's values, converted once per storage. Tensors are immutable, so the storage is the
+    /// version of the values: a state attribute keeps its storage until it is assigned (attributes computed from
+    /// others, like rho from the domains, keep theirs through the resolved plan's memo), and the caches keyed by the
+    /// returned array (mass, operators) hold. Only a new storage is read; when its values equal the last ones (an
+    /// argument passed anew on every call, a recomputed attribute) the cached array is returned and the operators stay.
     /// </summary>
     private double[] Cached(ref ValuesCache? slot, NTensor t, string what)
     {
