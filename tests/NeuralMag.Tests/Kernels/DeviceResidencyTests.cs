@@ -175,6 +175,24 @@ public sealed class DeviceResidencyTests
         Assert.AreEqual(3L, afterRho.GetValueOrDefault("demag.device"), Format(afterRho));
         Assert.AreEqual(3L, afterRho.GetValueOrDefault("ExchangeField.device"), Format(afterRho));
         Assert.AreEqual(3L, afterRho.GetValueOrDefault("UniaxialAnisotropyField.device"), Format(afterRho));
+
+        // A new exchange constant rebuilds exchange alone; a new m rebuilds nothing.
+        foreach (var s in new[] { gpu, cpu }) s.Material["A"] = 1.1e-11;
+        foreach (var s in new[] { gpu, cpu }) s["m"] = new VectorFunction(s).Fill(new[] { 0.6, 0.0, 0.8 });
+        Compare("after assigning A and m");
+        var afterA = Builds(gpu);
+        Assert.AreEqual(afterRho.GetValueOrDefault("ExchangeField.operator") + 1, afterA.GetValueOrDefault("ExchangeField.operator"), Format(afterA));
+        Assert.AreEqual(4L, afterA.GetValueOrDefault("ExchangeField.device"), Format(afterA));
+        foreach (var name in new[] { "demag.weights", "demag.device", "UniaxialAnisotropyField.operator", "UniaxialAnisotropyField.device" })
+            Assert.AreEqual(afterRho[name], afterA[name], $"{name}: {Format(afterA)}");
+
+        // Assigning t re-resolves the fields; rho and the operators are found as they were: nothing is read back.
+        var counters = Devices.Transfers(device);
+        var before = counters.Snapshot();
+        gpu.T = 1e-12;
+        foreach (var f in fields) gpu.Tensor(f);
+        var copies = counters.Snapshot() - before;
+        Assert.AreEqual(0L, copies.FieldSized, copies.ToString());
     }
 
     [TestMethod]
