@@ -55,10 +55,10 @@ public sealed class CuFftDemagConvolution : IDisposable
         _points = s[0] * s[1] * s[2];
         _half = _grid.HalfLength;
         var acc = _backend.Accelerator;
-        _spectra = acc.Allocate1D(Enumerable.Range(0, 6).SelectMany(kernel.HalfSpectrum).ToArray());
-        _w = acc.Allocate1D(cellWeight);
-        _wn = acc.Allocate1D(gatherWeight);
-        _invMass = acc.Allocate1D(invNodeMass);
+        _spectra = _backend.Upload(Enumerable.Range(0, 6).SelectMany(kernel.HalfSpectrum).ToArray());
+        _w = _backend.Upload(cellWeight);
+        _wn = _backend.Upload(gatherWeight);
+        _invMass = _backend.Upload(invNodeMass);
         _real = Enumerable.Range(0, 3).Select(_ => acc.Allocate1D<double>(_points)).ToArray();
         _complex = Enumerable.Range(0, 3).Select(_ => acc.Allocate1D<double>(2L * _half)).ToArray();
         _cufft = new CuFFT();

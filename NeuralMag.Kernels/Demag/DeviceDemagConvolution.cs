@@ -81,11 +81,11 @@ public sealed class DeviceDemagConvolution : IDisposable
         }
         if (tw.Count == 0) tw.Add(0);
         var acc = _backend.Accelerator;
-        _spectra = acc.Allocate1D(halfSpectra.SelectMany(s => s).ToArray());
-        _twiddles = acc.Allocate1D(tw.ToArray());
-        _w = acc.Allocate1D(cellWeight);
-        _wn = acc.Allocate1D(gatherWeight);
-        _invMass = acc.Allocate1D(invNodeMass);
+        _spectra = _backend.Upload(halfSpectra.SelectMany(s => s).ToArray());
+        _twiddles = _backend.Upload(tw.ToArray());
+        _w = _backend.Upload(cellWeight);
+        _wn = _backend.Upload(gatherWeight);
+        _invMass = _backend.Upload(invNodeMass);
         _grids = new[] { acc.Allocate1D<double>(2L * _points), acc.Allocate1D<double>(2L * _points), acc.Allocate1D<double>(2L * _points) };
         _scratch = acc.Allocate1D<double>(2L * _points);
     }

@@ -75,6 +75,18 @@ public static class Devices
         return found.Count == 0 ? "CPU accelerator only" : string.Join("; ", found) + " and the CPU accelerator";
     }
 
+    /// <summary>
+    /// The host/device copy counters of an ILGPU device (<see cref="IlgpuBackend.Transfers"/>): counts and bytes of
+    /// every copy in each direction, resettable for a measurement.
+    /// </summary>
+    /// <exception cref="ArgumentException">The device is not an ILGPU device (the CPU device copies nothing).</exception>
+    public static TransferCounters Transfers(AD.Device device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        return (device.Backend as IlgpuBackend)?.Transfers
+               ?? throw new ArgumentException($"Device '{device}' is not an ILGPU device (cuda, opencl, ilgpu-cpu); only those count host/device copies.", nameof(device));
+    }
+
     /// <summary>Creates the device of that kind on its first ILGPU accelerator (index 0).</summary>
     /// <exception cref="NotSupportedException">No such accelerator on this machine; the message says what is missing.</exception>
     public static AD.Device Create(DeviceKind kind)

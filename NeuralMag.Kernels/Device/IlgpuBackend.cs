@@ -23,6 +23,29 @@ public sealed class IlgpuBackend : IBackend
     /// <summary>The device this backend serves (set once by <see cref="Devices"/> right after construction).</summary>
     public AD.Device Device { get; internal set; } = null!;
 
+    /// <summary>
+    /// The host/device copies of this accelerator: tensor uploads and downloads and the tables operators upload
+    /// (see <see cref="TransferCounters"/>). Reset it to measure one piece of work.
+    /// </summary>
+    public TransferCounters Transfers { get; } = new();
+
+    /// <summary>A new device buffer holding <paramref name="data"/> (one counted host → device copy).</summary>
+    internal MemoryBuffer1D<T, Stride1D.Dense> Upload<T>(T[] data) where T : unmanaged
+    {
+        ReleasePending();
+        var b = Accelerator.Allocate1D(data);
+        Transfers.CountToDevice(b.LengthInBytes);
+        return b;
+    }
+
+    /// <summary>Copies <paramref name="data"/> into the start of <paramref name="target"/> (one counted host → device copy).</summary>
+    internal void Upload<T>(ArrayView<T> target, T[] data) where T : unmanaged
+    {
+        if (data.Length == 0) return;
+        target.SubView(0, data.Length).CopyFromCPU(data);
+        Transfers.CountToDevice((long)data.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
+    }
+
     /// <summary>Buffers of storages collected without Dispose; freed on the next allocation (see <see cref="IlgpuStorage"/>).</summary>
     internal ConcurrentQueue<MemoryBuffer> PendingRelease { get; } = new();
 
@@ -97,12 +120,12 @@ public sealed class IlgpuBackend : IBackend
     {
         var o = Alloc(dtype, data.Length);
         if (data.Length == 0) return o;
-        if (dtype == DType.Float64) o.F64Buffer!.View.SubView(0, data.Length).CopyFromCPU(data.ToArray());
+        if (dtype == DType.Float64) Upload(o.F64Buffer!.View, data.ToArray());
         else
         {
             var f = new float[data.Length];
             for (int i = 0; i < f.Length; i++) f[i] = (float)data[i];
-            o.F32Buffer!.View.SubView(0, f.Length).CopyFromCPU(f);
+            Upload(o.F32Buffer!.View, f);
         }
         return o;
     }
@@ -112,12 +135,12 @@ public sealed class IlgpuBackend : IBackend
     {
         var o = Alloc(dtype, data.Length);
         if (data.Length == 0) return o;
-        if (dtype == DType.Float32) o.F32Buffer!.View.SubView(0, data.Length).CopyFromCPU(data.ToArray());
+        if (dtype == DType.Float32) Upload(o.F32Buffer!.View, data.ToArray());
         else
         {
             var d = new double[data.Length];
             for (int i = 0; i < d.Length; i++) d[i] = data[i];
-            o.F64Buffer!.View.SubView(0, d.Length).CopyFromCPU(d);
+            Upload(o.F64Buffer!.View, d);
         }
         return o;
     }
@@ -133,12 +156,14 @@ public sealed class IlgpuBackend : IBackend
         {
             var a = new double[n];
             s.F64.SubView(0, n).CopyToCPU(a);
+            Transfers.CountToHost(8L * n);
             a.AsSpan().CopyTo(destination);
         }
         else
         {
             var a = new float[n];
             s.F32.SubView(0, n).CopyToCPU(a);
+            Transfers.CountToHost(4L * n);
             for (int i = 0; i < n; i++) destination[i] = a[i];
         }
     }

@@ -51,12 +51,11 @@ public sealed class DeviceElementOperator : IDisposable
             Px = Periodic(0), Py = Periodic(1), Pz = Periodic(2),
         };
         _nodes = geometry.NumNodes;
-        var acc = _backend.Accelerator;
-        _k = acc.Allocate1D(op.K.SelectMany(k => k).ToArray());
-        _b = acc.Allocate1D(op.B.SelectMany(b => b).ToArray());
-        _cellOp = acc.Allocate1D(op.CellOperator ?? new int[1]);
-        _rho = acc.Allocate1D(rho);
-        _scale = acc.Allocate1D(scale);
+        _k = _backend.Upload(op.K.SelectMany(k => k).ToArray());
+        _b = _backend.Upload(op.B.SelectMany(b => b).ToArray());
+        _cellOp = _backend.Upload(op.CellOperator ?? new int[1]);
+        _rho = _backend.Upload(rho);
+        _scale = _backend.Upload(scale);
     }
 
     /// <summary>s_n dE/dm_n for nodal m (float64 or float32, on this device); the result has m's shape and dtype.</summary>

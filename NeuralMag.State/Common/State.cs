@@ -142,6 +142,20 @@ public sealed partial class State
         return value;
     }
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _preparedBuilds = new();
+    // The last output of each attribute function (by the function object), shared by every plan that evaluates it,
+    // so that a re-resolve after an assignment (of m, t, ...) finds rho and the other unchanged intermediates as they were.
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, StepMemo.Slot> _memos = new();
+
+    /// <summary>
+    /// Diagnostics: how many times each prepared operator of this state's terms was built, by name ("demag.weights",
+    /// "demag.device", "exchange.operator", "exchange.device", ...). A solve on an unchanged configuration builds each once.
+    /// </summary>
+    internal IReadOnlyDictionary<string, long> PreparedBuilds => _preparedBuilds;
+
+    /// <summary>Counts one construction of the prepared operator <paramref name="what"/> (see <see cref="PreparedBuilds"/>).</summary>
+    internal void CountPreparedBuild(string what) => _preparedBuilds.AddOrUpdate(what, 1, (_, n) => n + 1);
+
     /// <summary>Drops all cached resolutions (a Function switched between a fixed tensor and a defining function).</summary>
     internal void InvalidateResolved()
     {
@@ -381,7 +395,7 @@ public sealed partial class State
         var slots = new Dictionary<string, int>();
         var constants = new List<(int Slot, string Name)>();
         var injectedConstants = new List<(int Slot, NTensor Value)>();
-        var steps = new List<(int Slot, Callable Fn, int[] Args)>();
+        var steps = new List<(int Slot, Callable Fn, int[] Args, StepMemo.Slot Memo)>();
         var freeArgs = new List<string>();
         if (exposed != null)
             foreach (var a in exposed) slots[a] = slots.Count;
@@ -405,7 +419,7 @@ public sealed partial class State
                 visiting.Remove(name);
                 int slot = slots.Count;
                 slots[name] = slot;
-                steps.Add((slot, fn, args));
+                steps.Add((slot, fn, args, _memos.GetValue(source!, _ => new StepMemo.Slot())));
                 return slot;
             }
             int cs = slots.Count;
@@ -435,7 +449,6 @@ public sealed partial class State
         int slotCount = slots.Count;
         var stepArray = steps.ToArray();
         var targetInvoke = target.Invoke;
-        var memo = new StepMemo?[stepArray.Length];
         return new NamedFunction(parameters, args =>
         {
             var env = new NTensor[slotCount];
@@ -443,10 +456,10 @@ public sealed partial class State
             foreach (var (slot, value) in bound) env[slot] = value;
             for (int k = 0; k < stepArray.Length; k++)
             {
-                var (slot, fn, argSlots) = stepArray[k];
+                var (slot, fn, argSlots, memo) = stepArray[k];
                 var a = new NTensor[argSlots.Length];
                 for (int i = 0; i < a.Length; i++) a[i] = env[argSlots[i]];
-                env[slot] = StepMemo.Evaluate(ref memo[k], fn, a);
+                env[slot] = StepMemo.Evaluate(ref memo.Last, fn, a);
             }
             var ta = new NTensor[targetArgs.Length];
             for (int i = 0; i < ta.Length; i++) ta[i] = env[targetArgs[i]];
@@ -520,13 +533,23 @@ public sealed partial class MaterialNamespace
 /// The last inputs and output of one intermediate attribute function in a resolved plan. Attribute functions are pure
 /// functions of their arguments, so when every argument is the same immutable storage as last time and nothing
 /// records on the tape, the last output is reused: rho rebuilt from the domains, or a material law of a fixed
-/// temperature, is computed once instead of on every field evaluation. Only host (CPU) outputs are kept, and only for
-/// functions with arguments.
+/// temperature, is computed once instead of on every field evaluation. The memo belongs to the function object and is
+/// shared by every plan of the state that evaluates it (a plan resolved again after an assignment of m or t finds rho
+/// unchanged). Outputs on every device are kept (on an ILGPU
+/// device rho then keeps one storage from call to call, so the operators prepared from it are built once per State
+/// configuration: an assignment of an input gives it a new storage, which misses the memo and rebuilds them once).
+/// Only functions with arguments are memoized (one without may read anything, e.g. a clock).
 /// </summary>
 internal sealed class StepMemo
 {
     private readonly Storage[] _inputs;
     private readonly NTensor _output;
+
+    /// <summary>The memo of one attribute function (null before its first evaluation off the tape).</summary>
+    internal sealed class Slot
+    {
+        public StepMemo? Last;
+    }
 
     private StepMemo(Storage[] inputs, NTensor output)
     {
@@ -540,7 +563,7 @@ internal sealed class StepMemo
         var last = Volatile.Read(ref slot);
         if (last != null && last.Matches(args)) return last._output;
         var output = fn.Invoke(args);
-        if (output.Storage is CpuStorage && !Tape.IsRecording(output))
+        if (!Tape.IsRecording(output))
             Volatile.Write(ref slot, new StepMemo(args.Select(a => a.Storage).ToArray(), output));
         return output;
     }

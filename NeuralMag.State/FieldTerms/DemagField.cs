@@ -168,7 +168,8 @@ internal sealed class DemagOperator
     /// The per-(Ms, rho) data of the nodal field: the checked cell values, the weights w = rho Ms of the source
     /// M = w · mean m, wn = (V/2^d) rho Ms of the cell-to-node numerator, and the inverse node mass 1/W_i with
     /// W_i = sum_{c at i} wd_c, wd = MassShare(rho) Ms (equal to wn unless upstream's float32 rounding is reproduced).
-    /// Kept while Ms and rho keep their storages; immutable, swapped whole (safe for concurrent readers).
+    /// Kept while Ms and rho keep their storages (a tensor's storage is the version of its values; see StepMemo in
+    /// State.cs) or bring the same values; immutable, swapped whole (safe for concurrent readers).
     /// </summary>
     private sealed record Weights(Storage MsStorage, Storage RhoStorage, double[] Ms, double[] Rho, double[] W, double[] Wn, double[] InvMass);
 
@@ -179,6 +180,10 @@ internal sealed class DemagOperator
         if (_weights is { } wt && ReferenceEquals(wt.MsStorage, ms.Storage) && ReferenceEquals(wt.RhoStorage, rho.Storage)) return wt;
         var msv = CellValues(ms, "material__Ms");
         var rhov = CellValues(rho, "rho");
+        // New tensors with the values of the last ones (an argument passed anew, a recomputed attribute) keep the
+        // weights and with them the device convolution.
+        if (_weights is { } same && same.Ms.AsSpan().SequenceEqual(msv) && same.Rho.AsSpan().SequenceEqual(rhov))
+            return _weights = same with { MsStorage = ms.Storage, RhoStorage = rho.Storage };
         int nc = _geo.NumCells;
         double share = _geo.CellVolume / _geo.Corners;
         var w = new double[nc];
@@ -195,6 +200,7 @@ internal sealed class DemagOperator
         NodeCellTransfer.NodeGather(_geo, wd, OnesCells(), OnesNodes(), mass3);
         var inv = new double[_geo.NumNodes];
         for (int i = 0; i < inv.Length; i++) inv[i] = ElementAssembler.InverseMass(mass3[3 * i]);
+        _state.CountPreparedBuild("demag.weights");
         return _weights = new Weights(ms.Storage, rho.Storage, msv, rhov, w, wn, inv);
     }
 
@@ -360,6 +366,7 @@ internal sealed class DemagOperator
         if (_device is not { } dv || dv.Weights != wt.W)
         {
             _device?.Owner.Dispose();
+            _state.CountPreparedBuild("demag.device");
             if (_cuFft && CuFftDemagConvolution.Supports(_state.Device, _kernel!))
             {
                 var cu = new CuFftDemagConvolution(_kernel!, _geo, wt.W, wt.Wn, wt.InvMass, _state.Device);

@@ -139,8 +139,11 @@ internal sealed class FieldTermOperator
     }
 
     /// <summary>
-    /// A scalar cell function's values, converted once per storage. A new storage with the same values (rho recomputed
-    /// from the domains on every call) returns the cached array, so the caches keyed by it (mass, operators) hold.
+    /// A scalar cell function's values, converted once per storage. Tensors are immutable, so the storage is the
+    /// version of the values: a state attribute keeps its storage until it is assigned (attributes computed from
+    /// others, like rho from the domains, keep theirs through the resolved plan's memo), and the caches keyed by the
+    /// returned array (mass, operators) hold. Only a new storage is read; when its values equal the last ones (an
+    /// argument passed anew on every call, a recomputed attribute) the cached array is returned and the operators stay.
     /// </summary>
     private double[] Cached(ref ValuesCache? slot, NTensor t, string what)
     {
@@ -163,6 +166,7 @@ internal sealed class FieldTermOperator
         if (_params is { } same && Enumerable.Range(0, _nParams).All(i => same.Values[i].AsSpan().SequenceEqual(p[i])))
             return (_params = same with { Keys = keys });
         var op = _useOperators ? QuadraticElementOperator.TryBuild(_asm, _density, p) : null;
+        if (op != null) _state.CountPreparedBuild(_term + ".operator");
         return (_params = new ParamCache(keys, p, op));
     }
 
@@ -352,6 +356,7 @@ internal sealed class FieldTermOperator
         if (_device is not { } d || d.Op != pc.Op || d.Rho != rho || d.Mass != mass)
         {
             _device?.Operator.Dispose();
+            _state.CountPreparedBuild(_term + ".device");
             var scale = new double[mass.Length];
             for (int i = 0; i < scale.Length; i++) scale[i] = -ElementAssembler.InverseMass(mass[i]) / Constants.Mu0;
             _device = d = new DeviceCache(pc.Op, rho, mass, new DeviceElementOperator(pc.Op, Geo, rho, scale, _state.Device));
