@@ -128,6 +128,8 @@ public sealed partial class ElementAssembler
                     {
                         Span<int> node = stackalloc int[8];
                         Span<int> off = stackalloc int[3];
+                        // Node offset of each corner from the cell's first node; changes only where an axis wraps.
+                        Span<int> cornerOffset = stackalloc int[8];
                         Span<T> local = stackalloc T[24];
                         Span<T> y = stackalloc T[24];
                         for (int r = lo; r < hi; r++)
@@ -135,20 +137,32 @@ public sealed partial class ElementAssembler
                             int ix = lx[r / ly.Length], iy = ly[r % ly.Length];
                             off[0] = ix + 1 == nodes[0] ? -ix * stride[0] : stride[0];
                             off[1] = iy + 1 == nodes[1] ? -iy * stride[1] : stride[1];
+                            int offsetsFor = int.MinValue;
                             foreach (int iz in lz)
                             {
                                 off[2] = iz + 1 == nodes[2] ? -iz * stride[2] : stride[2];
+                                if (off[2] != offsetsFor)
+                                {
+                                    offsetsFor = off[2];
+                                    for (int a = 0; a < corners; a++)
+                                    {
+                                        int d = 0;
+                                        for (int k = 0; k < dim; k++)
+                                            if (((a >> k) & 1) == 1) d += off[k];
+                                        cornerOffset[a] = d;
+                                    }
+                                }
                                 int cell = (ix * cells[1] + iy) * cells[2] + iz;
                                 int baseNode = ix * stride[0] + iy * stride[1] + iz;
                                 for (int a = 0; a < corners; a++)
                                 {
-                                    int nd = baseNode;
-                                    for (int k = 0; k < dim; k++)
-                                        if (((a >> k) & 1) == 1) nd += off[k];
+                                    int nd = baseNode + cornerOffset[a];
                                     node[a] = nd;
-                                    local[a] = m[nd * 3];
-                                    local[corners + a] = m[nd * 3 + 1];
-                                    local[2 * corners + a] = m[nd * 3 + 2];
+                                    // Node indices lie in the grid by construction (m's length is checked above).
+                                    ref T mn = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(m), nd * 3);
+                                    local[a] = mn;
+                                    local[corners + a] = Unsafe.Add(ref mn, 1);
+                                    local[2 * corners + a] = Unsafe.Add(ref mn, 2);
                                 }
                                 int o = cellOp == null ? 0 : cellOp[cell];
                                 y[..n].Clear();
@@ -175,10 +189,10 @@ public sealed partial class ElementAssembler
                                 }
                                 for (int a = 0; a < corners; a++)
                                 {
-                                    int nd = node[a] * 3;
-                                    dEdm[nd] += r2 * y[a];
-                                    dEdm[nd + 1] += r2 * y[corners + a];
-                                    dEdm[nd + 2] += r2 * y[2 * corners + a];
+                                    ref T g = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(dEdm), node[a] * 3);
+                                    g += r2 * y[a];
+                                    Unsafe.Add(ref g, 1) += r2 * y[corners + a];
+                                    Unsafe.Add(ref g, 2) += r2 * y[2 * corners + a];
                                 }
                             }
                         }
