@@ -29,15 +29,16 @@ function Invoke-Checked([string]$Exe, [string[]]$Arguments) {
 
 function Invoke-Build { Invoke-Checked dotnet @("build", "NeuralMag.sln", "-c", $Configuration, "-nologo", "-v", "minimal") }
 
-# FFTW 3 (libfftw3) runs the demag FFTs; it is loaded at run time, and without it the managed FFT is used (with a
-# one-line notice). On Debian/Ubuntu as root or with passwordless sudo this installs it once; otherwise it says how.
-# It never fails the build.
+# FFTW 3 runs the demag FFTs, libfftw3 in double and libfftw3f in single precision (float32 states); it is loaded at
+# run time, and without it the managed FFT (float32: the float64 transforms) is used (with a one-line notice). On
+# Debian/Ubuntu as root or with passwordless sudo this installs it once; otherwise it says how. It never fails the build.
 function Install-Fftw {
     if (-not $IsLinux) { return }
-    $libs = @("/usr/lib/x86_64-linux-gnu/libfftw3.so.3", "/usr/lib/aarch64-linux-gnu/libfftw3.so.3", "/usr/lib64/libfftw3.so.3",
-              "/usr/lib/libfftw3.so.3", "/usr/local/lib/libfftw3.so.3")
-    if ($libs | Where-Object { Test-Path $_ }) { return }
-    $hint = "fftw: libfftw3 not found; the managed FFT will be used (install libfftw3-double3 for faster demag fields)."
+    $dirs = @("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib")
+    $double = $dirs | Where-Object { Test-Path (Join-Path $_ "libfftw3.so.3") }
+    $single = $dirs | Where-Object { Test-Path (Join-Path $_ "libfftw3f.so.3") }
+    if ($double -and $single) { return }
+    $hint = "fftw: libfftw3 or libfftw3f not found; the managed FFT will be used (install libfftw3-double3 libfftw3-single3 for faster demag fields)."
     if (-not (Get-Command apt-get -ErrorAction SilentlyContinue)) { Write-Host $hint; return }
     $prefix = @()
     if ((& id -u) -ne "0") {
@@ -46,9 +47,9 @@ function Install-Fftw {
         if (-not $sudoOk) { Write-Host $hint; return }
         $prefix = @("sudo", "-n")
     }
-    Write-Host "fftw: installing libfftw3-double3 with apt-get (once)..."
+    Write-Host "fftw: installing libfftw3-double3 libfftw3-single3 with apt-get (once)..."
     $env:DEBIAN_FRONTEND = "noninteractive"
-    $install = $prefix + @("apt-get", "install", "-y", "--no-install-recommends", "libfftw3-double3")
+    $install = $prefix + @("apt-get", "install", "-y", "--no-install-recommends", "libfftw3-double3", "libfftw3-single3")
     & $install[0] @($install | Select-Object -Skip 1) *> $null
     if ($LASTEXITCODE -ne 0) {
         $update = $prefix + @("apt-get", "update", "-qq")

@@ -215,23 +215,67 @@ public sealed unsafe class DemagKernel
     /// </summary>
     public double[][] Spectrum { get; }
 
-    /// <summary>Memory held by the kernel's spectra in bytes.</summary>
-    public long Bytes => Spectrum.Sum(s => (long)s.Length * sizeof(double));
+    /// <summary>Memory held by the kernel's spectra in bytes (float64, and their float32 copies once made).</summary>
+    public long Bytes => Spectrum.Sum(s => (long)s.Length * sizeof(double)) + (_singleSpectrum?.Sum(s => (long)s.Length * sizeof(float)) ?? 0);
 
-    /// <summary>Memory of one convolution work space in bytes (two real grids and three half spectra).</summary>
+    /// <summary>Memory of one float64 convolution work space in bytes (two real grids and three half spectra; half as much in float32).</summary>
     public long WorkspaceBytes => Fft == null ? 0 : 2 * Fft.RealLength * sizeof(double) + 3 * Fft.SpectrumLength * sizeof(Complex);
 
-    private readonly ConcurrentBag<DemagWorkspace> _workspaces = new();
+    private readonly ConcurrentBag<DemagWorkspace<double>> _workspaces = new();
+    private readonly ConcurrentBag<DemagWorkspace<float>> _singleWorkspaces = new();
 
-    /// <summary>A work space for one convolution (from the pool, or new); give it back with <see cref="Return"/>.</summary>
-    internal DemagWorkspace Rent() => _workspaces.TryTake(out var w) ? w : new DemagWorkspace(Fft!);
+    /// <summary>A work space for one convolution in precision T (from the pool, or new); give it back with <see cref="Return{T}"/>.</summary>
+    internal DemagWorkspace<T> Rent<T>() where T : unmanaged
+    {
+        var pool = Pool<T>();
+        var fft = Transform<T>()!;
+        return pool.TryTake(out var w) ? w : new DemagWorkspace<T>(fft.RealLength, fft.SpectrumLength);
+    }
 
-    internal void Return(DemagWorkspace w) => _workspaces.Add(w);
+    internal void Return<T>(DemagWorkspace<T> w) where T : unmanaged => Pool<T>().Add(w);
+
+    private ConcurrentBag<DemagWorkspace<T>> Pool<T>() where T : unmanaged =>
+        typeof(T) == typeof(double) ? (ConcurrentBag<DemagWorkspace<T>>)(object)_workspaces
+        : typeof(T) == typeof(float) ? (ConcurrentBag<DemagWorkspace<T>>)(object)_singleWorkspaces
+        : throw new NotSupportedException($"DemagKernel: no convolution in {typeof(T).Name}.");
 
     /// <summary>Frees the pooled work spaces (they are re-made on demand).</summary>
     public void TrimWorkspaces()
     {
         while (_workspaces.TryTake(out var w)) w.Dispose();
+        while (_singleWorkspaces.TryTake(out var w)) w.Dispose();
+    }
+
+    private DoubleRealFft? _doubleFft;
+    private FftwPlans<float>? _singleFft;
+    private float[][]? _singleSpectrum;
+    private readonly object _singleLock = new();
+
+    /// <summary>
+    /// The transform of the grid in precision T: the kernel's <see cref="Fft"/> for double; for float the
+    /// single-precision FFTW plans (libfftw3f), or null when libfftw3f is missing (or for a single cell).
+    /// </summary>
+    internal IRealFft<T>? Transform<T>() where T : unmanaged
+    {
+        if (Fft == null) return null;
+        if (typeof(T) == typeof(double)) return (IRealFft<T>)(object)(_doubleFft ??= new DoubleRealFft(Fft));
+        if (typeof(T) != typeof(float) || !FftwNative.SingleAvailable) return null;
+        lock (_singleLock) return (IRealFft<T>)(object)(_singleFft ??= FftwPlans<float>.Get(TransformShape));
+    }
+
+    /// <summary>The FFTW library of the single-precision transform (null before it is made or without libfftw3f).</summary>
+    internal string? SingleTransformLibrary => _singleFft?.Library;
+
+    /// <summary>
+    /// <see cref="Spectrum"/> in precision T: the float64 spectra for double; for float each value computed in float64
+    /// and rounded once (made on first request and kept).
+    /// </summary>
+    internal T[][] SpectrumOf<T>() where T : unmanaged
+    {
+        if (typeof(T) == typeof(double)) return (T[][])(object)Spectrum;
+        if (typeof(T) != typeof(float)) throw new NotSupportedException($"DemagKernel: no spectra in {typeof(T).Name}.");
+        lock (_singleLock)
+            return (T[][])(object)(_singleSpectrum ??= Spectrum.Select(s => s.Select(v => (float)v).ToArray()).ToArray());
     }
 
     /// <summary>numpy.fft.fftfreq(n, 1/n): 0, 1, ..., then the negative offsets.</summary>

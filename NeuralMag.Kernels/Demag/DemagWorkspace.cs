@@ -1,24 +1,22 @@
-using System.Numerics;
-
 namespace NeuralMag.Kernels.Demag;
 
 /// <summary>
-/// Buffers of one demag convolution: the zero-padded real input grid (only its cell block is ever written, so the
-/// padding stays zero across calls), the real output grid of the inverse transforms, and the three half spectra of M
-/// (then of h).
+/// Buffers of one demag convolution in the precision T: the zero-padded real input grid (only its cell block is ever
+/// written, so the padding stays zero across calls), the real output grid of the inverse transforms, and the three
+/// half spectra of M (then of h), interleaved complex values (re, im).
 /// </summary>
-internal sealed class DemagWorkspace : IDisposable
+internal sealed class DemagWorkspace<T> : IDisposable where T : unmanaged
 {
-    public DemagWorkspace(RealFft3D fft)
+    public DemagWorkspace(long realLength, long spectrumLength)
     {
-        Real = new NativeBuffer<double>(fft.RealLength);
-        Output = new NativeBuffer<double>(fft.RealLength);
-        Spectra = new[] { new NativeBuffer<Complex>(fft.SpectrumLength), new NativeBuffer<Complex>(fft.SpectrumLength), new NativeBuffer<Complex>(fft.SpectrumLength) };
+        Real = new NativeBuffer<T>(realLength);
+        Output = new NativeBuffer<T>(realLength);
+        Spectra = new[] { new NativeBuffer<T>(2 * spectrumLength), new NativeBuffer<T>(2 * spectrumLength), new NativeBuffer<T>(2 * spectrumLength) };
     }
 
-    public NativeBuffer<double> Real { get; }
-    public NativeBuffer<double> Output { get; }
-    public NativeBuffer<Complex>[] Spectra { get; }
+    public NativeBuffer<T> Real { get; }
+    public NativeBuffer<T> Output { get; }
+    public NativeBuffer<T>[] Spectra { get; }
 
     public void Dispose()
     {

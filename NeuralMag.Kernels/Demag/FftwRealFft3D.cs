@@ -5,14 +5,14 @@ using System.Numerics;
 namespace NeuralMag.Kernels.Demag;
 
 /// <summary>
-/// FFTW r2c/c2r plans of one shape, made once per (shape, planner flags, threads) and kept for the process. Plans are
+/// FFTW r2c/c2r plans of one shape in double precision, made once per (shape, planner flags, threads) and kept for the
+/// process (the plans themselves are <see cref="FftwPlans{T}"/>, shared with the single-precision transforms). Plans are
 /// made on 64-byte aligned scratch buffers (FFTW_MEASURE overwrites them) and executed on the caller's buffers with
 /// FFTW's new-array execute functions, which is safe because every <see cref="NativeBuffer{T}"/> has that alignment.
 /// </summary>
 public sealed unsafe class FftwRealFft3D : RealFft3D
 {
-    private static readonly Dictionary<string, FftwRealFft3D> Plans = new();
-    private readonly nint _forward, _inverse;
+    private readonly FftwPlans<double> _plans;
 
     /// <summary>Planner rigor for new plans: FFTW_MEASURE (default) or as <see cref="Config.FftwPlanner"/> (NM_FFTW_PLANNER) says.</summary>
     public static uint PlannerFlags { get; set; } =
@@ -34,38 +34,27 @@ public sealed unsafe class FftwRealFft3D : RealFft3D
     /// </summary>
     public static double PlannerTimeLimit { get; set; } = 60;
 
-    private FftwRealFft3D(int[] shape, uint flags, int threads) : base(shape)
-    {
-        Flags = flags;
-        ThreadCount = FftwNative.HasThreads ? threads : 1;
-        var sw = System.Diagnostics.Stopwatch.StartNew();
-        using var real = new NativeBuffer<double>(RealLength);
-        using var spectrum = new NativeBuffer<Complex>(SpectrumLength);
-        var n = stackalloc int[shape.Length];
-        for (int k = 0; k < shape.Length; k++) n[k] = shape[k];
-        lock (FftwNative.PlannerLock)
-        {
-            if (FftwNative.HasThreads) FftwNative.PlanWithThreads(ThreadCount);
-            FftwNative.SetTimeLimit(PlannerTimeLimit);
-            _forward = FftwNative.PlanR2C(shape.Length, n, real.Pointer, spectrum.Pointer, flags);
-            _inverse = FftwNative.PlanC2R(shape.Length, n, spectrum.Pointer, real.Pointer, flags);
-        }
-        if (_forward == 0 || _inverse == 0) throw new InvalidOperationException($"FFTW could not plan the shape [{string.Join(", ", shape)}].");
-        PlanSeconds = sw.Elapsed.TotalSeconds;
-    }
+    private FftwRealFft3D(FftwPlans<double> plans) : base(plans.Shape) => _plans = plans;
 
     /// <inheritdoc/>
     public override FftBackend Backend => FftBackend.Fftw;
     /// <summary>FFTW planner flags the plans were made with (<see cref="FftwNative"/> constants).</summary>
-    public uint Flags { get; }
+    public uint Flags => _plans.Flags;
     /// <summary>Threads the plans use (1 without libfftw3_threads).</summary>
-    public int ThreadCount { get; }
+    public int ThreadCount => _plans.ThreadCount;
     /// <summary>Wall time spent planning both directions.</summary>
-    public double PlanSeconds { get; }
+    public double PlanSeconds => _plans.PlanSeconds;
+
+    internal FftwPlans<double> Plans => _plans;
+
+    private static readonly Dictionary<string, FftwRealFft3D> Cache = new();
+
+    /// <summary>The default thread count of a new plan of <paramref name="shape"/> (see <see cref="Threads"/>).</summary>
+    internal static int DefaultThreads(int[] shape) =>
+        Threads > 0 ? Threads : shape.Aggregate(1L, (a, n) => a * n) >= 1 << 20 ? Environment.ProcessorCount : 1;
 
     /// <summary>The cached plans of <paramref name="shape"/> for the current <see cref="PlannerFlags"/> and <see cref="Threads"/>.</summary>
-    public static FftwRealFft3D Get(int[] shape) =>
-        Get(shape, PlannerFlags, Threads > 0 ? Threads : shape.Aggregate(1L, (a, n) => a * n) >= 1 << 20 ? Environment.ProcessorCount : 1);
+    public static FftwRealFft3D Get(int[] shape) => Get(shape, PlannerFlags, DefaultThreads(shape));
 
     /// <summary>The cached plans of <paramref name="shape"/> for the given planner flags and thread count (planned on first request).</summary>
     /// <exception cref="InvalidOperationException">FFTW is not available or cannot plan the shape.</exception>
@@ -73,17 +62,101 @@ public sealed unsafe class FftwRealFft3D : RealFft3D
     {
         if (!FftwNative.Available) throw new InvalidOperationException($"FFTW is not available: {FftwNative.LoadError}.");
         var key = $"{string.Join("x", shape)}|{flags}|{threads}";
-        lock (Plans)
+        lock (Cache)
         {
-            if (!Plans.TryGetValue(key, out var p)) Plans[key] = p = new FftwRealFft3D(shape, flags, threads);
+            if (!Cache.TryGetValue(key, out var p)) Cache[key] = p = new FftwRealFft3D(FftwPlans<double>.Get(shape, flags, threads));
             return p;
         }
     }
 
     /// <inheritdoc/>
-    public override void Forward(double* real, Complex* spectrum) => FftwNative.ExecuteR2C(_forward, real, spectrum);
+    public override void Forward(double* real, Complex* spectrum) => _plans.Forward(real, (double*)spectrum);
     /// <inheritdoc/>
-    public override void Inverse(Complex* spectrum, double* real) => FftwNative.ExecuteC2R(_inverse, spectrum, real);
+    public override void Inverse(Complex* spectrum, double* real) => _plans.Inverse((double*)spectrum, real);
+    /// <inheritdoc/>
+    public override void ForwardPruned(double* real, Complex* spectrum, int[] block) => _plans.ForwardPruned(real, (double*)spectrum, block, 0);
+    /// <inheritdoc/>
+    public override void ForwardPruned(double* real, Complex* spectrum, int[] block, int first)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        if (block.Length == 0 || first < 0 || first >= block[0])
+            throw new ArgumentOutOfRangeException(nameof(first), first, $"FftwRealFft3D: the first non-zero slab must lie in [0, block[0]) = [0, {(block.Length > 0 ? block[0] : 0)}).");
+        _plans.ForwardPruned(real, (double*)spectrum, block, first);
+    }
+    /// <inheritdoc/>
+    public override void InversePruned(Complex* spectrum, double* real, int[] block) => _plans.InversePruned((double*)spectrum, real, block);
+}
+
+/// <summary>
+/// FFTW plans of one real shape in the precision of <typeparamref name="T"/> (double: libfftw3, float: libfftw3f):
+/// the plain r2c/c2r transforms and the pruned ones of a zero-padded grid. Spectra are interleaved complex values
+/// (re, im) of T, the half spectrum of <see cref="RealFft3D"/>'s layout. One implementation serves both precisions;
+/// the plans of each (shape, flags, threads, precision) are made once per process.
+/// </summary>
+internal sealed unsafe class FftwPlans<T> : IRealFft<T> where T : unmanaged
+{
+    private static readonly Dictionary<string, FftwPlans<T>> Cache = new();
+    private static FftwNative.Api Api => typeof(T) == typeof(double) ? FftwNative.Double : typeof(T) == typeof(float) ? FftwNative.Single
+        : throw new NotSupportedException($"FftwPlans: no FFTW precision for {typeof(T).Name}.");
+
+    private readonly FftwNative.Api _api;
+    private readonly nint _forward, _inverse;
+
+    private FftwPlans(int[] shape, uint flags, int threads)
+    {
+        _api = Api;
+        Shape = (int[])shape.Clone();
+        SpectrumShape = (int[])shape.Clone();
+        SpectrumShape[^1] = shape[^1] / 2 + 1;
+        RealLength = shape.Aggregate(1L, (a, n) => a * n);
+        SpectrumLength = SpectrumShape.Aggregate(1L, (a, n) => a * n);
+        Flags = flags;
+        ThreadCount = _api.HasThreads ? threads : 1;
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        using var real = new NativeBuffer<T>(RealLength);
+        using var spectrum = new NativeBuffer<T>(2 * SpectrumLength);
+        var n = stackalloc int[shape.Length];
+        for (int k = 0; k < shape.Length; k++) n[k] = shape[k];
+        lock (FftwNative.PlannerLock)
+        {
+            if (_api.HasThreads) _api.PlanWithThreads(ThreadCount);
+            _api.SetTimeLimit(FftwRealFft3D.PlannerTimeLimit);
+            _forward = _api.PlanR2C(shape.Length, n, real.Pointer, spectrum.Pointer, flags);
+            _inverse = _api.PlanC2R(shape.Length, n, spectrum.Pointer, real.Pointer, flags);
+        }
+        if (_forward == 0 || _inverse == 0) throw new InvalidOperationException($"FFTW ({_api.LibraryName}) could not plan the shape [{string.Join(", ", shape)}].");
+        PlanSeconds = sw.Elapsed.TotalSeconds;
+    }
+
+    public int[] Shape { get; }
+    public int[] SpectrumShape { get; }
+    public long RealLength { get; }
+    public long SpectrumLength { get; }
+    public uint Flags { get; }
+    public int ThreadCount { get; }
+    public double PlanSeconds { get; }
+    /// <summary>The FFTW library of the plans (libfftw3 or libfftw3f).</summary>
+    public string Library => _api.LibraryName!;
+
+    /// <summary>The cached plans of <paramref name="shape"/> in this precision.</summary>
+    /// <exception cref="InvalidOperationException">The library of this precision is not available or cannot plan the shape.</exception>
+    public static FftwPlans<T> Get(int[] shape, uint flags, int threads)
+    {
+        var api = Api;
+        if (!api.Available) throw new InvalidOperationException($"FFTW ({typeof(T).Name}) is not available: {api.LoadError}.");
+        var key = $"{string.Join("x", shape)}|{flags}|{threads}";
+        lock (Cache)
+        {
+            if (!Cache.TryGetValue(key, out var p)) Cache[key] = p = new FftwPlans<T>(shape, flags, threads);
+            return p;
+        }
+    }
+
+    /// <summary>The cached plans of <paramref name="shape"/> with the default planner flags and threads of <see cref="FftwRealFft3D"/>.</summary>
+    public static FftwPlans<T> Get(int[] shape) => Get(shape, FftwRealFft3D.PlannerFlags, FftwRealFft3D.DefaultThreads(shape));
+
+    public void Forward(T* real, T* spectrum) => _api.ExecuteR2C(_forward, real, spectrum);
+    public void Inverse(T* spectrum, T* real) => _api.ExecuteC2R(_inverse, spectrum, real);
 
     private readonly Dictionary<string, PrunedPlans> _pruned = new();
 
@@ -100,8 +173,6 @@ public sealed unsafe class FftwRealFft3D : RealFft3D
     {
         public nint R2C, C2R, ForwardX, InverseX;
     }
-
-    private PrunedPlans Pruned(int[] block) => Pruned(block, 0);
 
     /// <summary>The pruned plans of <paramref name="block"/> whose slab transforms cover x in [first, block[0]) only.</summary>
     private PrunedPlans Pruned(int[] block, int first)
@@ -124,27 +195,27 @@ public sealed unsafe class FftwRealFft3D : RealFft3D
                 cs[k] = cs[k + 1] * SpectrumShape[k + 1];
             }
             plans = new PrunedPlans();
-            using var real = new NativeBuffer<double>(RealLength);
-            using var spectrum = new NativeBuffer<Complex>(SpectrumLength);
+            using var real = new NativeBuffer<T>(RealLength);
+            using var spectrum = new NativeBuffer<T>(2 * SpectrumLength);
             var slab = stackalloc FftwNative.IoDim[2];
             var many = stackalloc FftwNative.IoDim[2];
             var line = stackalloc FftwNative.IoDim[1];
             lock (FftwNative.PlannerLock)
             {
-                if (FftwNative.HasThreads) FftwNative.PlanWithThreads(ThreadCount);
-                FftwNative.SetTimeLimit(PlannerTimeLimit);
+                if (_api.HasThreads) _api.PlanWithThreads(ThreadCount);
+                _api.SetTimeLimit(FftwRealFft3D.PlannerTimeLimit);
                 // The slab transforms: axes 1..r-1 (real strides in, complex strides out), x < block[0].
                 for (int k = 1; k < r; k++) slab[k - 1] = new FftwNative.IoDim(Shape[k], rs[k], cs[k]);
                 many[0] = new FftwNative.IoDim(block[0] - first, rs[0], cs[0]);
-                plans.R2C = FftwNative.PlanGuruR2C(r - 1, slab, 1, many, real.Pointer, spectrum.Pointer, Flags);
+                plans.R2C = _api.PlanGuruR2C(r - 1, slab, 1, many, real.Pointer, spectrum.Pointer, Flags);
                 for (int k = 1; k < r; k++) slab[k - 1] = new FftwNative.IoDim(Shape[k], cs[k], rs[k]);
                 many[0] = new FftwNative.IoDim(block[0], cs[0], rs[0]);
-                plans.C2R = FftwNative.PlanGuruC2R(r - 1, slab, 1, many, spectrum.Pointer, real.Pointer, Flags);
+                plans.C2R = _api.PlanGuruC2R(r - 1, slab, 1, many, spectrum.Pointer, real.Pointer, Flags);
                 // The x lines, in place, over every frequency of the other axes.
                 line[0] = new FftwNative.IoDim(Shape[0], cs[0], cs[0]);
                 for (int k = 1; k < r; k++) many[k - 1] = new FftwNative.IoDim(SpectrumShape[k], cs[k], cs[k]);
-                plans.ForwardX = FftwNative.PlanGuruDft(1, line, r - 1, many, spectrum.Pointer, spectrum.Pointer, -1, Flags);
-                plans.InverseX = FftwNative.PlanGuruDft(1, line, r - 1, many, spectrum.Pointer, spectrum.Pointer, +1, Flags);
+                plans.ForwardX = _api.PlanGuruDft(1, line, r - 1, many, spectrum.Pointer, spectrum.Pointer, -1, Flags);
+                plans.InverseX = _api.PlanGuruDft(1, line, r - 1, many, spectrum.Pointer, spectrum.Pointer, +1, Flags);
             }
             if (plans.R2C == 0 || plans.C2R == 0 || plans.ForwardX == 0 || plans.InverseX == 0)
                 throw new InvalidOperationException($"FFTW could not plan the pruned transforms of [{string.Join(", ", Shape)}] with block [{key}].");
@@ -153,52 +224,39 @@ public sealed unsafe class FftwRealFft3D : RealFft3D
         }
     }
 
-    /// <inheritdoc/>
-    public override void ForwardPruned(double* real, Complex* spectrum, int[] block)
+    /// <summary>
+    /// The forward transform of a real array that is zero outside the block (and below <paramref name="first"/> on axis
+    /// 0); the result is the full half spectrum.
+    /// </summary>
+    public void ForwardPruned(T* real, T* spectrum, int[] block, int first)
     {
         if (Shape.Length == 1)
         {
             Forward(real, spectrum);
             return;
         }
-        var p = Pruned(block);
-        long slab = SpectrumLength / SpectrumShape[0];
-        NativeMemory.Clear(spectrum + block[0] * slab, (nuint)((SpectrumShape[0] - block[0]) * slab * sizeof(Complex)));
-        FftwNative.ExecuteR2C(p.R2C, real, spectrum);
-        FftwNative.ExecuteDft(p.ForwardX, spectrum, spectrum);
-    }
-
-    /// <inheritdoc/>
-    public override void ForwardPruned(double* real, Complex* spectrum, int[] block, int first)
-    {
-        ArgumentNullException.ThrowIfNull(block);
-        if (block.Length == 0 || first < 0 || first >= block[0])
-            throw new ArgumentOutOfRangeException(nameof(first), first, $"FftwRealFft3D: the first non-zero slab must lie in [0, block[0]) = [0, {(block.Length > 0 ? block[0] : 0)}).");
         long slab = SpectrumLength / SpectrumShape[0], realSlab = RealLength / Shape[0];
+        long complexSize = 2L * sizeof(T);
         // The slab plans run at an offset of first slabs; FFTW's new-array execute needs the planning alignment
         // (16 bytes), which a real slab of odd length breaks at odd offsets: then all slabs are transformed.
-        if (Shape.Length == 1 || first == 0 || first * realSlab * sizeof(double) % 16 != 0)
-        {
-            ForwardPruned(real, spectrum, block);
-            return;
-        }
+        if (first > 0 && first * realSlab * sizeof(T) % 16 != 0) first = 0;
         var p = Pruned(block, first);
-        NativeMemory.Clear(spectrum, (nuint)(first * slab * sizeof(Complex)));
-        NativeMemory.Clear(spectrum + block[0] * slab, (nuint)((SpectrumShape[0] - block[0]) * slab * sizeof(Complex)));
-        FftwNative.ExecuteR2C(p.R2C, real + first * realSlab, spectrum + first * slab);
-        FftwNative.ExecuteDft(p.ForwardX, spectrum, spectrum);
+        if (first > 0) NativeMemory.Clear(spectrum, (nuint)(first * slab * complexSize));
+        NativeMemory.Clear(spectrum + 2 * block[0] * slab, (nuint)((SpectrumShape[0] - block[0]) * slab * complexSize));
+        _api.ExecuteR2C(p.R2C, real + first * realSlab, spectrum + 2 * first * slab);
+        _api.ExecuteDft(p.ForwardX, spectrum, spectrum);
     }
 
-    /// <inheritdoc/>
-    public override void InversePruned(Complex* spectrum, double* real, int[] block)
+    /// <summary>The inverse transform when only the corner block of the result is needed (the rest is unspecified).</summary>
+    public void InversePruned(T* spectrum, T* real, int[] block)
     {
         if (Shape.Length == 1)
         {
             Inverse(spectrum, real);
             return;
         }
-        var p = Pruned(block);
-        FftwNative.ExecuteDft(p.InverseX, spectrum, spectrum);
-        FftwNative.ExecuteC2R(p.C2R, spectrum, real);
+        var p = Pruned(block, 0);
+        _api.ExecuteDft(p.InverseX, spectrum, spectrum);
+        _api.ExecuteC2R(p.C2R, spectrum, real);
     }
 }

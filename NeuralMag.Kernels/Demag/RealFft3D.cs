@@ -116,3 +116,40 @@ public abstract unsafe class RealFft3D
         return backend == FftBackend.Fftw ? FftwRealFft3D.Get(shape) : new ManagedRealFft3D(shape);
     }
 }
+
+/// <summary>
+/// The transforms a convolution needs, on reals of type <typeparamref name="T"/> with interleaved complex spectra
+/// (re, im) in the half-spectrum layout of <see cref="RealFft3D"/>: the pruned forward transform of data in a corner
+/// block (zero below <c>first</c> on axis 0) and the inverse of which only the block is read.
+/// </summary>
+internal unsafe interface IRealFft<T> where T : unmanaged
+{
+    /// <summary>Extents of the half spectrum.</summary>
+    int[] SpectrumShape { get; }
+    /// <summary>Elements of the real array.</summary>
+    long RealLength { get; }
+    /// <summary>Complex elements of the half spectrum (2x as many T).</summary>
+    long SpectrumLength { get; }
+    /// <summary>Forward transform of a real array zero outside the block and below <paramref name="first"/> on axis 0.</summary>
+    void ForwardPruned(T* real, T* spectrum, int[] block, int first);
+    /// <summary>Inverse transform of which only the corner block of the result is used.</summary>
+    void InversePruned(T* spectrum, T* real, int[] block);
+}
+
+/// <summary>A double-precision <see cref="RealFft3D"/> (FFTW or managed) as an <see cref="IRealFft{T}"/>.</summary>
+internal sealed unsafe class DoubleRealFft : IRealFft<double>
+{
+    private readonly RealFft3D _fft;
+    public DoubleRealFft(RealFft3D fft) => _fft = fft;
+    public int[] SpectrumShape => _fft.SpectrumShape;
+    public long RealLength => _fft.RealLength;
+    public long SpectrumLength => _fft.SpectrumLength;
+
+    public void ForwardPruned(double* real, double* spectrum, int[] block, int first)
+    {
+        if (first > 0) _fft.ForwardPruned(real, (Complex*)spectrum, block, first);
+        else _fft.ForwardPruned(real, (Complex*)spectrum, block);
+    }
+
+    public void InversePruned(double* spectrum, double* real, int[] block) => _fft.InversePruned((Complex*)spectrum, real, block);
+}

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -71,9 +72,36 @@ public sealed partial class ElementAssembler
     /// <param name="into">Optional array (nodes x 3) to receive dE/dm, cleared first; a new one otherwise.</param>
     public Result AssembleQuadratic(QuadraticElementOperator op, double[] m, double[] rho, bool gradient, bool energy = true, double[]? into = null)
     {
-        if (op.Corners != _g.Corners) throw new ArgumentException("The operator was built for another grid.");
-        if (m.Length != _g.NumNodes * 3) throw new ArgumentException($"m has {m.Length} values, expected {_g.NumNodes * 3} (nodes x 3).");
-        if (rho.Length != _g.NumCells) throw new ArgumentException($"rho has {rho.Length} values, expected {_g.NumCells} (cells).");
+        energy |= !gradient;
+        if (into != null && into.Length != m.Length) throw new ArgumentException($"into has {into.Length} values, expected {m.Length}.", nameof(into));
+        var result = new Result { CellEnergy = energy ? new double[_g.NumCells] : Array.Empty<double>() };
+        var dEdm = gradient ? result.DEdm = into ?? new double[m.Length] : null;
+        AssembleQuadratic(op, m, rho, dEdm, energy ? result.CellEnergy : null);
+        double total = 0;
+        foreach (var e in result.CellEnergy) total += e;
+        result.Energy = energy ? total : double.NaN;
+        return result;
+    }
+
+    /// <summary>
+    /// The quadratic assembly in the precision T (float32 states run it in float32 with the operators rounded once
+    /// from their float64 construction): dE/dm at the nodes into <paramref name="dEdm"/> (cleared first) and the cell
+    /// energies into <paramref name="cellEnergy"/>, each when not null.
+    /// </summary>
+    /// <param name="op">The element operators of the density and parameters.</param>
+    /// <param name="m">Nodal magnetization, nodes x 3.</param>
+    /// <param name="rho">Density per cell.</param>
+    /// <param name="dEdm">Receives dE/dm (nodes x 3), or null.</param>
+    /// <param name="cellEnergy">Receives the cell energies (cells), or null.</param>
+    /// <exception cref="ArgumentException">An array does not match the grid or the operator another grid.</exception>
+    public void AssembleQuadratic<T>(QuadraticElementOperator op, T[] m, T[] rho, T[]? dEdm, T[]? cellEnergy) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(op);
+        if (op.Corners != _g.Corners) throw new ArgumentException("The operator was built for another grid.", nameof(op));
+        if (m.Length != _g.NumNodes * 3) throw new ArgumentException($"m has {m.Length} values, expected {_g.NumNodes * 3} (nodes x 3).", nameof(m));
+        if (rho.Length != _g.NumCells) throw new ArgumentException($"rho has {rho.Length} values, expected {_g.NumCells} (cells).", nameof(rho));
+        if (dEdm != null && dEdm.Length != m.Length) throw new ArgumentException($"dEdm has {dEdm.Length} values, expected {m.Length}.", nameof(dEdm));
+        if (cellEnergy != null && cellEnergy.Length != _g.NumCells) throw new ArgumentException($"cellEnergy has {cellEnergy.Length} values, expected {_g.NumCells}.", nameof(cellEnergy));
         int dim = _g.Dim, corners = _g.Corners, n = 3 * corners;
         var cells = new[] { 1, 1, 1 };
         var nodes = new[] { 1, 1, 1 };
@@ -85,17 +113,10 @@ public sealed partial class ElementAssembler
         var stride = new[] { nodes[1] * nodes[2], nodes[2], 1 };
         var lists = new int[3][][];
         for (int k = 0; k < 3; k++) lists[k] = k < dim ? ColorClasses(_g.Cells[k], _g.Periodic[k]) : new[] { new[] { 0 }, Array.Empty<int>(), Array.Empty<int>() };
-
-        energy |= !gradient;
-        var result = new Result { CellEnergy = energy ? new double[_g.NumCells] : Array.Empty<double>() };
-        if (into != null)
-        {
-            if (into.Length != m.Length) throw new ArgumentException($"into has {into.Length} values, expected {m.Length}.");
-            Array.Clear(into);
-        }
-        var dEdm = gradient ? result.DEdm = into ?? new double[m.Length] : null;
-        var cellEnergy = energy ? result.CellEnergy : null;
+        if (dEdm != null) Array.Clear(dEdm);
+        var tables = op.Tables<T>();
         var cellOp = op.CellOperator;
+        T half = T.CreateTruncating(0.5);
         for (int cx = 0; cx < 3; cx++)
             for (int cy = 0; cy < 3; cy++)
                 for (int cz = 0; cz < 3; cz++)
@@ -107,92 +128,104 @@ public sealed partial class ElementAssembler
                     {
                         Span<int> node = stackalloc int[8];
                         Span<int> off = stackalloc int[3];
-                        Span<double> local = stackalloc double[24];
-                        Span<double> y = stackalloc double[24];
+                        // Node offset of each corner from the cell's first node; changes only where an axis wraps.
+                        Span<int> cornerOffset = stackalloc int[8];
+                        Span<T> local = stackalloc T[24];
+                        Span<T> y = stackalloc T[24];
                         for (int r = lo; r < hi; r++)
                         {
                             int ix = lx[r / ly.Length], iy = ly[r % ly.Length];
                             off[0] = ix + 1 == nodes[0] ? -ix * stride[0] : stride[0];
                             off[1] = iy + 1 == nodes[1] ? -iy * stride[1] : stride[1];
+                            int offsetsFor = int.MinValue;
                             foreach (int iz in lz)
                             {
                                 off[2] = iz + 1 == nodes[2] ? -iz * stride[2] : stride[2];
+                                if (off[2] != offsetsFor)
+                                {
+                                    offsetsFor = off[2];
+                                    for (int a = 0; a < corners; a++)
+                                    {
+                                        int d = 0;
+                                        for (int k = 0; k < dim; k++)
+                                            if (((a >> k) & 1) == 1) d += off[k];
+                                        cornerOffset[a] = d;
+                                    }
+                                }
                                 int cell = (ix * cells[1] + iy) * cells[2] + iz;
                                 int baseNode = ix * stride[0] + iy * stride[1] + iz;
                                 for (int a = 0; a < corners; a++)
                                 {
-                                    int nd = baseNode;
-                                    for (int k = 0; k < dim; k++)
-                                        if (((a >> k) & 1) == 1) nd += off[k];
+                                    int nd = baseNode + cornerOffset[a];
                                     node[a] = nd;
-                                    local[a] = m[nd * 3];
-                                    local[corners + a] = m[nd * 3 + 1];
-                                    local[2 * corners + a] = m[nd * 3 + 2];
+                                    // Node indices lie in the grid by construction (m's length is checked above).
+                                    ref T mn = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(m), nd * 3);
+                                    local[a] = mn;
+                                    local[corners + a] = Unsafe.Add(ref mn, 1);
+                                    local[2 * corners + a] = Unsafe.Add(ref mn, 2);
                                 }
                                 int o = cellOp == null ? 0 : cellOp[cell];
                                 y[..n].Clear();
                                 var blocks = op.Blocks[o];
-                                var kt = op.BlocksTransposed[o];
+                                var kt = tables.BlocksTransposed[o];
                                 for (int bk = 0; bk < blocks.Length; bk++)
                                 {
                                     var (bi, bj) = blocks[bk];
                                     BlockProduct(kt[bk], local.Slice(bj * corners, corners), y.Slice(bi * corners, corners));
                                 }
-                                double r2 = rho[cell];
-                                if (energy)
+                                T r2 = rho[cell];
+                                if (cellEnergy != null)
                                 {
-                                    double e = 0;
-                                    var lin = op.B[o];
-                                    for (int i = 0; i < n; i++) e += (0.5 * y[i] + lin[i]) * local[i];
-                                    cellEnergy![cell] = r2 * (e + op.E0V[o]);
+                                    T e = T.Zero;
+                                    var lin = tables.B[o];
+                                    for (int i = 0; i < n; i++) e += (half * y[i] + lin[i]) * local[i];
+                                    cellEnergy[cell] = r2 * (e + tables.E0V[o]);
                                 }
                                 if (dEdm == null) continue;
                                 if (op.HasLinear)
                                 {
-                                    var lin = op.B[o];
+                                    var lin = tables.B[o];
                                     for (int i = 0; i < n; i++) y[i] += lin[i];
                                 }
                                 for (int a = 0; a < corners; a++)
                                 {
-                                    int nd = node[a] * 3;
-                                    dEdm[nd] += r2 * y[a];
-                                    dEdm[nd + 1] += r2 * y[corners + a];
-                                    dEdm[nd + 2] += r2 * y[2 * corners + a];
+                                    ref T g = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(dEdm), node[a] * 3);
+                                    g += r2 * y[a];
+                                    Unsafe.Add(ref g, 1) += r2 * y[corners + a];
+                                    Unsafe.Add(ref g, 2) += r2 * y[2 * corners + a];
                                 }
                             }
                         }
                     }, Math.Max(1, 4096 / lz.Length));
                 }
-        double total = 0;
-        foreach (var e in result.CellEnergy) total += e;
-        result.Energy = energy ? total : double.NaN;
-        return result;
     }
 
     /// <summary>y += Kᵀ-stored block times x: y_a += Σ_b kt[b C + a] x_b (vectorized for the 8-corner element).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void BlockProduct(double[] kt, Span<double> x, Span<double> y)
+    private static void BlockProduct<T>(T[] kt, Span<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int c = x.Length;
-        if (c == 8 && Vector256.IsHardwareAccelerated)
+        if (c == 8 && Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
         {
-            ref double k0 = ref MemoryMarshal.GetArrayDataReference(kt);
-            ref double y0r = ref MemoryMarshal.GetReference(y);
+            // 8 corners: two vectors of 4 doubles or one of 8 floats.
+            int w = Vector256<T>.Count;
+            ref T k0 = ref MemoryMarshal.GetArrayDataReference(kt);
+            ref T y0r = ref MemoryMarshal.GetReference(y);
             var y0 = Vector256.LoadUnsafe(ref y0r);
-            var y1 = Vector256.LoadUnsafe(ref y0r, 4);
+            var y1 = w == 4 ? Vector256.LoadUnsafe(ref y0r, 4) : Vector256<T>.Zero;
             for (int b = 0; b < 8; b++)
             {
                 var xb = Vector256.Create(x[b]);
                 y0 += Vector256.LoadUnsafe(ref k0, (nuint)(b * 8)) * xb;
-                y1 += Vector256.LoadUnsafe(ref k0, (nuint)(b * 8 + 4)) * xb;
+                if (w == 4) y1 += Vector256.LoadUnsafe(ref k0, (nuint)(b * 8 + 4)) * xb;
             }
             y0.StoreUnsafe(ref y0r);
-            y1.StoreUnsafe(ref y0r, 4);
+            if (w == 4) y1.StoreUnsafe(ref y0r, 4);
             return;
         }
         for (int b = 0; b < c; b++)
         {
-            double xb = x[b];
+            T xb = x[b];
             for (int a = 0; a < c; a++) y[a] += kt[b * c + a] * xb;
         }
     }

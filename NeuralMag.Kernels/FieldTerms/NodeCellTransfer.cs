@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace NeuralMag.Kernels.FieldTerms;
 
 /// <summary>
@@ -5,28 +7,29 @@ namespace NeuralMag.Kernels.FieldTerms;
 /// of a grid along structured index lines (no per-cell index decoding, no colouring): the weighted cell mean of the
 /// corner values, and the weighted gather from the adjacent cells to a node. These two loops are the whole node/cell
 /// transfer of the code (the demag field every evaluation, the FIC projections, Function.ToCell/ToNode), each other's
-/// adjoint up to the weights, so both run in parallel over x-y lines.
+/// adjoint up to the weights, so both run in parallel over x-y lines. Both are generic over the element type (float32
+/// states transfer in float32).
 /// </summary>
 public static class NodeCellTransfer
 {
     /// <summary>cell[c, i] = weight[c] · (1/2^d) Σ_corners node[n, i] for 3-vectors.</summary>
-    public static void CellMean(GridGeometry g, double[] node, double[] weight, double[] cell) => CellMean(g, node, weight, cell, 3);
+    public static void CellMean<T>(GridGeometry g, T[] node, T[] weight, T[] cell) where T : unmanaged, IFloatingPointIeee754<T> => CellMean(g, node, weight, cell, 3);
 
     /// <summary>node[n, i] = scale[n] · Σ_{cells c at n} weight[c] cell[c, i] for 3-vectors.</summary>
-    public static void NodeGather(GridGeometry g, double[] cell, double[] weight, double[] scale, double[] node) => NodeGather(g, cell, weight, scale, node, 3);
+    public static void NodeGather<T>(GridGeometry g, T[] cell, T[] weight, T[] scale, T[] node) where T : unmanaged, IFloatingPointIeee754<T> => NodeGather(g, cell, weight, scale, node, 3);
 
     /// <summary>cell[c, i] = weight[c] · (1/2^d) Σ_corners node[n, i], i &lt; width.</summary>
-    public static void CellMean(GridGeometry g, double[] node, double[] weight, double[] cell, int width)
+    public static void CellMean<T>(GridGeometry g, T[] node, T[] weight, T[] cell, int width) where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckWidth(width);
         var (cells, nodes, dim) = Pad(g);
-        double share = 1.0 / g.Corners;
+        T share = T.CreateTruncating(1.0 / g.Corners);
         int cy = cells[1], cz = cells[2], ny = nodes[1], nz = nodes[2];
         bool ax = dim == 3, ay = dim >= 2;
         NeuralMag.AD.ParallelLoop.For(cells[0] * cy, (lo, hi) =>
         {
             Span<int> cols = stackalloc int[4];
-            Span<double> acc = stackalloc double[width];
+            Span<T> acc = stackalloc T[width];
             int ix = lo / cy, iy = lo % cy;
             for (int row = lo; row < hi; row++, iy++)
             {
@@ -53,7 +56,7 @@ public static class NodeCellTransfer
                         for (int i = 0; i < width; i++) acc[i] += node[a + i] + node[b + i];
                     }
                     int c = c0 + iz;
-                    double w = weight[c] * share;
+                    T w = weight[c] * share;
                     for (int i = 0; i < width; i++) cell[width * c + i] = w * acc[i];
                 }
             }
@@ -61,7 +64,7 @@ public static class NodeCellTransfer
     }
 
     /// <summary>node[n, i] = scale[n] · Σ_{cells c at n} weight[c] cell[c, i], i &lt; width.</summary>
-    public static void NodeGather(GridGeometry g, double[] cell, double[] weight, double[] scale, double[] node, int width)
+    public static void NodeGather<T>(GridGeometry g, T[] cell, T[] weight, T[] scale, T[] node, int width) where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckWidth(width);
         var (cells, nodes, dim) = Pad(g);
@@ -70,7 +73,7 @@ public static class NodeCellTransfer
         NeuralMag.AD.ParallelLoop.For(nodes[0] * ny, (lo, hi) =>
         {
             Span<int> cols = stackalloc int[4];
-            Span<double> acc = stackalloc double[width];
+            Span<T> acc = stackalloc T[width];
             int ix = lo / ny, iy = lo % ny;
             for (int row = lo; row < hi; row++, iy++)
             {
@@ -102,18 +105,18 @@ public static class NodeCellTransfer
                         if (above >= 0)
                         {
                             int c = cols[k] + above;
-                            double w = weight[c];
+                            T w = weight[c];
                             for (int i = 0; i < width; i++) acc[i] += w * cell[width * c + i];
                         }
                         if (below >= 0)
                         {
                             int c = cols[k] + below;
-                            double w = weight[c];
+                            T w = weight[c];
                             for (int i = 0; i < width; i++) acc[i] += w * cell[width * c + i];
                         }
                     }
                     int n = n0 + iz;
-                    double s = scale[n];
+                    T s = scale[n];
                     for (int i = 0; i < width; i++) node[width * n + i] = s * acc[i];
                 }
             }

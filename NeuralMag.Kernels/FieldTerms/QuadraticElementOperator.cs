@@ -36,6 +36,24 @@ public sealed class QuadraticElementOperator
     /// <summary>Operator index per cell, or null when one operator serves every cell.</summary>
     internal int[]? CellOperator { get; }
 
+    /// <summary>
+    /// The tables the assembly reads, in precision T: for double K's blocks, B and E0V themselves; for float the same
+    /// values computed in float64 and rounded once (made on first request and kept).
+    /// </summary>
+    internal QuadraticTables<T> Tables<T>() where T : unmanaged
+    {
+        if (typeof(T) == typeof(double)) return (QuadraticTables<T>)(object)(_double ??= new QuadraticTables<double>(BlocksTransposed, B, E0V));
+        if (typeof(T) == typeof(float))
+            return (QuadraticTables<T>)(object)(_single ??= new QuadraticTables<float>(
+                BlocksTransposed.Select(o => o.Select(Round).ToArray()).ToArray(), B.Select(Round).ToArray(), Round(E0V)));
+        throw new NotSupportedException($"QuadraticElementOperator: no tables in {typeof(T).Name}.");
+    }
+
+    private static float[] Round(double[] v) => Array.ConvertAll(v, x => (float)x);
+
+    private QuadraticTables<double>? _double;
+    private QuadraticTables<float>? _single;
+
     /// <summary>True when some operator has a nonzero linear part b.</summary>
     internal bool HasLinear { get; }
 
@@ -197,3 +215,6 @@ public sealed class QuadraticElementOperator
         }
     }
 }
+
+/// <summary>Per operator: the transposed nonzero blocks of K, the linear coefficients and e0 V, in precision T.</summary>
+internal sealed record QuadraticTables<T>(T[][][] BlocksTransposed, T[][] B, T[] E0V);

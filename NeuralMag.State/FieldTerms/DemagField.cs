@@ -233,6 +233,12 @@ internal sealed class DemagOperator
         var wanted = record ? new[] { Tape.IsRecording(a[0]), Tape.IsRecording(a[1]), Tape.IsRecording(a[2]) } : null;
         if (!record && !_state.Device.IsCpu && !_truePbc && a[0].Device == _state.Device && DeviceDemagConvolution.Supports(_kernel!))
             return DeviceField(a[0], wt);
+        if (!record && _state.DType == DType.Float32 && _state.Device.IsCpu && !_truePbc && a[0].Storage is CpuStorage { F32: { } m32 })
+        {
+            LastFieldPrecision = DType.Float32;
+            return SingleField(m32, wt, nodeShape);
+        }
+        LastFieldPrecision = DType.Float64;
         int nc = _geo.NumCells;
         var m = a[0].Storage is CpuStorage { F64: { } f64 } ? f64 : null;
         double[]? mHost = null;
@@ -267,6 +273,40 @@ internal sealed class DemagOperator
         }
         if (!record) return result;
         return Tape.Record(result, a, g => FieldVjp(g, wt, mbar, hCell, h, nodeShape, wanted!));
+    }
+
+    /// <summary>Diagnostic: the precision the last host evaluation of <see cref="Field"/> computed in.</summary>
+    internal DType? LastFieldPrecision { get; private set; }
+
+    /// <summary>The demag kernel (null with true PBC).</summary>
+    internal DemagKernel? Kernel => _kernel;
+
+    /// <summary>The weights of <see cref="Field"/> rounded once to float32, kept for the float64 weights they came from.</summary>
+    private sealed record SingleWeights(Weights Key, float[] W, float[] Wn, float[] InvMass);
+    private SingleWeights? _singleWeights;
+    private float[]? _sourceSingle, _cellFieldSingle;
+
+    /// <summary>
+    /// <see cref="Field"/> of a float32 CPU state off the tape, in float32 throughout: the weighted cell mean of m, the
+    /// single-precision convolution (<see cref="DemagConvolution.Apply(DemagKernel, float[], float[])"/>) and the
+    /// weighted node gather, with the weights computed in float64 and rounded once.
+    /// </summary>
+    private NTensor SingleField(float[] m, Weights wt, int[] nodeShape)
+    {
+        var sw = Volatile.Read(ref _singleWeights);
+        static float[] Round(double[] v) => Array.ConvertAll(v, x => (float)x);
+        if (sw == null || !ReferenceEquals(sw.Key, wt)) Volatile.Write(ref _singleWeights, sw = new SingleWeights(wt, Round(wt.W), Round(wt.Wn), Round(wt.InvMass)));
+        int nc = _geo.NumCells;
+        var source = Interlocked.Exchange(ref _sourceSingle, null) ?? new float[nc * 3];
+        NodeCellTransfer.CellMean(_geo, m, sw.W, source);
+        var hCell = Interlocked.Exchange(ref _cellFieldSingle, null) ?? new float[nc * 3];
+        DemagConvolution.Apply(_kernel!, source, hCell);
+        // The gather writes every element.
+        var h = GC.AllocateUninitializedArray<float>(_geo.NumNodes * 3);
+        NodeCellTransfer.NodeGather(_geo, hCell, sw.Wn, sw.InvMass, h);
+        _sourceSingle = source;
+        _cellFieldSingle = hCell;
+        return new NTensor(new CpuStorage(h), nodeShape);
     }
 
     /// <summary>

@@ -278,6 +278,12 @@ internal sealed class FieldTermOperator
     public NTensor Field(NTensor[] a)
     {
         if (OnDevice(a) is { } onDevice) return onDevice;
+        if (SingleField(a) is { } single)
+        {
+            LastFieldPrecision = DType.Float32;
+            return single;
+        }
+        LastFieldPrecision = DType.Float64;
         bool recording = Tape.IsRecording(a);
         var x = Inputs(a, reuse: !recording);
         int msIndex = Array.IndexOf(FieldParameters, "material__Ms");
@@ -366,6 +372,35 @@ internal sealed class FieldTermOperator
 
     private DeviceCache? _device;
 
+    /// <summary>Diagnostic: the precision the last host evaluation of <see cref="Field"/> computed in.</summary>
+    internal DType? LastFieldPrecision { get; private set; }
+
+    /// <summary>rho rounded once to float32, kept for the float64 rho array it came from.</summary>
+    private sealed record SingleRho(double[] Key, float[] Values);
+    private SingleRho? _rhoSingle;
+
+    /// <summary>
+    /// The field of a float32 CPU state computed in float32 (m read in place, the element operators rounded once from
+    /// float64, the node scale -1/(mu0 M) computed in float64 and rounded), when the density has element operators,
+    /// m is nodal and nothing records; null otherwise (the float64 path then runs on the widened values).
+    /// </summary>
+    private NTensor? SingleField(NTensor[] a)
+    {
+        if (_state.DType != DType.Float32 || !_state.Device.IsCpu || _fic || !_useOperators || Tape.IsRecording(a)) return null;
+        if (a[0].Storage is not CpuStorage { F32: { } m } || !Shapes.Equal(a[0].GetShape(), MShape)) return null;
+        var pc = Parameters(a);
+        if (pc.Op == null) return null;
+        var rho = Cached(ref _rho, a[_rhoIndex], "rho");
+        int msIndex = Array.IndexOf(FieldParameters, "material__Ms");
+        var ms = msIndex >= 1 && msIndex <= _nParams ? pc.Values[msIndex - 1] : Cached(ref _ms, a[msIndex], "material__Ms");
+        var mass = Mass(ms, rho);
+        var rs = Volatile.Read(ref _rhoSingle);
+        if (rs == null || !ReferenceEquals(rs.Key, rho)) Volatile.Write(ref _rhoSingle, rs = new SingleRho(rho, Array.ConvertAll(rho, v => (float)v)));
+        var h = GC.AllocateUninitializedArray<float>(m.Length);
+        _asm.AssembleQuadratic(pc.Op, m, rs.Values, h, null);
+        return new NTensor(new CpuStorage(FieldFromGradient(h, mass)), MShape);
+    }
+
     /// <summary>
     /// d/dε at ε = 0 of the assembler's outputs at m + εw. Exact for a quadratic density from two evaluations (the
     /// outputs are then quadratic in ε); otherwise the five-point central rule, exact for outputs polynomial of degree
@@ -424,14 +459,17 @@ internal sealed class FieldTermOperator
         for (int i = 0; i < sum.Length; i++) sum[i] += weight * v[i];
     }
 
-    /// <summary>h = -dE/dm / (mu0 M), computed in place (the gradient array is the pass's own); 0 where M = 0.</summary>
-    private static double[] FieldFromGradient(double[] dEdm, double[] mass)
+    /// <summary>
+    /// h = -dE/dm / (mu0 M), computed in place (the gradient array is the pass's own); 0 where M = 0. The scale is
+    /// formed in float64 and rounded to T once per node.
+    /// </summary>
+    private static T[] FieldFromGradient<T>(T[] dEdm, double[] mass) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         NeuralMag.AD.ParallelLoop.For(mass.Length, (lo, hi) =>
         {
             for (int n = lo; n < hi; n++)
             {
-                double s = -ElementAssembler.InverseMass(mass[n]) / Constants.Mu0;
+                T s = T.CreateTruncating(-ElementAssembler.InverseMass(mass[n]) / Constants.Mu0);
                 dEdm[3 * n] *= s;
                 dEdm[3 * n + 1] *= s;
                 dEdm[3 * n + 2] *= s;

@@ -6,7 +6,8 @@ namespace NeuralMag.Bench;
 
 /// <summary>
 /// One demag field evaluation (nodal m: cell averaging, 3 r2c FFTs, the kernel product, 3 c2r FFTs, the projection
-/// back to the nodes) against its floor on the CPU: the six real FFTs of the padded grid alone, with the same backend.
+/// back to the nodes) against its floor on the CPU: the six real FFTs of the padded grid alone, with the same backend;
+/// and the float32 field (single-precision FFTW) against the float64 one of the same grid.
 /// </summary>
 public sealed class DemagBench : IBenchSuite
 {
@@ -16,6 +17,8 @@ public sealed class DemagBench : IBenchSuite
     {
         var sizes = quick ? new[] { new[] { 100, 25, 1 }, new[] { 64, 64, 8 } } : new[] { new[] { 100, 25, 1 }, new[] { 128, 128, 16 }, new[] { 256, 256, 64 } };
         foreach (var n in sizes)
+        {
+            Action? demag64 = null;
             foreach (var dtype in new[] { DType.Float64, DType.Float32 })
             {
                 var state = new State(new Mesh(n, new[] { 5e-9, 5e-9, 3e-9 }), Device.Cpu, dtype);
@@ -45,6 +48,15 @@ public sealed class DemagBench : IBenchSuite
                 yield return new BenchRow(
                     $"h_demag {string.Join("x", n)} {dtype.Name()} (grid {string.Join("x", shape)}, kernel {kernelMb:F1} MB stored vs {halfMb:F1} MB as half spectra, setup {setupSeconds:F2} s)",
                     demag, $"6 real FFTs ({fft.Backend})", ffts);
+                if (dtype == DType.Float64) demag64 = () => h.Invoke(m);
+                else
+                {
+                    // Timed in alternation with the float64 field of the same grid.
+                    var (t32, t64) = PairedTimer.Median(() => h.Invoke(m), demag64!, reps, 1);
+                    yield return new BenchRow($"h_demag {string.Join("x", n)} float32 vs float64 ({(FftwNative.SingleAvailable ? "libfftw3f" : "no libfftw3f: float64 transforms")})",
+                        t32, "h_demag float64", t64);
+                }
             }
+        }
     }
 }

@@ -4,7 +4,8 @@ namespace NeuralMag.Bench;
 
 /// <summary>
 /// Exchange + uniaxial anisotropy through the generic energy-density assembler, against a hand-written loop of the
-/// same finite-element exchange field (8x8 element stiffness applied cell by cell), timed in the same run.
+/// same finite-element exchange field (8x8 element stiffness applied cell by cell), timed in the same run; and the
+/// float32 exchange field against the float64 one of the same grid (float32 computes in float32).
 /// </summary>
 public sealed class FieldTermBench : IBenchSuite
 {
@@ -14,6 +15,8 @@ public sealed class FieldTermBench : IBenchSuite
     {
         var sizes = quick ? new[] { new[] { 64, 64, 8 } } : new[] { new[] { 128, 128, 16 }, new[] { 256, 256, 64 } };
         foreach (var n in sizes)
+        {
+            Action? exchange64 = null;
             foreach (var dtype in new[] { DType.Float64, DType.Float32 })
             {
                 var state = new State(new Mesh(n, new[] { 2e-9, 2e-9, 2e-9 }), Device.Cpu, dtype);
@@ -40,6 +43,13 @@ public sealed class FieldTermBench : IBenchSuite
                 yield return new BenchRow($"exchange {size}", exchange, "hand-written exchange loop", hand);
                 yield return new BenchRow($"exchange+uaniso {size}", both, "hand-written exchange loop", hand);
                 yield return new BenchRow($"exchange+uaniso {size}", both, "hand-written fused exchange+uaniso loop", handBoth);
+                if (dtype == DType.Float64) exchange64 = () => hEx.Invoke(m);
+                else
+                {
+                    // Timed in alternation with the float64 field of the same grid.
+                    var (t32, t64) = PairedTimer.Median(() => hEx.Invoke(m), exchange64!, reps, 1);
+                    yield return new BenchRow($"exchange {string.Join("x", n)} float32 vs float64", t32, "exchange float64", t64);
+                }
                 if (n[0] < 256)
                 {
                     // The generic dual-number assembler, which every density can use (and nonlinear ones must).
@@ -52,6 +62,7 @@ public sealed class FieldTermBench : IBenchSuite
                     yield return new BenchRow($"exchange, dual-number path {size}", generic, "hand-written exchange loop", hand);
                 }
             }
+        }
     }
 
     /// <summary>
