@@ -233,10 +233,19 @@ internal sealed class DemagOperator
         var wanted = record ? new[] { Tape.IsRecording(a[0]), Tape.IsRecording(a[1]), Tape.IsRecording(a[2]) } : null;
         if (!record && !_state.Device.IsCpu && !_truePbc && a[0].Device == _state.Device && DeviceDemagConvolution.Supports(_kernel!))
             return DeviceField(a[0], wt);
-        if (!record && _state.DType == DType.Float32 && _state.Device.IsCpu && !_truePbc && a[0].Storage is CpuStorage { F32: { } m32 })
+        if (_state.DType == DType.Float32 && _state.Device.IsCpu && !_truePbc && a[0].Storage is CpuStorage { F32: { } m32 })
         {
             LastFieldPrecision = DType.Float32;
-            return SingleField(m32, wt, nodeShape);
+            if (!record) return SingleField(m32, wt, nodeShape, null);
+            // On the tape the convolutions (forward and VJP) run in float32 too; the VJP's O(N) bookkeeping keeps the
+            // cell and node fields widened to float64.
+            var hCellKept = GC.AllocateUninitializedArray<double>(_geo.NumCells * 3);
+            var single = SingleField(m32, wt, nodeShape, hCellKept);
+            var hKept = single.ToArray();
+            double[]? mbarKept = null;
+            if (wanted![1] || wanted[2])
+                NodeCellTransfer.CellMean(_geo, Array.ConvertAll(m32, x => (double)x), OnesCells(), mbarKept = GC.AllocateUninitializedArray<double>(_geo.NumCells * 3));
+            return Tape.Record(single, a, g => FieldVjp(g, wt, mbarKept, hCellKept, hKept, nodeShape, wanted));
         }
         LastFieldPrecision = DType.Float64;
         int nc = _geo.NumCells;
@@ -291,7 +300,11 @@ internal sealed class DemagOperator
     /// single-precision convolution (<see cref="DemagConvolution.Apply(DemagKernel, float[], float[])"/>) and the
     /// weighted node gather, with the weights computed in float64 and rounded once.
     /// </summary>
-    private NTensor SingleField(float[] m, Weights wt, int[] nodeShape)
+    /// <param name="m">m at the nodes, float32.</param>
+    /// <param name="wt">The float64 weights.</param>
+    /// <param name="nodeShape">Shape of the result.</param>
+    /// <param name="cellFieldOut">When given, receives the cell field H widened to float64 (kept for a VJP).</param>
+    private NTensor SingleField(float[] m, Weights wt, int[] nodeShape, double[]? cellFieldOut)
     {
         var sw = Volatile.Read(ref _singleWeights);
         static float[] Round(double[] v) => Array.ConvertAll(v, x => (float)x);
@@ -301,6 +314,8 @@ internal sealed class DemagOperator
         NodeCellTransfer.CellMean(_geo, m, sw.W, source);
         var hCell = Interlocked.Exchange(ref _cellFieldSingle, null) ?? new float[nc * 3];
         DemagConvolution.Apply(_kernel!, source, hCell);
+        if (cellFieldOut != null)
+            for (int i = 0; i < hCell.Length; i++) cellFieldOut[i] = hCell[i];
         // The gather writes every element.
         var h = GC.AllocateUninitializedArray<float>(_geo.NumNodes * 3);
         NodeCellTransfer.NodeGather(_geo, hCell, sw.Wn, sw.InvMass, h);
@@ -365,7 +380,7 @@ internal sealed class DemagOperator
             }
         }, 4096);
         // Y = N * G (the demag convolution is self-adjoint), into s (no longer needed).
-        var y = _truePbc ? DemagConvolution.ApplyPeriodic(_cells3, _dx, gCell) : DemagConvolution.Apply(_kernel!, gCell, s);
+        var y = _truePbc ? DemagConvolution.ApplyPeriodic(_cells3, _dx, gCell) : ConvolveInStateType(gCell, s);
         // dL/dmean m = w Y (into gCell); w = rho Ms, wn = (V/2^d) rho Ms, wd = MassShare(rho) Ms.
         var gms = wanted[1] ? new double[nc] : null;
         var grho = wanted[2] ? new double[nc] : null;
@@ -398,6 +413,15 @@ internal sealed class DemagOperator
             gm = Make(gmNodes, nodeShape);
         }
         return new NTensor?[] { gm, gms == null ? null : Make(gms, _geo.Cells), grho == null ? null : Make(grho, _geo.Cells) };
+    }
+
+    /// <summary>N * x into <paramref name="into"/>: in float32 (rounded in, widened out) for a float32 CPU state, else in float64.</summary>
+    private double[] ConvolveInStateType(double[] x, double[] into)
+    {
+        if (_state.DType != DType.Float32 || !_state.Device.IsCpu) return DemagConvolution.Apply(_kernel!, x, into);
+        var y = DemagConvolution.Apply(_kernel!, Array.ConvertAll(x, v => (float)v));
+        for (int i = 0; i < y.Length; i++) into[i] = y[i];
+        return into;
     }
 
     /// <summary>The field on an ILGPU device: the whole convolution there, with our FFT kernel or cuFFT (built once per weights).</summary>

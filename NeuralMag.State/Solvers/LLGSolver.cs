@@ -285,7 +285,8 @@ public sealed class LLGSolver
     /// <param name="memoryBudget">Most bytes of managed heap the forward and the gradient pass may add above the live
     /// heap at their start, garbage included; 0 (the default): no limit. The runtime would otherwise let garbage
     /// field arrays pile up on the large-object heap (several times the live memory); with a budget a full garbage
-    /// collection runs whenever the heap exceeds it (<see cref="RevolveStatistics.Collections"/>). The snapshots
+    /// collection runs whenever the heap exceeds it (<see cref="RevolveStatistics.Collections"/>). The heap is the
+    /// process's, so other threads' allocations count against the budget too. The snapshots
     /// (2 · snapshots fields) and one step's tape must fit in it.</param>
     /// <param name="cancellationToken">Checked after every accepted step of the forward pass.</param>
     public NTensor SolveRevolve(double t1, NTensor? m0 = null, IReadOnlyList<NTensor>? parameterValues = null, int snapshots = 0, long memoryBudget = 0, CancellationToken cancellationToken = default)
