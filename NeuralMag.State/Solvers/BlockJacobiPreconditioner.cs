@@ -48,6 +48,9 @@ internal sealed class BlockJacobiPreconditioner
     /// <summary>Entry (row, column) of node <paramref name="node"/>'s diagonal block of J.</summary>
     public double this[int node, int row, int column] => _jacobianBlocks[(node * BlockSize + row) * BlockSize + column];
 
+    /// <summary>The preconditioner of the given blocks (node-major, each c × c row-major), probed elsewhere.</summary>
+    internal static BlockJacobiPreconditioner FromBlocks(int nodes, int blockSize, double[] blocks) => new(nodes, blockSize, blocks, 0);
+
     /// <summary>
     /// The block diagonal of the linear map <paramref name="jacobianTimes"/> on tensors shaped like
     /// <paramref name="like"/> (its dtype and device), by coloured probes; null when <paramref name="like"/> is a

@@ -91,6 +91,17 @@ public sealed class ImplicitRungeKutta : IStepIntegrator
     /// <summary>GMRES iterations of the forward stage solves (<see cref="JacobianVectorProducts"/> less <see cref="PreconditionerProducts"/>).</summary>
     public long KrylovIterations => JacobianVectorProducts - PreconditionerProducts;
 
+    /// <summary>Wall time of the forward stage solves' GMRES (its Jacobian–vector products, preconditioner applications and orthogonalisation), probing excluded.</summary>
+    public TimeSpan KrylovTime => TimeSpan.FromSeconds(_krylovTicks / (double)System.Diagnostics.Stopwatch.Frequency);
+
+    /// <summary>Wall time of the Jacobian–vector products of the forward stage solves, probes included.</summary>
+    public TimeSpan JacobianProductTime => TimeSpan.FromSeconds(_productTicks / (double)System.Diagnostics.Stopwatch.Frequency);
+
+    /// <summary>Wall time of the forward preconditioners: probing (its J v also in <see cref="JacobianProductTime"/>), factorizations and applications.</summary>
+    public TimeSpan PreconditionerTime => TimeSpan.FromSeconds(_preconditionerTicks / (double)System.Diagnostics.Stopwatch.Frequency);
+
+    private long _krylovTicks, _productTicks, _preconditionerTicks;
+
     /// <summary>Newton iterations, all stages together.</summary>
     public long NewtonIterations { get; private set; }
 
@@ -99,6 +110,9 @@ public sealed class ImplicitRungeKutta : IStepIntegrator
 
     /// <summary>Vector–Jacobian products of f_I in the transposed stage solves of backward passes.</summary>
     public long AdjointProducts { get; private set; }
+
+    /// <summary>Jacobian–vector products that probed the preconditioners of the transposed stage solves (one probing per stage solve).</summary>
+    public long AdjointPreconditionerProducts { get; private set; }
 
     /// <inheritdoc />
     public long AcceptedSteps { get; private set; }
@@ -124,6 +138,9 @@ public sealed class ImplicitRungeKutta : IStepIntegrator
         ExplicitEvaluations++;
         return _explicitPart!(t, y);
     }
+
+    /// <summary>f_I at (t, y) with its Jacobian–vector product, uncounted (tests probe the preconditioners with it).</summary>
+    internal ImplicitLinearization Linearize(double t, NTensor y) => _implicitPart(t, y);
 
     private ImplicitLinearization FI(double t, NTensor y)
     {
@@ -264,7 +281,6 @@ public sealed class ImplicitRungeKutta : IStepIntegrator
                 if (tab.ExplicitA is { } ae && ae[i][j] != 0) r = r + kE[j]! * (h * ae[i][j]);
             }
             double ti = t + tab.C[i] * h;
-            if (preconditioner.Kind == StagePreconditioner.BlockJacobiEachStage) preconditioner.Refresh = true;
             var z = SolveStage(ti, r, hg, kI[i - 1], y, preconditioner);
             if (z is null) return null;
             kI[i] = (z - r) * (1 / hg);
@@ -310,19 +326,21 @@ public sealed class ImplicitRungeKutta : IStepIntegrator
                 if (preconditioner.Refresh)
                 {
                     preconditioner.Refresh = false;
-                    var blocks = BlockJacobiPreconditioner.Probe(v =>
+                    NTensor Probe(NTensor v)
                     {
                         JacobianVectorProducts++;
                         PreconditionerProducts++;
-                        return lin.JacobianTimes(v);
-                    }, z);
-                    preconditioner.Set(blocks, hg);
+                        return Timed(ref _productTicks, () => lin.JacobianTimes(v));
+                    }
+                    Timed(ref _preconditionerTicks, () => { preconditioner.Set(Probe, z, hg); return 0; });
                 }
-                var solve = Gmres.Solve(v =>
+                var forward = preconditioner.Forward;
+                var solve = Timed(ref _krylovTicks, () => Gmres.Solve(v =>
                 {
                     JacobianVectorProducts++;
-                    return v - lin.JacobianTimes(v) * hg;
-                }, -residual, o.KrylovTolerance, o.KrylovRestart, o.MaxKrylovIterations, trueResidual: false, preconditioner.Forward);
+                    return v - Timed(ref _productTicks, () => lin.JacobianTimes(v)) * hg;
+                }, -residual, o.KrylovTolerance, o.KrylovRestart, o.MaxKrylovIterations, trueResidual: false,
+                    forward is null ? null : v => Timed(ref _preconditionerTicks, () => forward(v))));
                 if (double.IsNaN(solve.RelativeResidual)) return null;
                 z = z + solve.X;
                 double norm = StepControl.Rms(solve.X / scale);
@@ -338,13 +356,32 @@ public sealed class ImplicitRungeKutta : IStepIntegrator
         // dz = (I − hγ J)⁻¹ du, so the cotangent of u is λ with (I − hγ J)ᵀ λ = ḡ.
         var point = zStar * 1.0; // a node-free copy: Record below attaches the pullback to zStar itself
         var u = r + FI(t, point).Value * hg - point;
-        var transposed = preconditioner.Transposed;
-        return Tape.Record(zStar, new[] { u }, g => new NTensor?[] { AdjointStageSolve(t, point, hg, g, transposed) });
+        return Tape.Record(zStar, new[] { u }, g => new NTensor?[] { AdjointStageSolve(t, point, hg, g) });
     }
 
-    private NTensor AdjointStageSolve(double t, NTensor z, double hg, NTensor g, Func<double[], double[]>? preconditioner)
+    /// <summary>
+    /// λ with (I − hγ J(z))ᵀ λ = g. The preconditioner, Mᵀ, is probed afresh at z from J v (so the tape keeps no band
+    /// factors between the passes, and M is that of the converged stage).
+    /// </summary>
+    private NTensor AdjointStageSolve(double t, NTensor z, double hg, NTensor g)
     {
         var o = _options;
+        Func<double[], double[]>? preconditioner = null;
+        if (o.Preconditioner != StagePreconditioner.None)
+        {
+            var setup = new StagePreconditioning(o.Preconditioner);
+            Tape.NoGrad(() =>
+            {
+                var lin = FI(t, z);
+                setup.Set(v =>
+                {
+                    AdjointPreconditionerProducts++;
+                    return lin.JacobianTimes(v);
+                }, z, hg);
+                return 0;
+            });
+            preconditioner = setup.Transposed;
+        }
         var solve = Gmres.Solve(v =>
         {
             AdjointProducts++;
@@ -356,22 +393,39 @@ public sealed class ImplicitRungeKutta : IStepIntegrator
         return solve.X;
     }
 
+    private static T Timed<T>(ref long ticks, Func<T> action)
+    {
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        try { return action(); }
+        finally { ticks += System.Diagnostics.Stopwatch.GetTimestamp() - start; }
+    }
+
     /// <summary>
     /// The preconditioner of one step's stage solves: probed when <see cref="Refresh"/> is set (at the step's first
     /// Newton iteration, or at every stage's), M⁻¹ = (I − hγ D)⁻¹ for the step's hγ, and Mᵀ⁻¹ for the backward pass.
     /// </summary>
     private sealed class StagePreconditioning(StagePreconditioner kind)
     {
-        public StagePreconditioner Kind { get; } = kind;
-
         public bool Refresh { get; set; } = kind != StagePreconditioner.None;
 
         public Func<double[], double[]>? Forward { get; private set; }
 
         public Func<double[], double[]>? Transposed { get; private set; }
 
-        public void Set(BlockJacobiPreconditioner? blocks, double hg)
+        public void Set(Func<NTensor, NTensor> jacobianTimes, NTensor like, double hg)
         {
+            BlockJacobiPreconditioner? blocks = null;
+            if (kind == StagePreconditioner.Banded && BandedStagePreconditioner.Probe(jacobianTimes, like) is { } band)
+            {
+                if (band.Factor(hg))
+                {
+                    Forward = v => band.Solve(v, transpose: false);
+                    Transposed = v => band.Solve(v, transpose: true);
+                    return;
+                }
+                blocks = band.DiagonalBlocks(like.Shape[^1]);
+            }
+            blocks ??= BlockJacobiPreconditioner.Probe(jacobianTimes, like);
             if (blocks is null) { Forward = Transposed = null; return; }
             var inverse = blocks.ShiftedInverse(hg);
             int c = blocks.BlockSize;
