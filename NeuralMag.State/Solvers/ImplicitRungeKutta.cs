@@ -335,11 +335,11 @@ public sealed class ImplicitRungeKutta : IStepIntegrator
                     Timed(ref _preconditionerTicks, () => { preconditioner.Set(Probe, z, hg); return 0; });
                 }
                 var forward = preconditioner.Forward;
-                var solve = Timed(ref _krylovTicks, () => Gmres.Solve(v =>
+                var solve = Timed(ref _krylovTicks, () => Gmres.SolveShifted(v =>
                 {
                     JacobianVectorProducts++;
-                    return v - Timed(ref _productTicks, () => lin.JacobianTimes(v)) * hg;
-                }, -residual, o.KrylovTolerance, o.KrylovRestart, o.MaxKrylovIterations, trueResidual: false,
+                    return Timed(ref _productTicks, () => lin.JacobianTimes(v));
+                }, hg, -residual, o.KrylovTolerance, o.KrylovRestart, o.MaxKrylovIterations, trueResidual: false,
                     forward is null ? null : v => Timed(ref _preconditionerTicks, () => forward(v))));
                 if (double.IsNaN(solve.RelativeResidual)) return null;
                 z = z + solve.X;
