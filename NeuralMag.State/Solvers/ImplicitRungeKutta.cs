@@ -111,7 +111,7 @@ public sealed class ImplicitRungeKutta : IStepIntegrator
     /// <summary>Vector–Jacobian products of f_I in the transposed stage solves of backward passes.</summary>
     public long AdjointProducts { get; private set; }
 
-    /// <summary>Jacobian–vector products that probed the preconditioners of the transposed stage solves (one probing per stage solve).</summary>
+    /// <summary>Jacobian–vector products that probed the band preconditioners of the transposed stage solves (<see cref="StagePreconditioner.Banded"/>: one probing per stage solve; block Jacobi reuses the forward step's blocks).</summary>
     public long AdjointPreconditionerProducts { get; private set; }
 
     /// <inheritdoc />
@@ -356,18 +356,20 @@ public sealed class ImplicitRungeKutta : IStepIntegrator
         // dz = (I − hγ J)⁻¹ du, so the cotangent of u is λ with (I − hγ J)ᵀ λ = ḡ.
         var point = zStar * 1.0; // a node-free copy: Record below attaches the pullback to zStar itself
         var u = r + FI(t, point).Value * hg - point;
-        return Tape.Record(zStar, new[] { u }, g => new NTensor?[] { AdjointStageSolve(t, point, hg, g) });
+        var blockTransposed = preconditioner.BlockTransposed;
+        return Tape.Record(zStar, new[] { u }, g => new NTensor?[] { AdjointStageSolve(t, point, hg, g, blockTransposed) });
     }
 
     /// <summary>
-    /// λ with (I − hγ J(z))ᵀ λ = g. The preconditioner, Mᵀ, is probed afresh at z from J v (so the tape keeps no band
-    /// factors between the passes, and M is that of the converged stage).
+    /// λ with (I − hγ J(z))ᵀ λ = g, preconditioned by Mᵀ: the forward step's block-Jacobi inverses
+    /// (<paramref name="blockTransposed"/>, 9 numbers a node kept on the tape) or, for the band LU, a band probed afresh
+    /// at z (so the tape keeps no band factors; exact there, GMRES then needs about one iteration).
     /// </summary>
-    private NTensor AdjointStageSolve(double t, NTensor z, double hg, NTensor g)
+    private NTensor AdjointStageSolve(double t, NTensor z, double hg, NTensor g, Func<double[], double[]>? blockTransposed)
     {
         var o = _options;
-        Func<double[], double[]>? preconditioner = null;
-        if (o.Preconditioner != StagePreconditioner.None)
+        var preconditioner = blockTransposed;
+        if (preconditioner is null && o.Preconditioner == StagePreconditioner.Banded)
         {
             var setup = new StagePreconditioning(o.Preconditioner);
             Tape.NoGrad(() =>
@@ -412,6 +414,9 @@ public sealed class ImplicitRungeKutta : IStepIntegrator
 
         public Func<double[], double[]>? Transposed { get; private set; }
 
+        /// <summary>Mᵀ⁻¹ when M is block Jacobi (cheap to keep for the backward pass), else null.</summary>
+        public Func<double[], double[]>? BlockTransposed { get; private set; }
+
         public void Set(Func<NTensor, NTensor> jacobianTimes, NTensor like, double hg)
         {
             BlockJacobiPreconditioner? blocks = null;
@@ -421,16 +426,18 @@ public sealed class ImplicitRungeKutta : IStepIntegrator
                 {
                     Forward = v => band.Solve(v, transpose: false);
                     Transposed = v => band.Solve(v, transpose: true);
+                    BlockTransposed = null;
                     return;
                 }
                 blocks = band.DiagonalBlocks(like.Shape[^1]);
             }
             blocks ??= BlockJacobiPreconditioner.Probe(jacobianTimes, like);
-            if (blocks is null) { Forward = Transposed = null; return; }
+            if (blocks is null) { Forward = Transposed = BlockTransposed = null; return; }
             var inverse = blocks.ShiftedInverse(hg);
             int c = blocks.BlockSize;
             Forward = v => BlockJacobiPreconditioner.Apply(inverse, c, v, transpose: false);
             Transposed = v => BlockJacobiPreconditioner.Apply(inverse, c, v, transpose: true);
+            BlockTransposed = Transposed;
         }
     }
 

@@ -13,7 +13,7 @@ public enum StagePreconditioner
     /// [n_1, …, n_k, c] (c ≤ 8, e.g. the 3 components of m), found by J v on coloured unit vectors (2^k c products, 24
     /// on a 3-d mesh) at the first Newton iteration of each step and kept for all its stages. Exact blocks for terms
     /// that couple only nodes sharing a cell (exchange, DMI, anisotropy, Zeeman); approximate for demag when it is
-    /// implicit (Kvaerno). The transposed stage solves of the backward pass use Mᵀ, probed at the converged stage. The
+    /// implicit (Kvaerno). The transposed stage solves of the backward pass use Mᵀ of the same blocks (kept on the tape: 9 numbers a node a step). The
     /// default: on the stiff 0.5 nm film (`llg stiff` bench) it halves the GMRES products and cuts the wall time 1.5–2.4x.
     /// </summary>
     BlockJacobi,
