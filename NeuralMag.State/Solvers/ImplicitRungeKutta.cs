@@ -13,13 +13,14 @@ public sealed record ImplicitLinearization(NTensor Value, Func<NTensor, NTensor>
 /// implicitly (f_E = 0), Kennedy and Carpenter's ARK3(2)4L[2]SA and ARK5(4)8L[2]SA (Appl. Numer. Math. 44 (2003) 139)
 /// take f_I implicitly by an L-stable ESDIRK and f_E explicitly by an ERK with the same weights. Each implicit stage
 /// z_i = r_i + h γ f_I(t + c_i h, z_i) is solved by Newton's method with GMRES on Jacobian–vector products
-/// (<see cref="ImplicitSolverOptions"/>); a stage that does not converge rejects the step, which is retried at a
+/// (<see cref="ImplicitSolverOptions"/>), preconditioned from the right by default by the block diagonal of
+/// I − hγ J probed at the step's first Newton iteration (<see cref="StagePreconditioner"/>); a stage that does not converge rejects the step, which is retried at a
 /// quarter of its size. The step control is that of <see cref="DormandPrince"/> on the embedded estimate
 /// err = h Σ (b_j − b̂_j)(k^E_j + k^I_j): ratio = RMS(err / (atol + rtol max(|y0|, |y1|))), next step
 /// h · clamp(0.9 ratio^(−1/(q+1)), 0.2 (1 after an accepted step), 10), q the embedded order.
 /// <para>Gradients: the Newton iterations run without a tape; a converged stage joins a recording tape through the
 /// implicit function theorem: its cotangent λ solves (I − h γ J)ᵀ λ = ḡ (GMRES on vector–Jacobian products of f_I
-/// on the tape) and flows into r_i and into whatever f_I depends on. The result is the derivative of the discrete
+/// on the tape, preconditioned by the transposed blocks) and flows into r_i and into whatever f_I depends on. The result is the derivative of the discrete
 /// solution with exactly solved stages, to <see cref="ImplicitSolverOptions.AdjointKrylovTolerance"/>.</para>
 /// </summary>
 public sealed class ImplicitRungeKutta : IStepIntegrator
@@ -81,8 +82,25 @@ public sealed class ImplicitRungeKutta : IStepIntegrator
     /// <summary>Evaluations of the implicit part f_I (stage starts, Newton residuals).</summary>
     public long ImplicitEvaluations { get; private set; }
 
-    /// <summary>Jacobian–vector products J v of the implicit part in the forward GMRES solves.</summary>
+    /// <summary>Jacobian–vector products J v of the implicit part in the forward solves: GMRES products and the probes of the preconditioner (<see cref="PreconditionerProducts"/>) together.</summary>
     public long JacobianVectorProducts { get; private set; }
+
+    /// <summary>The J v of <see cref="JacobianVectorProducts"/> that probed the block diagonal for the preconditioner.</summary>
+    public long PreconditionerProducts { get; private set; }
+
+    /// <summary>GMRES iterations of the forward stage solves (<see cref="JacobianVectorProducts"/> less <see cref="PreconditionerProducts"/>).</summary>
+    public long KrylovIterations => JacobianVectorProducts - PreconditionerProducts;
+
+    /// <summary>Wall time of the forward stage solves' GMRES (its Jacobian–vector products, preconditioner applications and orthogonalisation), probing excluded.</summary>
+    public TimeSpan KrylovTime => TimeSpan.FromSeconds(_krylovTicks / (double)System.Diagnostics.Stopwatch.Frequency);
+
+    /// <summary>Wall time of the Jacobian–vector products of the forward stage solves, probes included.</summary>
+    public TimeSpan JacobianProductTime => TimeSpan.FromSeconds(_productTicks / (double)System.Diagnostics.Stopwatch.Frequency);
+
+    /// <summary>Wall time of the forward preconditioners: probing (its J v also in <see cref="JacobianProductTime"/>), factorizations and applications.</summary>
+    public TimeSpan PreconditionerTime => TimeSpan.FromSeconds(_preconditionerTicks / (double)System.Diagnostics.Stopwatch.Frequency);
+
+    private long _krylovTicks, _productTicks, _preconditionerTicks;
 
     /// <summary>Newton iterations, all stages together.</summary>
     public long NewtonIterations { get; private set; }
@@ -92,6 +110,9 @@ public sealed class ImplicitRungeKutta : IStepIntegrator
 
     /// <summary>Vector–Jacobian products of f_I in the transposed stage solves of backward passes.</summary>
     public long AdjointProducts { get; private set; }
+
+    /// <summary>Jacobian–vector products that probed the band preconditioners of the transposed stage solves (<see cref="StagePreconditioner.Banded"/>: one probing per stage solve; block Jacobi reuses the forward step's blocks).</summary>
+    public long AdjointPreconditionerProducts { get; private set; }
 
     /// <inheritdoc />
     public long AcceptedSteps { get; private set; }
@@ -117,6 +138,9 @@ public sealed class ImplicitRungeKutta : IStepIntegrator
         ExplicitEvaluations++;
         return _explicitPart!(t, y);
     }
+
+    /// <summary>f_I at (t, y) with its Jacobian–vector product, uncounted (tests probe the preconditioners with it).</summary>
+    internal ImplicitLinearization Linearize(double t, NTensor y) => _implicitPart(t, y);
 
     private ImplicitLinearization FI(double t, NTensor y)
     {
@@ -247,6 +271,7 @@ public sealed class ImplicitRungeKutta : IStepIntegrator
         kE[0] = kE1;
         kI[0] = kI1;
         double hg = h * tab.Gamma;
+        var preconditioner = new StagePreconditioning(_options.Preconditioner);
         for (int i = 1; i < s; i++)
         {
             var r = y;
@@ -256,7 +281,7 @@ public sealed class ImplicitRungeKutta : IStepIntegrator
                 if (tab.ExplicitA is { } ae && ae[i][j] != 0) r = r + kE[j]! * (h * ae[i][j]);
             }
             double ti = t + tab.C[i] * h;
-            var z = SolveStage(ti, r, hg, kI[i - 1], y);
+            var z = SolveStage(ti, r, hg, kI[i - 1], y, preconditioner);
             if (z is null) return null;
             kI[i] = (z - r) * (1 / hg);
             if (_explicitPart is not null) kE[i] = FE(ti, z);
@@ -285,7 +310,7 @@ public sealed class ImplicitRungeKutta : IStepIntegrator
     /// z with z − hγ f_I(t, z) = r by Newton–GMRES from the predictor r + hγ k_prev, or null when Newton fails. On a
     /// recording tape the converged z carries the implicit-function-theorem pullback.
     /// </summary>
-    private NTensor? SolveStage(double t, NTensor r, double hg, NTensor kPrev, NTensor y)
+    private NTensor? SolveStage(double t, NTensor r, double hg, NTensor kPrev, NTensor y, StagePreconditioning preconditioner)
     {
         var o = _options;
         var zStar = Tape.NoGrad(() =>
@@ -298,11 +323,24 @@ public sealed class ImplicitRungeKutta : IStepIntegrator
                 var lin = FI(t, z);
                 var residual = z - r - lin.Value * hg;
                 NewtonIterations++;
-                var solve = Gmres.Solve(v =>
+                if (preconditioner.Refresh)
+                {
+                    preconditioner.Refresh = false;
+                    NTensor Probe(NTensor v)
+                    {
+                        JacobianVectorProducts++;
+                        PreconditionerProducts++;
+                        return Timed(ref _productTicks, () => lin.JacobianTimes(v));
+                    }
+                    Timed(ref _preconditionerTicks, () => { preconditioner.Set(Probe, z, hg); return 0; });
+                }
+                var forward = preconditioner.Forward;
+                var solve = Timed(ref _krylovTicks, () => Gmres.SolveShifted(v =>
                 {
                     JacobianVectorProducts++;
-                    return v - lin.JacobianTimes(v) * hg;
-                }, -residual, o.KrylovTolerance, o.KrylovRestart, o.MaxKrylovIterations, trueResidual: false);
+                    return Timed(ref _productTicks, () => lin.JacobianTimes(v));
+                }, hg, -residual, o.KrylovTolerance, o.KrylovRestart, o.MaxKrylovIterations, trueResidual: false,
+                    forward is null ? null : v => Timed(ref _preconditionerTicks, () => forward(v))));
                 if (double.IsNaN(solve.RelativeResidual)) return null;
                 z = z + solve.X;
                 double norm = StepControl.Rms(solve.X / scale);
@@ -318,21 +356,89 @@ public sealed class ImplicitRungeKutta : IStepIntegrator
         // dz = (I − hγ J)⁻¹ du, so the cotangent of u is λ with (I − hγ J)ᵀ λ = ḡ.
         var point = zStar * 1.0; // a node-free copy: Record below attaches the pullback to zStar itself
         var u = r + FI(t, point).Value * hg - point;
-        return Tape.Record(zStar, new[] { u }, g => new NTensor?[] { AdjointStageSolve(t, point, hg, g) });
+        var blockTransposed = preconditioner.BlockTransposed;
+        return Tape.Record(zStar, new[] { u }, g => new NTensor?[] { AdjointStageSolve(t, point, hg, g, blockTransposed) });
     }
 
-    private NTensor AdjointStageSolve(double t, NTensor z, double hg, NTensor g)
+    /// <summary>
+    /// λ with (I − hγ J(z))ᵀ λ = g, preconditioned by Mᵀ: the forward step's block-Jacobi inverses
+    /// (<paramref name="blockTransposed"/>, 9 numbers a node kept on the tape) or, for the band LU, a band probed afresh
+    /// at z (so the tape keeps no band factors; exact there, GMRES then needs about one iteration).
+    /// </summary>
+    private NTensor AdjointStageSolve(double t, NTensor z, double hg, NTensor g, Func<double[], double[]>? blockTransposed)
     {
         var o = _options;
+        var preconditioner = blockTransposed;
+        if (preconditioner is null && o.Preconditioner == StagePreconditioner.Banded)
+        {
+            var setup = new StagePreconditioning(o.Preconditioner);
+            Tape.NoGrad(() =>
+            {
+                var lin = FI(t, z);
+                setup.Set(v =>
+                {
+                    AdjointPreconditionerProducts++;
+                    return lin.JacobianTimes(v);
+                }, z, hg);
+                return 0;
+            });
+            preconditioner = setup.Transposed;
+        }
         var solve = Gmres.Solve(v =>
         {
             AdjointProducts++;
             var (_, pull) = Autodiff.Vjp(xs => _implicitPart(t, xs[0]).Value, z);
             return v - pull(v)[0] * hg;
-        }, g, o.AdjointKrylovTolerance, o.KrylovRestart, o.MaxAdjointKrylovIterations, trueResidual: true);
+        }, g, o.AdjointKrylovTolerance, o.KrylovRestart, o.MaxAdjointKrylovIterations, trueResidual: true, preconditioner);
         if (!solve.Converged)
             throw new InvalidOperationException($"{Name}: the transposed stage system of the backward pass did not converge (relative residual {solve.RelativeResidual:E2} after {solve.Iterations} GMRES iterations, tolerance {o.AdjointKrylovTolerance:E0}); raise ImplicitSolverOptions.MaxAdjointKrylovIterations or loosen AdjointKrylovTolerance.");
         return solve.X;
+    }
+
+    private static T Timed<T>(ref long ticks, Func<T> action)
+    {
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        try { return action(); }
+        finally { ticks += System.Diagnostics.Stopwatch.GetTimestamp() - start; }
+    }
+
+    /// <summary>
+    /// The preconditioner of one step's stage solves: probed when <see cref="Refresh"/> is set (at the step's first
+    /// Newton iteration, or at every stage's), M⁻¹ = (I − hγ D)⁻¹ for the step's hγ, and Mᵀ⁻¹ for the backward pass.
+    /// </summary>
+    private sealed class StagePreconditioning(StagePreconditioner kind)
+    {
+        public bool Refresh { get; set; } = kind != StagePreconditioner.None;
+
+        public Func<double[], double[]>? Forward { get; private set; }
+
+        public Func<double[], double[]>? Transposed { get; private set; }
+
+        /// <summary>Mᵀ⁻¹ when M is block Jacobi (cheap to keep for the backward pass), else null.</summary>
+        public Func<double[], double[]>? BlockTransposed { get; private set; }
+
+        public void Set(Func<NTensor, NTensor> jacobianTimes, NTensor like, double hg)
+        {
+            BlockJacobiPreconditioner? blocks = null;
+            if (kind == StagePreconditioner.Banded && BandedStagePreconditioner.Probe(jacobianTimes, like) is { } band)
+            {
+                if (band.Factor(hg))
+                {
+                    Forward = v => band.Solve(v, transpose: false);
+                    Transposed = v => band.Solve(v, transpose: true);
+                    BlockTransposed = null;
+                    return;
+                }
+                blocks = band.DiagonalBlocks(like.Shape[^1]);
+            }
+            blocks ??= BlockJacobiPreconditioner.Probe(jacobianTimes, like);
+            if (blocks is null) { Forward = Transposed = BlockTransposed = null; return; }
+            var inverse = blocks.ShiftedInverse(hg);
+            int c = blocks.BlockSize;
+            Forward = v => BlockJacobiPreconditioner.Apply(inverse, c, v, transpose: false);
+            Transposed = v => BlockJacobiPreconditioner.Apply(inverse, c, v, transpose: true);
+            BlockTransposed = Transposed;
+        }
     }
 
     /// <summary>Hairer's starting step for the method's order (<see cref="StepControl.InitialStep"/>), the extra evaluation off the tape.</summary>

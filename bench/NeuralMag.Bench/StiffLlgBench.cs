@@ -8,10 +8,12 @@ namespace NeuralMag.Bench;
 /// alpha = 0.02) on 0.5 nm cells (64 x 16 x 1), exchange + demag + sp4's field 1, from a smooth start that meets the exchange boundary condition.
 /// On these cells the exchange field's largest eigenvalue bounds an explicit step to ~1e-14 s while the
 /// magnetization moves on ~10 ps. The rows: Dormand–Prince at rtol = atol = 1e-5 (the default), and the
-/// implicit–explicit KenCarp methods (exchange implicit, demag and Zeeman explicit, GMRES without a preconditioner),
+/// implicit–explicit KenCarp methods (exchange implicit, demag and Zeeman explicit; GMRES preconditioned by the probed
+/// 3x3 node blocks of the Newton matrix, the default, and at rtol 1e-5 also by the band LU of the probed
+/// nearest-neighbour Jacobian and without a preconditioner, for comparison),
 /// each row with its error max |m − m_ref| against Dormand–Prince at rtol = atol = 1e-10 and every kind of
 /// evaluation counted apart (f_E: demag + Zeeman torque; f_I: exchange torque; J v: one exchange field each, inside
-/// GMRES). Times are wall times of the solve alone.
+/// GMRES or probing the preconditioner, 24 (blocks) or 54 (band) per step). Times are wall times of the solve alone.
 /// </summary>
 public sealed class StiffLlgBench : IBenchSuite
 {
@@ -52,16 +54,20 @@ public sealed class StiffLlgBench : IBenchSuite
         double dpSeconds = sw.Elapsed.TotalSeconds;
         double dpError = Error(mdp);
         string baseline = $"Dormand–Prince rtol 1e-5: {dp.Evaluations} h evals, {dp.Integrator.AcceptedSteps} steps, err {dpError:E1}";
-        foreach (var (method, tol, options) in new[] { (ImplicitMethod.KenCarp5, 1e-5, (ImplicitSolverOptions?)null), (ImplicitMethod.KenCarp5, 1e-6, null) })
+        var unpreconditioned = new ImplicitSolverOptions { Preconditioner = StagePreconditioner.None };
+        // Where a KenCarp run's time goes: J v (probes and GMRES), the preconditioner (probing, band LU or block
+        // inverses, applications), GMRES in all (its J v, applications and Gram–Schmidt); the rest is f_E, f_I and
+        // the Runge–Kutta arithmetic.
+        foreach (var (method, tol, options) in new[] { (ImplicitMethod.KenCarp5, 1e-5, (ImplicitSolverOptions?)null), (ImplicitMethod.KenCarp5, 1e-6, null), (ImplicitMethod.KenCarp5, 1e-5, new ImplicitSolverOptions { Preconditioner = StagePreconditioner.Banded }), (ImplicitMethod.KenCarp5, 1e-5, unpreconditioned) })
         {
             var llg = new LLGSolver(Film(), rtol: tol, atol: tol, implicitMethod: method, implicitOptions: options);
             sw.Restart();
             var m = llg.Solve(t1);
             double seconds = sw.Elapsed.TotalSeconds;
             var rk = (ImplicitRungeKutta)llg.Integrator;
-            string parts = $"{rk.ExplicitEvaluations} f_E (demag+Zeeman), {rk.ImplicitEvaluations} f_I + {rk.JacobianVectorProducts} J v (exchange)";
+            string parts = $"{rk.ExplicitEvaluations} f_E (demag+Zeeman), {rk.ImplicitEvaluations} f_I + {rk.JacobianVectorProducts} J v (exchange; {rk.PreconditionerProducts} of them probes), {rk.NewtonIterations} Newton iterations; time in J v {rk.JacobianProductTime.TotalSeconds:F1} s, preconditioner {rk.PreconditionerTime.TotalSeconds:F1} s (probing, LU, solves), GMRES {rk.KrylovTime.TotalSeconds:F1} s (all but probing)";
             double fewer = (double)dp.Evaluations / rk.ExplicitEvaluations;
-            string newton = options is null ? "Newton defaults" : $"Newton tol {options.NewtonTolerance:g}, GMRES tol {options.KrylovTolerance:g}";
+            string newton = options is null ? "Newton defaults, block-Jacobi GMRES" : options.Preconditioner == StagePreconditioner.None ? "Newton defaults, GMRES without preconditioner" : $"Newton defaults, {options.Preconditioner} GMRES";
             yield return new BenchRow($"{method} rtol {tol:E0} ({newton}), {(quick ? 2 : 20)} ps: {parts}, {rk.AcceptedSteps}+{rk.RejectedSteps} steps, err {Error(m):E1}; {fewer:F1}x fewer demag evals",
                 seconds, baseline, dpSeconds);
         }
