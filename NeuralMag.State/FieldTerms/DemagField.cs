@@ -237,15 +237,16 @@ internal sealed class DemagOperator
         {
             LastFieldPrecision = DType.Float32;
             if (!record) return SingleField(m32, wt, nodeShape, null);
-            // On the tape the convolutions (forward and VJP) run in float32 too; the VJP's O(N) bookkeeping keeps the
-            // cell and node fields widened to float64.
-            var hCellKept = GC.AllocateUninitializedArray<double>(_geo.NumCells * 3);
+            // On the tape the forward keeps its float32 cell and node fields, and the VJP computes in float32 too.
+            var hCellKept = GC.AllocateUninitializedArray<float>(_geo.NumCells * 3);
             var single = SingleField(m32, wt, nodeShape, hCellKept);
-            var hKept = single.ToArray();
-            double[]? mbarKept = null;
+            var hKept = ((CpuStorage)single.Storage).F32!;
+            var sw = SingleWeightsOf(wt);
+            float[]? mbarKept = null;
             if (wanted![1] || wanted[2])
-                NodeCellTransfer.CellMean(_geo, Array.ConvertAll(m32, x => (double)x), OnesCells(), mbarKept = GC.AllocateUninitializedArray<double>(_geo.NumCells * 3));
-            return Tape.Record(single, a, g => FieldVjp(g, wt, mbarKept, hCellKept, hKept, nodeShape, wanted));
+                NodeCellTransfer.CellMean(_geo, m32, sw.OnesCells, mbarKept = GC.AllocateUninitializedArray<float>(_geo.NumCells * 3));
+            var vjp32 = new VjpWeights<float>(sw.W, sw.Wn, sw.InvMass, sw.Ms, sw.Rho, sw.OnesCells, sw.OnesNodes, sw.CornerShares);
+            return Tape.Record(single, a, g => FieldVjp(g, vjp32, mbarKept, hCellKept, hKept, nodeShape, wanted));
         }
         LastFieldPrecision = DType.Float64;
         int nc = _geo.NumCells;
@@ -281,7 +282,8 @@ internal sealed class DemagOperator
             if (!record) _hBuffer = h;
         }
         if (!record) return result;
-        return Tape.Record(result, a, g => FieldVjp(g, wt, mbar, hCell, h, nodeShape, wanted!));
+        var vjpWeights = DoubleVjpWeights(wt);
+        return Tape.Record(result, a, g => FieldVjp(g, vjpWeights, mbar, hCell, h, nodeShape, wanted!));
     }
 
     /// <summary>Diagnostic: the precision the last host evaluation of <see cref="Field"/> computed in.</summary>
@@ -291,7 +293,18 @@ internal sealed class DemagOperator
     internal DemagKernel? Kernel => _kernel;
 
     /// <summary>The weights of <see cref="Field"/> rounded once to float32, kept for the float64 weights they came from.</summary>
-    private sealed record SingleWeights(Weights Key, float[] W, float[] Wn, float[] InvMass);
+    private sealed record SingleWeights(Weights Key, float[] W, float[] Wn, float[] InvMass, float[] Ms, float[] Rho, float[] OnesCells, float[] OnesNodes, float[] CornerShares);
+
+    /// <summary>The weights rounded once to float32, kept while the float64 weights they came from are current.</summary>
+    private SingleWeights SingleWeightsOf(Weights wt)
+    {
+        var sw = Volatile.Read(ref _singleWeights);
+        static float[] Round(double[] v) => Array.ConvertAll(v, x => (float)x);
+        if (sw == null || !ReferenceEquals(sw.Key, wt))
+            Volatile.Write(ref _singleWeights, sw = new SingleWeights(wt, Round(wt.W), Round(wt.Wn), Round(wt.InvMass), Round(wt.Ms), Round(wt.Rho),
+                Round(OnesCells()), Round(OnesNodes()), Round(CornerShares())));
+        return sw;
+    }
     private SingleWeights? _singleWeights;
     private float[]? _sourceSingle, _cellFieldSingle;
 
@@ -303,19 +316,16 @@ internal sealed class DemagOperator
     /// <param name="m">m at the nodes, float32.</param>
     /// <param name="wt">The float64 weights.</param>
     /// <param name="nodeShape">Shape of the result.</param>
-    /// <param name="cellFieldOut">When given, receives the cell field H widened to float64 (kept for a VJP).</param>
-    private NTensor SingleField(float[] m, Weights wt, int[] nodeShape, double[]? cellFieldOut)
+    /// <param name="cellFieldOut">When given, receives a copy of the cell field H (kept for a VJP).</param>
+    private NTensor SingleField(float[] m, Weights wt, int[] nodeShape, float[]? cellFieldOut)
     {
-        var sw = Volatile.Read(ref _singleWeights);
-        static float[] Round(double[] v) => Array.ConvertAll(v, x => (float)x);
-        if (sw == null || !ReferenceEquals(sw.Key, wt)) Volatile.Write(ref _singleWeights, sw = new SingleWeights(wt, Round(wt.W), Round(wt.Wn), Round(wt.InvMass)));
+        var sw = SingleWeightsOf(wt);
         int nc = _geo.NumCells;
         var source = Interlocked.Exchange(ref _sourceSingle, null) ?? new float[nc * 3];
         NodeCellTransfer.CellMean(_geo, m, sw.W, source);
         var hCell = Interlocked.Exchange(ref _cellFieldSingle, null) ?? new float[nc * 3];
         DemagConvolution.Apply(_kernel!, source, hCell);
-        if (cellFieldOut != null)
-            for (int i = 0; i < hCell.Length; i++) cellFieldOut[i] = hCell[i];
+        if (cellFieldOut != null) hCell.AsSpan().CopyTo(cellFieldOut);
         // The gather writes every element.
         var h = GC.AllocateUninitializedArray<float>(_geo.NumNodes * 3);
         NodeCellTransfer.NodeGather(_geo, hCell, sw.Wn, sw.InvMass, h);
@@ -324,47 +334,56 @@ internal sealed class DemagOperator
         return new NTensor(new CpuStorage(h), nodeShape);
     }
 
+    /// <summary>The per-cell and per-node quantities the VJP of <see cref="Field"/> reads, in the type it computes in.</summary>
+    private sealed record VjpWeights<T>(T[] W, T[] Wn, T[] InvMass, T[] Ms, T[] Rho, T[] OnesCells, T[] OnesNodes, T[] CornerShares);
+
+    private VjpWeights<double> DoubleVjpWeights(Weights wt) =>
+        new(wt.W, wt.Wn, wt.InvMass, wt.Ms, wt.Rho, OnesCells(), OnesNodes(), CornerShares());
+
     /// <summary>
-    /// VJP of <see cref="Field"/> for the output gradient g. With u_i = g_i / W_i and S_c = sum_{i at c} u_i: the
-    /// cell gradient G_c = wn_c S_c goes through the (self-adjoint) convolution, Y = N * G, giving dL/dmean m = w Y and
-    /// dL/dw = Y · mean m; the numerator weight has dL/dwn_c = S_c · H_c and the node mass
-    /// dL/dwd_c = -sum_{i at c} u_i · h_i. Both sums over a cell's corners are cell means (times 2^d) of node fields.
+    /// VJP of <see cref="Field"/> for the output gradient g, computed in T (the state's dtype on the CPU). With
+    /// u_i = g_i / W_i and S_c = sum_{i at c} u_i: the cell gradient G_c = wn_c S_c goes through the (self-adjoint)
+    /// convolution, Y = N * G, giving dL/dmean m = w Y and dL/dw = Y · mean m; the numerator weight has
+    /// dL/dwn_c = S_c · H_c and the node mass dL/dwd_c = -sum_{i at c} u_i · h_i. Both sums over a cell's corners are
+    /// cell means (times 2^d) of node fields.
     /// </summary>
-    private NTensor?[] FieldVjp(NTensor g, Weights wt, double[]? mbar, double[] hCell, double[] h, int[] nodeShape, bool[] wanted)
+    private NTensor?[] FieldVjp<T>(NTensor g, VjpWeights<T> wt, T[]? mbar, T[] hCell, T[] h, int[] nodeShape, bool[] wanted)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         int nc = _geo.NumCells, nn = _geo.NumNodes, corners = _geo.Corners;
+        T cornersT = T.CreateTruncating(corners);
         bool weights = wanted[1] || wanted[2];
-        var gv = g.Storage is CpuStorage { F64: { } gf } ? gf : g.ToArray();
-        var u = GC.AllocateUninitializedArray<double>(nn * 3);
-        var uh = weights ? GC.AllocateUninitializedArray<double>(nn * 3) : null;
+        var gv = HostValues<T>(g);
+        var u = GC.AllocateUninitializedArray<T>(nn * 3);
+        var uh = weights ? GC.AllocateUninitializedArray<T>(nn * 3) : null;
         var inv = wt.InvMass;
         ParallelLoop.For(nn, (lo, hi) =>
         {
             for (int i = lo; i < hi; i++)
                 for (int k = 0; k < 3; k++)
                 {
-                    double v = gv[3 * i + k] * inv[i];
+                    T v = gv[3 * i + k] * inv[i];
                     u[3 * i + k] = v;
                     if (uh != null) uh[3 * i + k] = v * h[3 * i + k];
                 }
         }, 4096);
         // S / 2^d and (sum_{i at c} u_i h_i) / 2^d per component as cell means.
-        var s = GC.AllocateUninitializedArray<double>(nc * 3);
-        NodeCellTransfer.CellMean(_geo, u, OnesCells(), s);
-        var q = uh != null ? GC.AllocateUninitializedArray<double>(nc * 3) : null;
-        if (q != null) NodeCellTransfer.CellMean(_geo, uh!, OnesCells(), q);
-        var gCell = GC.AllocateUninitializedArray<double>(nc * 3);
-        var dwn = weights ? GC.AllocateUninitializedArray<double>(nc) : null;
-        var dwd = weights ? GC.AllocateUninitializedArray<double>(nc) : null;
+        var s = GC.AllocateUninitializedArray<T>(nc * 3);
+        NodeCellTransfer.CellMean(_geo, u, wt.OnesCells, s);
+        var q = uh != null ? GC.AllocateUninitializedArray<T>(nc * 3) : null;
+        if (q != null) NodeCellTransfer.CellMean(_geo, uh!, wt.OnesCells, q);
+        var gCell = GC.AllocateUninitializedArray<T>(nc * 3);
+        var dwn = weights ? GC.AllocateUninitializedArray<T>(nc) : null;
+        var dwd = weights ? GC.AllocateUninitializedArray<T>(nc) : null;
         var wn = wt.Wn;
         ParallelLoop.For(nc, (lo, hi) =>
         {
             for (int c = lo; c < hi; c++)
             {
-                double sn = 0, sd = 0;
+                T sn = T.Zero, sd = T.Zero;
                 for (int k = 0; k < 3; k++)
                 {
-                    double sc = corners * s[3 * c + k];
+                    T sc = cornersT * s[3 * c + k];
                     gCell[3 * c + k] = wn[c] * sc;
                     if (q != null)
                     {
@@ -375,53 +394,69 @@ internal sealed class DemagOperator
                 if (q != null)
                 {
                     dwn![c] = sn;
-                    dwd![c] = -corners * sd;
+                    dwd![c] = -cornersT * sd;
                 }
             }
         }, 4096);
         // Y = N * G (the demag convolution is self-adjoint), into s (no longer needed).
-        var y = _truePbc ? DemagConvolution.ApplyPeriodic(_cells3, _dx, gCell) : ConvolveInStateType(gCell, s);
+        var y = Convolve(gCell, s);
         // dL/dmean m = w Y (into gCell); w = rho Ms, wn = (V/2^d) rho Ms, wd = MassShare(rho) Ms.
-        var gms = wanted[1] ? new double[nc] : null;
-        var grho = wanted[2] ? new double[nc] : null;
+        var gms = wanted[1] ? new T[nc] : null;
+        var grho = wanted[2] ? new T[nc] : null;
         var w = wt.W;
-        double share = _geo.CellVolume / corners, dShare = _float32Mass ? (double)(float)share : share;
+        double shareD = _geo.CellVolume / corners;
+        T share = T.CreateTruncating(shareD), dShare = T.CreateTruncating(_float32Mass ? (double)(float)shareD : shareD);
         var msv = wt.Ms;
         var rhov = wt.Rho;
         ParallelLoop.For(nc, (lo, hi) =>
         {
             for (int c = lo; c < hi; c++)
             {
-                double dw = 0;
+                T dw = T.Zero;
                 for (int k = 0; k < 3; k++)
                 {
                     if (mbar != null) dw += y[3 * c + k] * mbar[3 * c + k];
                     gCell[3 * c + k] = w[c] * y[3 * c + k];
                 }
-                if (gms != null) gms[c] = dw * rhov[c] + dwn![c] * share * rhov[c] + dwd![c] * MassShare(rhov[c]);
+                if (gms != null) gms[c] = dw * rhov[c] + dwn![c] * share * rhov[c] + dwd![c] * T.CreateTruncating(MassShare(double.CreateTruncating(rhov[c])));
                 if (grho != null) grho[c] = dw * msv[c] + dwn![c] * share * msv[c] + dwd![c] * dShare * msv[c];
             }
         }, 4096);
-        NTensor Make(double[] v, int[] shape) => _state.DType == DType.Float64 && _state.Device.IsCpu
-            ? new NTensor(new CpuStorage(v), shape) : NTensor.FromArray(v, shape, _state.DType, _state.Device);
         NTensor? gm = null;
         if (wanted[0])
         {
             // Each node gathers 1/2^d of its cells' values (the adjoint of the cell mean).
-            var gmNodes = GC.AllocateUninitializedArray<double>(nn * 3);
-            NodeCellTransfer.NodeGather(_geo, gCell, CornerShares(), OnesNodes(), gmNodes);
-            gm = Make(gmNodes, nodeShape);
+            var gmNodes = GC.AllocateUninitializedArray<T>(nn * 3);
+            NodeCellTransfer.NodeGather(_geo, gCell, wt.CornerShares, wt.OnesNodes, gmNodes);
+            gm = StateTensor(gmNodes, nodeShape);
         }
-        return new NTensor?[] { gm, gms == null ? null : Make(gms, _geo.Cells), grho == null ? null : Make(grho, _geo.Cells) };
+        return new NTensor?[] { gm, gms == null ? null : StateTensor(gms, _geo.Cells), grho == null ? null : StateTensor(grho, _geo.Cells) };
     }
 
-    /// <summary>N * x into <paramref name="into"/>: in float32 (rounded in, widened out) for a float32 CPU state, else in float64.</summary>
-    private double[] ConvolveInStateType(double[] x, double[] into)
+    /// <summary>The values of a host or device tensor as a host array of T (no copy when it already is one).</summary>
+    private static T[] HostValues<T>(NTensor x) where T : unmanaged
     {
-        if (_state.DType != DType.Float32 || !_state.Device.IsCpu) return DemagConvolution.Apply(_kernel!, x, into);
-        var y = DemagConvolution.Apply(_kernel!, Array.ConvertAll(x, v => (float)v));
-        for (int i = 0; i < y.Length; i++) into[i] = y[i];
-        return into;
+        if (typeof(T) == typeof(double)) return (T[])(object)(x.Storage is CpuStorage { F64: { } d } ? d : x.ToArray());
+        if (x.Storage is CpuStorage { F32: { } f }) return (T[])(object)f;
+        return (T[])(object)Array.ConvertAll(x.ToArray(), v => (float)v);
+    }
+
+    /// <summary>A host array of T as a tensor of the state's dtype and device (wrapped without a copy when they match).</summary>
+    private NTensor StateTensor<T>(T[] v, int[] shape) where T : unmanaged
+    {
+        if (_state.Device.IsCpu && typeof(T) == typeof(double) && _state.DType == DType.Float64) return new NTensor(new CpuStorage((double[])(object)v), shape);
+        if (_state.Device.IsCpu && typeof(T) == typeof(float) && _state.DType == DType.Float32) return new NTensor(new CpuStorage((float[])(object)v), shape);
+        return typeof(T) == typeof(double)
+            ? NTensor.FromArray((double[])(object)v, shape, _state.DType, _state.Device)
+            : NTensor.FromArray((float[])(object)v, shape, _state.DType, _state.Device);
+    }
+
+    /// <summary>N * x into <paramref name="into"/> in T (true PBC: float64 only).</summary>
+    private T[] Convolve<T>(T[] x, T[] into) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) return (T[])(object)DemagConvolution.Apply(_kernel!, (float[])(object)x, (float[])(object)into);
+        var xd = (double[])(object)x;
+        return (T[])(object)(_truePbc ? DemagConvolution.ApplyPeriodic(_cells3, _dx, xd) : DemagConvolution.Apply(_kernel!, xd, (double[])(object)into));
     }
 
     /// <summary>The field on an ILGPU device: the whole convolution there, with our FFT kernel or cuFFT (built once per weights).</summary>
