@@ -353,24 +353,33 @@ internal sealed class FieldTermOperator
     {
         if (_state.Device.IsCpu || _fic || !_useOperators || Tape.IsRecording(a)) return null;
         if (!Shapes.Equal(a[0].GetShape(), MShape) || a[0].Device != _state.Device) return null;
-        var pc = Parameters(a);
-        if (pc.Op == null) return null;
-        var rho = Cached(ref _rho, a[_rhoIndex], "rho");
-        int msIndex = Array.IndexOf(FieldParameters, "material__Ms");
-        var ms = msIndex >= 1 && msIndex <= _nParams ? pc.Values[msIndex - 1] : Cached(ref _ms, a[msIndex], "material__Ms");
-        var mass = Mass(ms, rho);
-        if (_device is not { } d || d.Op != pc.Op || d.Rho != rho || d.Mass != mass)
+        if (OperatorInputs(a) is not var (pc, op, rho, mass)) return null;
+        if (_device is not { } d || d.Op != op || d.Rho != rho || d.Mass != mass)
         {
             _device?.Operator.Dispose();
             _state.CountPreparedBuild(_term + ".device");
             var scale = new double[mass.Length];
             for (int i = 0; i < scale.Length; i++) scale[i] = -ElementAssembler.InverseMass(mass[i]) / Constants.Mu0;
-            _device = d = new DeviceCache(pc.Op, rho, mass, new DeviceElementOperator(pc.Op, Geo, rho, scale, _state.Device));
+            _device = d = new DeviceCache(op, rho, mass, new DeviceElementOperator(op, Geo, rho, scale, _state.Device));
         }
         return d.Operator.Apply(a[0]);
     }
 
     private DeviceCache? _device;
+
+    /// <summary>
+    /// What the element-operator paths (device, float32) read besides m: the density's parameters with their element
+    /// operator, rho and the lumped node mass M; null when the density has no element operators.
+    /// </summary>
+    private (ParamCache Parameters, QuadraticElementOperator Op, double[] Rho, double[] Mass)? OperatorInputs(NTensor[] a)
+    {
+        var pc = Parameters(a);
+        if (pc.Op is not { } op) return null;
+        var rho = Cached(ref _rho, a[_rhoIndex], "rho");
+        int msIndex = Array.IndexOf(FieldParameters, "material__Ms");
+        var ms = msIndex >= 1 && msIndex <= _nParams ? pc.Values[msIndex - 1] : Cached(ref _ms, a[msIndex], "material__Ms");
+        return (pc, op, rho, Mass(ms, rho));
+    }
 
     /// <summary>Diagnostic: the precision the last host evaluation of <see cref="Field"/> computed in.</summary>
     internal DType? LastFieldPrecision { get; private set; }
@@ -388,16 +397,11 @@ internal sealed class FieldTermOperator
     {
         if (_state.DType != DType.Float32 || !_state.Device.IsCpu || _fic || !_useOperators || Tape.IsRecording(a)) return null;
         if (a[0].Storage is not CpuStorage { F32: { } m } || !Shapes.Equal(a[0].GetShape(), MShape)) return null;
-        var pc = Parameters(a);
-        if (pc.Op == null) return null;
-        var rho = Cached(ref _rho, a[_rhoIndex], "rho");
-        int msIndex = Array.IndexOf(FieldParameters, "material__Ms");
-        var ms = msIndex >= 1 && msIndex <= _nParams ? pc.Values[msIndex - 1] : Cached(ref _ms, a[msIndex], "material__Ms");
-        var mass = Mass(ms, rho);
+        if (OperatorInputs(a) is not var (pc, op, rho, mass)) return null;
         var rs = Volatile.Read(ref _rhoSingle);
         if (rs == null || !ReferenceEquals(rs.Key, rho)) Volatile.Write(ref _rhoSingle, rs = new SingleRho(rho, Array.ConvertAll(rho, v => (float)v)));
         var h = GC.AllocateUninitializedArray<float>(m.Length);
-        _asm.AssembleQuadratic(pc.Op, m, rs.Values, h, null);
+        _asm.AssembleQuadratic(op, m, rs.Values, h, null);
         return new NTensor(new CpuStorage(FieldFromGradient(h, mass)), MShape);
     }
 
