@@ -21,6 +21,14 @@ internal static class SolverInputs
     /// </summary>
     public static NTensor UnitMagnetization(State state, NTensor m, string operation, ref bool notified, bool normalize = true)
     {
+        // On an accelerator the common case (every point finite and of unit length) is settled by two scalar
+        // reductions there, without copying m to the host; anything else takes the full check below.
+        if (!m.Device.IsCpu && m.Rank >= 1 && m.GetShape()[^1] == 3)
+        {
+            double finite = m.Sum().Item();
+            double worstDeviation = (m.Norm(-1) - 1.0).Abs().Max().Item();
+            if (double.IsFinite(finite) && worstDeviation <= UnitTolerance) return m;
+        }
         var values = m.ToArray();
         int points = values.Length / 3;
         var magnetic = MagneticPoints(state, m.GetShape());

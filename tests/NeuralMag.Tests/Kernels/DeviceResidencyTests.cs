@@ -108,6 +108,23 @@ public sealed class DeviceResidencyTests
     }
 
     [TestMethod]
+    public void ALaterStepCallChecksMOnTheDeviceAndCopiesNoField()
+    {
+        var device = Own.Value;
+        var state = NewState(device);
+        var counters = Devices.Transfers(device);
+        var solver = new LLGSolver(state, fixedStepMethod: FixedStepMethod.Euler, fixedStep: 2e-14);
+        solver.Step(4e-14);
+        var before = counters.Snapshot();
+        solver.Step(4e-14);
+        var call = counters.Snapshot() - before;
+        Console.WriteLine($"second Step call: {call}");
+        // The unit-length check of m and the two steps read back scalars only.
+        Assert.AreEqual(0L, call.ToHostFieldSized, $"field-sized downloads in a later Step call: {call}");
+        Assert.AreEqual(0L, call.ToDeviceFieldSized, $"field-sized uploads in a later Step call: {call}");
+    }
+
+    [TestMethod]
     public void AResolvedFieldOfRhoFollowsEachNewRho()
     {
         // Inverse design: rho is an argument of the resolved field, a new tensor on every call (not a state attribute).
