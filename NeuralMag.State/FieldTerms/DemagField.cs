@@ -354,8 +354,10 @@ internal sealed class DemagOperator
         T cornersT = T.CreateTruncating(corners);
         bool weights = wanted[1] || wanted[2];
         var gv = HostValues<T>(g);
-        var u = GC.AllocateUninitializedArray<T>(nn * 3);
-        var uh = weights ? GC.AllocateUninitializedArray<T>(nn * 3) : null;
+        ref object? slot = ref typeof(T) == typeof(double) ? ref _vjpWork64 : ref _vjpWork32;
+        var work = Interlocked.Exchange(ref slot, null) as VjpWork<T> ?? new VjpWork<T>(nn, nc);
+        var u = work.U;
+        var uh = weights ? work.Uh : null;
         var inv = wt.InvMass;
         ParallelLoop.For(nn, (lo, hi) =>
         {
@@ -368,13 +370,13 @@ internal sealed class DemagOperator
                 }
         }, 4096);
         // S / 2^d and (sum_{i at c} u_i h_i) / 2^d per component as cell means.
-        var s = GC.AllocateUninitializedArray<T>(nc * 3);
+        var s = work.S;
         NodeCellTransfer.CellMean(_geo, u, wt.OnesCells, s);
-        var q = uh != null ? GC.AllocateUninitializedArray<T>(nc * 3) : null;
+        var q = uh != null ? work.Q : null;
         if (q != null) NodeCellTransfer.CellMean(_geo, uh!, wt.OnesCells, q);
-        var gCell = GC.AllocateUninitializedArray<T>(nc * 3);
-        var dwn = weights ? GC.AllocateUninitializedArray<T>(nc) : null;
-        var dwd = weights ? GC.AllocateUninitializedArray<T>(nc) : null;
+        var gCell = work.GCell;
+        var dwn = weights ? work.Dwn : null;
+        var dwd = weights ? work.Dwd : null;
         var wn = wt.Wn;
         ParallelLoop.For(nc, (lo, hi) =>
         {
@@ -430,8 +432,17 @@ internal sealed class DemagOperator
             NodeCellTransfer.NodeGather(_geo, gCell, wt.CornerShares, wt.OnesNodes, gmNodes);
             gm = StateTensor(gmNodes, nodeShape);
         }
+        Volatile.Write(ref slot, work);
         return new NTensor?[] { gm, gms == null ? null : StateTensor(gms, _geo.Cells), grho == null ? null : StateTensor(grho, _geo.Cells) };
     }
+
+    /// <summary>The work arrays of one VJP, reused by the next (taken and given back whole, so concurrent VJPs never share one).</summary>
+    private sealed class VjpWork<T>(int nodes, int cells)
+    {
+        public readonly T[] U = new T[nodes * 3], Uh = new T[nodes * 3], S = new T[cells * 3], Q = new T[cells * 3], GCell = new T[cells * 3], Dwn = new T[cells], Dwd = new T[cells];
+    }
+
+    private object? _vjpWork64, _vjpWork32;
 
     /// <summary>The values of a host or device tensor as a host array of T (no copy when it already is one).</summary>
     private static T[] HostValues<T>(NTensor x) where T : unmanaged
