@@ -29,15 +29,23 @@ public sealed class TotalField
         foreach (var t in _terms)
             if (!state.Has(Attr("E", t)))
                 throw new InvalidOperationException($"TotalField: term '{t}' is not registered (no attribute '{Attr("E", t)}'). Register it first.");
-        NamedFunction Sum(string a) => new(_terms.Select(t => Attr(a, t)).ToArray(), xs =>
-        {
-            var s = xs[0];
-            for (int i = 1; i < xs.Length; i++) s = s + xs[i];
-            return s;
-        });
+        NamedFunction Sum(string a) => new(_terms.Select(t => Attr(a, t)).ToArray(), SumOf);
         var spaces = state.M.Spaces;
         state.SetTyped(Attr("h", name), Sum("h"), spaces, new[] { 3 });
         state.SetTyped(Attr("e", name), Sum("e"), spaces, Array.Empty<int>());
         state[Attr("E", name)] = Sum("E");
+    }
+
+    /// <summary>
+    /// x_0 + x_1 + …, left to right: one fused pass (<see cref="NTensor.LinearCombination"/>, the same rounding) when
+    /// three or more terms share one shape, else broadcasting adds.
+    /// </summary>
+    private static NTensor SumOf(NTensor[] xs)
+    {
+        if (xs.Length >= 3 && xs.All(x => x.DType == xs[0].DType && x.Device == xs[0].Device && Shapes.Equal(x.GetShape(), xs[0].GetShape())))
+            return NTensor.LinearCombination(xs, Enumerable.Repeat(1.0, xs.Length).ToArray());
+        var s = xs[0];
+        for (int i = 1; i < xs.Length; i++) s = s + xs[i];
+        return s;
     }
 }
