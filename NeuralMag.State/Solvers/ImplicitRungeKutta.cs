@@ -274,36 +274,37 @@ public sealed class ImplicitRungeKutta : IStepIntegrator
         var preconditioner = new StagePreconditioning(_options.Preconditioner);
         for (int i = 1; i < s; i++)
         {
-            var r = y;
-            for (int j = 0; j < i; j++)
-            {
-                if (tab.ImplicitA[i][j] != 0) r = r + kI[j] * (h * tab.ImplicitA[i][j]);
-                if (tab.ExplicitA is { } ae && ae[i][j] != 0) r = r + kE[j]! * (h * ae[i][j]);
-            }
+            var r = StageSum.Of(y, StageTerms(i), h);
             double ti = t + tab.C[i] * h;
             var z = SolveStage(ti, r, hg, kI[i - 1], y, preconditioner);
             if (z is null) return null;
             kI[i] = (z - r) * (1 / hg);
             if (_explicitPart is not null) kE[i] = FE(ti, z);
         }
-        var y1 = y;
+        // k_j = k^E_j + k^I_j, formed once for the stages the update or the error estimate weighs.
+        var k = new NTensor?[s];
         for (int j = 0; j < s; j++)
-            if (tab.B[j] != 0) y1 = y1 + (kE[j] is { } e ? e + kI[j] : kI[j]) * (h * tab.B[j]);
+            if (tab.B[j] != 0 || (estimateError && tab.B[j] != tab.BHat[j])) k[j] = kE[j] is { } e ? e + kI[j] : kI[j];
+        var y1 = StageSum.Of(y, Enumerable.Range(0, s).Select(j => (k[j], tab.B[j])), h);
         if (!estimateError) return (y1, kE[s - 1], kI[s - 1], double.NaN);
         double ratio = Tape.NoGrad(() =>
         {
-            NTensor? err = null;
-            for (int j = 0; j < s; j++)
-            {
-                double d = tab.B[j] - tab.BHat[j];
-                if (d == 0) continue;
-                var term = (kE[j] is { } e ? e + kI[j] : kI[j]) * (h * d);
-                err = err is null ? term : err + term;
-            }
+            var used = Enumerable.Range(0, s).Where(j => tab.B[j] != tab.BHat[j]).ToArray();
+            var err = NTensor.LinearCombination(used.Select(j => k[j]!).ToArray(), used.Select(j => h * (tab.B[j] - tab.BHat[j])).ToArray());
             var tol = NTensor.Maximum(y.Abs(), y1.Abs()) * RTol + ATol;
-            return StepControl.Rms(err! / tol);
+            return StepControl.Rms(err / tol);
         });
         return (y1, kE[s - 1], kI[s - 1], ratio);
+
+        // The stage argument's terms in the order k^I_0, k^E_0, k^I_1, k^E_1, … (k^E only for IMEX tableaux).
+        IEnumerable<(NTensor? K, double A)> StageTerms(int i)
+        {
+            for (int j = 0; j < i; j++)
+            {
+                yield return (kI[j], tab.ImplicitA[i][j]);
+                if (tab.ExplicitA is { } ae) yield return (kE[j], ae[i][j]);
+            }
+        }
     }
 
     /// <summary>

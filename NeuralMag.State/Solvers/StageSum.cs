@@ -10,16 +10,21 @@ namespace NeuralMag;
 internal static class StageSum
 {
     /// <summary>y + h Σ_{j &lt; count} a_j k_j; zero a_j are left out, and y itself is returned when all are zero.</summary>
-    public static NTensor Of(NTensor y, NTensor[] k, IReadOnlyList<double> a, int count, double h)
+    public static NTensor Of(NTensor y, NTensor[] k, IReadOnlyList<double> a, int count, double h) =>
+        Of(y, Enumerable.Range(0, count).Select(j => ((NTensor?)k[j], a[j])), h);
+
+    /// <summary>y + h Σ a_j k_j over the pairs (k_j, a_j) in their order; zero a_j are left out (their k_j is not read),
+    /// and y itself is returned when all are zero.</summary>
+    public static NTensor Of(NTensor y, IEnumerable<(NTensor? K, double A)> terms, double h)
     {
-        var terms = new List<NTensor>(count + 1) { y };
-        var coefficients = new List<double>(count + 1) { 1 };
-        for (int j = 0; j < count; j++)
+        var tensors = new List<NTensor> { y };
+        var coefficients = new List<double> { 1 };
+        foreach (var (k, a) in terms)
         {
-            if (a[j] == 0) continue;
-            terms.Add(k[j]);
-            coefficients.Add(h * a[j]);
+            if (a == 0) continue;
+            tensors.Add(k ?? throw new ArgumentNullException(nameof(terms), "StageSum: a stage with a nonzero coefficient has no value."));
+            coefficients.Add(h * a);
         }
-        return terms.Count == 1 ? y : NTensor.LinearCombination(terms, coefficients);
+        return tensors.Count == 1 ? y : NTensor.LinearCombination(tensors, coefficients);
     }
 }
