@@ -245,8 +245,7 @@ internal sealed class DemagOperator
             float[]? mbarKept = null;
             if (wanted![1] || wanted[2])
                 NodeCellTransfer.CellMean(_geo, m32, sw.OnesCells, mbarKept = GC.AllocateUninitializedArray<float>(_geo.NumCells * 3));
-            var vjp32 = new VjpWeights<float>(sw.W, sw.Wn, sw.InvMass, sw.Ms, sw.Rho, sw.OnesCells, sw.OnesNodes, sw.CornerShares);
-            return Tape.Record(single, a, g => FieldVjp(g, vjp32, mbarKept, hCellKept, hKept, nodeShape, wanted));
+            return Tape.Record(single, a, g => FieldVjp(g, sw, mbarKept, hCellKept, hKept, nodeShape, wanted));
         }
         LastFieldPrecision = DType.Float64;
         int nc = _geo.NumCells;
@@ -282,8 +281,8 @@ internal sealed class DemagOperator
             if (!record) _hBuffer = h;
         }
         if (!record) return result;
-        var vjpWeights = DoubleVjpWeights(wt);
-        return Tape.Record(result, a, g => FieldVjp(g, vjpWeights, mbar, hCell, h, nodeShape, wanted!));
+        var cellWeights = new CellWeights<double>(wt.W, wt.Wn, wt.InvMass, wt.Ms, wt.Rho, OnesCells(), OnesNodes(), CornerShares());
+        return Tape.Record(result, a, g => FieldVjp(g, cellWeights, mbar, hCell, h, nodeShape, wanted!));
     }
 
     /// <summary>Diagnostic: the precision the last host evaluation of <see cref="Field"/> computed in.</summary>
@@ -292,20 +291,26 @@ internal sealed class DemagOperator
     /// <summary>The demag kernel (null with true PBC).</summary>
     internal DemagKernel? Kernel => _kernel;
 
-    /// <summary>The weights of <see cref="Field"/> rounded once to float32, kept for the float64 weights they came from.</summary>
-    private sealed record SingleWeights(Weights Key, float[] W, float[] Wn, float[] InvMass, float[] Ms, float[] Rho, float[] OnesCells, float[] OnesNodes, float[] CornerShares);
+    /// <summary>
+    /// What the float32 field and every VJP read per cell and node, in the precision T they compute in: the weights
+    /// w, wn and 1/W of <see cref="Weights"/>, Ms and rho, and the constant weights of the plain cell mean and its adjoint.
+    /// </summary>
+    private sealed record CellWeights<T>(T[] W, T[] Wn, T[] InvMass, T[] Ms, T[] Rho, T[] OnesCells, T[] OnesNodes, T[] CornerShares);
+
+    /// <summary>The float32 weights, rounded once, with the float64 weights they came from.</summary>
+    private sealed record SingleWeights(Weights Key, CellWeights<float> Values);
+    private SingleWeights? _singleWeights;
 
     /// <summary>The weights rounded once to float32, kept while the float64 weights they came from are current.</summary>
-    private SingleWeights SingleWeightsOf(Weights wt)
+    private CellWeights<float> SingleWeightsOf(Weights wt)
     {
         var sw = Volatile.Read(ref _singleWeights);
         static float[] Round(double[] v) => Array.ConvertAll(v, x => (float)x);
         if (sw == null || !ReferenceEquals(sw.Key, wt))
-            Volatile.Write(ref _singleWeights, sw = new SingleWeights(wt, Round(wt.W), Round(wt.Wn), Round(wt.InvMass), Round(wt.Ms), Round(wt.Rho),
-                Round(OnesCells()), Round(OnesNodes()), Round(CornerShares())));
-        return sw;
+            Volatile.Write(ref _singleWeights, sw = new SingleWeights(wt, new CellWeights<float>(Round(wt.W), Round(wt.Wn), Round(wt.InvMass),
+                Round(wt.Ms), Round(wt.Rho), Round(OnesCells()), Round(OnesNodes()), Round(CornerShares()))));
+        return sw.Values;
     }
-    private SingleWeights? _singleWeights;
     private float[]? _sourceSingle, _cellFieldSingle;
 
     /// <summary>
@@ -334,12 +339,6 @@ internal sealed class DemagOperator
         return new NTensor(new CpuStorage(h), nodeShape);
     }
 
-    /// <summary>The per-cell and per-node quantities the VJP of <see cref="Field"/> reads, in the type it computes in.</summary>
-    private sealed record VjpWeights<T>(T[] W, T[] Wn, T[] InvMass, T[] Ms, T[] Rho, T[] OnesCells, T[] OnesNodes, T[] CornerShares);
-
-    private VjpWeights<double> DoubleVjpWeights(Weights wt) =>
-        new(wt.W, wt.Wn, wt.InvMass, wt.Ms, wt.Rho, OnesCells(), OnesNodes(), CornerShares());
-
     /// <summary>
     /// VJP of <see cref="Field"/> for the output gradient g, computed in T (the state's dtype on the CPU). With
     /// u_i = g_i / W_i and S_c = sum_{i at c} u_i: the cell gradient G_c = wn_c S_c goes through the (self-adjoint)
@@ -347,7 +346,7 @@ internal sealed class DemagOperator
     /// dL/dwn_c = S_c · H_c and the node mass dL/dwd_c = -sum_{i at c} u_i · h_i. Both sums over a cell's corners are
     /// cell means (times 2^d) of node fields.
     /// </summary>
-    private NTensor?[] FieldVjp<T>(NTensor g, VjpWeights<T> wt, T[]? mbar, T[] hCell, T[] h, int[] nodeShape, bool[] wanted)
+    private NTensor?[] FieldVjp<T>(NTensor g, CellWeights<T> wt, T[]? mbar, T[] hCell, T[] h, int[] nodeShape, bool[] wanted)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         int nc = _geo.NumCells, nn = _geo.NumNodes, corners = _geo.Corners;
