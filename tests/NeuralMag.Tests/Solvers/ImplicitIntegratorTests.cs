@@ -108,16 +108,7 @@ public sealed class ImplicitIntegratorTests
     /// <summary>Coarse standard problem 4 (field 1) from a uniform start; KenCarp splits exchange (implicit) from demag + Zeeman (explicit).</summary>
     private static State CoarseStandardProblem4()
     {
-        var state = new State(new Mesh(new[] { 25, 6, 1 }, new[] { 20e-9, 125e-9 / 6, 3e-9 }), Device.Cpu, DType.Float64);
-        state.Material["Ms"] = 8e5;
-        state.Material["A"] = 1.3e-11;
-        state.Material["alpha"] = 0.02;
-        double n = Math.Sqrt(1 + 0.25 * 0.25 + 0.1 * 0.1);
-        state["m"] = new VectorFunction(state).Fill(new[] { 1 / n, 0.25 / n, 0.1 / n });
-        new ExchangeField().Register(state, "exchange");
-        new DemagField().Register(state, "demag");
-        new ExternalField(StandardProblem4Setup.Fields[0]).Register(state, "external");
-        new TotalField("exchange", "demag", "external").Register(state);
+        var state = StandardProblem4Setup.Coarse();
         new TotalField("exchange").Register(state, "impl");
         new TotalField("demag", "external").Register(state, "expl");
         return state;

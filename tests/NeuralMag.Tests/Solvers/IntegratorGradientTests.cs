@@ -165,16 +165,7 @@ public sealed class CheckpointedGradientTests
         // d<m_y>(100 ps)/d(alpha) of standard problem 4 (field 1) on 25 x 6 x 1 cells of 20 x 20.83 x 3 nm from a
         // uniform start, by the continuous adjoint with its defaults (rtol = atol = 1e-5, m stored every 10 steps)
         // against the exact discrete gradient of the checkpointed solve.
-        var state = new NeuralMag.State(new Mesh(new[] { 25, 6, 1 }, new[] { 20e-9, 125e-9 / 6, 3e-9 }), Device.Cpu, DType.Float64);
-        state.Material["Ms"] = 8e5;
-        state.Material["A"] = 1.3e-11;
-        state.Material["alpha"] = 0.02;
-        double n = Math.Sqrt(1 + 0.25 * 0.25 + 0.1 * 0.1);
-        state["m"] = new VectorFunction(state).Fill(new[] { 1 / n, 0.25 / n, 0.1 / n });
-        new ExchangeField().Register(state, "exchange");
-        new DemagField().Register(state, "demag");
-        new ExternalField(new[] { -19576.05800030313, 3421.8312764757497, 0.0 }).Register(state, "external");
-        new TotalField("exchange", "demag", "external").Register(state);
+        var state = StandardProblem4Setup.Coarse();
         var llg = new LLGSolver(state, parameters: new[] { "material.alpha" });
         double Grad(Func<NTensor, NTensor> solve)
         {

@@ -16,6 +16,25 @@ internal static class StandardProblem4Setup
         new[] { -28250.00239881142, -5013.380707394703, 0.0 },
     };
 
+    /// <summary>
+    /// A coarse standard problem 4 (field 1) for solver comparisons: 25 x 6 x 1 cells of 20 x 20.83 x 3 nm from the
+    /// uniform start m ∝ (1, 0.25, 0.1), with exchange, demag, Zeeman and their total h.
+    /// </summary>
+    public static State Coarse()
+    {
+        var state = new State(new Mesh(new[] { 25, 6, 1 }, new[] { 20e-9, 125e-9 / 6, 3e-9 }), Device.Cpu, DType.Float64);
+        state.Material["Ms"] = 8e5;
+        state.Material["A"] = 1.3e-11;
+        state.Material["alpha"] = 0.02;
+        double n = Math.Sqrt(1 + 0.25 * 0.25 + 0.1 * 0.1);
+        state["m"] = new VectorFunction(state).Fill(new[] { 1 / n, 0.25 / n, 0.1 / n });
+        new ExchangeField().Register(state, "exchange");
+        new DemagField().Register(state, "demag");
+        new ExternalField(Fields[0]).Register(state, "external");
+        new TotalField("exchange", "demag", "external").Register(state);
+        return state;
+    }
+
     public static (State State, Func<double, double> Oommf) Create(int field)
     {
         var sState = ReferenceCase.FindFile(Path.Combine("oommf", "s_state_init.vti"));
