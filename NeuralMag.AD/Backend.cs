@@ -185,6 +185,9 @@ public interface IBackend
     /// <summary>Cross product over a last axis of length 3, equally shaped operands with <paramref name="count"/> vectors.</summary>
     Storage CrossLast(Storage a, Storage b, int count);
 
+    /// <summary>The storages one after another in one new storage (all of one dtype): the leading-axis join.</summary>
+    Storage Concat(Storage[] parts);
+
     /// <summary>Σ_j c_j x_j over equally long storages, left to right, each product rounded before it is added.</summary>
     Storage LinearCombination(Storage[] terms, double[] coefficients);
 

@@ -558,6 +558,25 @@ public sealed class CpuBackend : IBackend
         return new CpuStorage(LinearCombinationLoop(fs, fc));
     }
 
+    /// <inheritdoc/>
+    public Storage Concat(Storage[] parts)
+    {
+        long total = 0;
+        foreach (var part in parts) total += part.Length;
+        if (total > int.MaxValue) throw new ArgumentException($"Concat: {total} elements exceed 2^31-1.", nameof(parts));
+        if (Cpu(parts[0]).F64 != null)
+        {
+            var o = GC.AllocateUninitializedArray<double>((int)total);
+            int at = 0;
+            foreach (var part in parts) { Cpu(part).F64!.CopyTo(o, at); at += part.Length; }
+            return new CpuStorage(o);
+        }
+        var f = GC.AllocateUninitializedArray<float>((int)total);
+        int pos = 0;
+        foreach (var part in parts) { Cpu(part).F32!.CopyTo(f, pos); pos += part.Length; }
+        return new CpuStorage(f);
+    }
+
     /// <summary>Elements processed per term before the next term, so the partial sums stay in cache.</summary>
     private const int CombinationBlock = 2048;
 

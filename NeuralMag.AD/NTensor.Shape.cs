@@ -234,6 +234,7 @@ public sealed partial class NTensor
         }
         var shape = (int[])first._shape.Clone();
         shape[a] = total;
+        if (a == 0) return ConcatLeading(parts, shape);
         NTensor? result = null;
         var proto = Zeros(shape, first.DType, first.Device);
         int start = 0;
@@ -246,6 +247,25 @@ public sealed partial class NTensor
             start += p._shape[a];
         }
         return result!;
+    }
+
+    /// <summary>The leading-axis join: the parts' storages one after another; the VJP hands each part its block of g.</summary>
+    private static NTensor ConcatLeading(NTensor[] parts, int[] shape)
+    {
+        var y = new NTensor(parts[0].Device.Backend.Concat(parts.Select(p => p.Storage).ToArray()), shape);
+        if (!Tape.IsRecording(parts)) return y;
+        return Tape.Record(y, parts, g =>
+        {
+            var grads = new NTensor?[parts.Length];
+            int start = 0;
+            for (int i = 0; i < parts.Length; i++)
+            {
+                int n = parts[i]._shape[0];
+                grads[i] = g.Slice(0, start, start + n);
+                start += n;
+            }
+            return grads;
+        });
     }
 
     /// <summary>Joins equally shaped tensors along a new axis.</summary>

@@ -409,6 +409,27 @@ public sealed class IlgpuBackend : IBackend
     }
 
     /// <inheritdoc/>
+    public Storage Concat(Storage[] parts)
+    {
+        long total = 0;
+        foreach (var part in parts) total += part.Length;
+        if (total > int.MaxValue) throw new ArgumentException($"Concat: {total} elements exceed 2^31-1.", nameof(parts));
+        var o = Alloc(Dev(parts[0]).DType, (int)total);
+        int at = 0;
+        foreach (var part in parts)
+        {
+            var d = Dev(part);
+            if (d.Length > 0)
+            {
+                if (o.DType == DType.Float64) d.F64.SubView(0, d.Length).CopyTo(o.F64.SubView(at, d.Length));
+                else d.F32.SubView(0, d.Length).CopyTo(o.F32.SubView(at, d.Length));
+            }
+            at += d.Length;
+        }
+        return o;
+    }
+
+    /// <inheritdoc/>
     public Storage LinearCombination(Storage[] terms, double[] coefficients)
     {
         var o = Dev(Unary(UnaryOp.MulScalar, terms[0], coefficients[0]));

@@ -48,8 +48,14 @@ public partial class Function
     public int[] Shape { get; }
     /// <summary>Name used by loggers and files ("f" when none was given).</summary>
     public string Name { get; }
-    /// <summary>Shape of the tensor: points per axis, then <see cref="Shape"/>.</summary>
+    /// <summary>Shape of the tensor of one member: points per axis, then <see cref="Shape"/>.</summary>
     public int[] TensorShape { get; }
+
+    /// <summary>
+    /// Members of the tensor on a batched state (<see cref="NeuralMag.State.Batch"/>): B when the tensor is
+    /// [B] + <see cref="TensorShape"/>, 0 when it has the member shape (one value shared by every member).
+    /// </summary>
+    public int Members => State.Batch is null ? 0 : Batch.Members(Tensor, TensorShape, Name, State.Batch.Value);
 
     /// <summary>The function of state attributes that produces the tensor, or null when the tensor is fixed.</summary>
     public object? Func { get; private set; }
@@ -78,8 +84,10 @@ public partial class Function
             case NTensor t:
                 // As State's attribute assignment: a tensor of another dtype or device is converted to the state's.
                 if (t.DType != State.DType || t.Device != State.Device) t = t.Cast(State.DType).To(State.Device);
-                if (!Shapes.Equal(t.GetShape(), TensorShape) && t.Size != 1)
-                    throw new ArgumentException($"Tensor of shape {Shapes.Format(t.GetShape())} does not fit function '{Name}' of shape {Shapes.Format(TensorShape)} (spaces '{Spaces}').");
+                bool batched = State.Batch is int b && Shapes.Equal(t.GetShape(), Batch.Prepend(b, TensorShape));
+                if (!Shapes.Equal(t.GetShape(), TensorShape) && t.Size != 1 && !batched)
+                    throw new ArgumentException($"Tensor of shape {Shapes.Format(t.GetShape())} does not fit function '{Name}' of shape {Shapes.Format(TensorShape)} (spaces '{Spaces}')" +
+                                                (State.Batch is int members ? $" nor its batch of {members} members, shape {Shapes.Format(Batch.Prepend(members, TensorShape))}." : "."));
                 _tensor = t.Size == 1 && TensorShape.Length > 0 ? t.Reshape().Expand(TensorShape) : t;
                 Func = null;
                 break;

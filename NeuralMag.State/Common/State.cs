@@ -24,9 +24,13 @@ public sealed partial class State
     /// <param name="mesh">The mesh.</param>
     /// <param name="device">Device of all tensors (default <see cref="Config.Device"/>).</param>
     /// <param name="dtype">Precision of all tensors (default <see cref="Config.DType"/>).</param>
-    public State(Mesh mesh, Device? device = null, DType? dtype = null)
+    /// <param name="batch">Null (default): one system. B ≥ 1: a batch of B independent members on this mesh
+    /// (<see cref="Batch"/>): m and any other function may hold [B] + its shape, one value per member.</param>
+    public State(Mesh mesh, Device? device = null, DType? dtype = null, int? batch = null)
     {
         Mesh = mesh ?? throw new ArgumentNullException(nameof(mesh));
+        if (batch is < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, "batch is the number of members (1 or more), or null for one system without a batch axis.");
+        Batch = batch;
         Device = device ?? Config.Device;
         DType = dtype ?? Config.DType;
         if (!Enum.IsDefined(DType)) throw new ArgumentOutOfRangeException(nameof(dtype), DType, "dtype must be DType.Float64 or DType.Float32.");
@@ -63,6 +67,16 @@ public sealed partial class State
 
     /// <summary>The mesh the state's functions live on.</summary>
     public Mesh Mesh { get; }
+
+    /// <summary>
+    /// Null: one system. B: the state holds a batch of B independent members on one mesh. A function's tensor is then
+    /// its member shape (shared by every member) or [B] + that shape (one value per member); a per-member material
+    /// parameter or field has rank one more than its member shape, with size-1 axes broadcasting ([B, 1, 1, 1] for one
+    /// scalar per member on a 3-d mesh, [B, 1, 1, 1, 3] for one vector per member). Fields and energy densities come out
+    /// [B] + their shape and energies as [B]; each member is computed as it would be alone
+    /// (<see cref="NeuralMag.AD.Batch"/>).
+    /// </summary>
+    public int? Batch { get; }
     /// <summary>Device of the state's tensors.</summary>
     public Device Device { get; }
     /// <summary>Floating-point type of the state's tensors.</summary>

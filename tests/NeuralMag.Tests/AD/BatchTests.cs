@@ -1,0 +1,70 @@
+using NeuralMag.AD;
+
+namespace NeuralMag.Tests.AD;
+
+/// <summary>The batch axis convention (NeuralMag.AD.Batch) and the leading-axis join it stacks members with.</summary>
+[TestClass]
+public sealed class BatchTests
+{
+    private static NTensor Ramp(params int[] shape)
+    {
+        int n = Shapes.Product(shape);
+        return NTensor.FromArray(Enumerable.Range(0, n).Select(i => Math.Sin(0.37 * i + 0.1)).ToArray(), shape);
+    }
+
+    [TestMethod]
+    public void MembersTellSharedFromPerMemberValuesAndNameTheArgument()
+    {
+        int[] cells = { 4, 3, 2 };
+        Assert.AreEqual(0, Batch.Members(NTensor.Scalar(1), cells, "Ms"));
+        Assert.AreEqual(0, Batch.Members(Ramp(4, 3, 2), cells, "Ms"));
+        Assert.AreEqual(5, Batch.Members(Ramp(5, 4, 3, 2), cells, "Ms"));
+        Assert.AreEqual(5, Batch.Members(Ramp(5, 1, 1, 1), cells, "Ms", 5));
+        var wrongCount = Assert.ThrowsExactly<ArgumentException>(() => Batch.Members(Ramp(3, 4, 3, 2), cells, "Ms", 5));
+        StringAssert.Contains(wrongCount.Message, "'Ms' has 3 members");
+        var wrongShape = Assert.ThrowsExactly<ArgumentException>(() => Batch.Members(Ramp(5, 4, 2, 2), cells, "Ms"));
+        StringAssert.Contains(wrongShape.Message, "(5, 4, 2, 2)");
+    }
+
+    [TestMethod]
+    public void LeadingConcatJoinsBlocksAndItsVjpSplitsThem()
+    {
+        var a = Ramp(2, 3);
+        var b = Ramp(1, 3) * 2.0;
+        var joined = NTensor.Concat(0, a, b);
+        CollectionAssert.AreEqual(a.ToArray().Concat(b.ToArray()).ToArray(), joined.ToArray());
+        var weights = Ramp(3, 3);
+        var (_, pullback) = Autodiff.Vjp(xs => (NTensor.Concat(0, xs[0], xs[1]) * weights).Sum(), a, b);
+        var g = pullback(NTensor.Scalar(1));
+        CollectionAssert.AreEqual(weights.Slice(0, 0, 2).ToArray(), g[0].ToArray());
+        CollectionAssert.AreEqual(weights.Slice(0, 2, 3).ToArray(), g[1].ToArray());
+    }
+
+    [TestMethod]
+    public void MapRunsEachMemberAloneSharedArgumentsBroadcastAndGradientsFlowPerMember()
+    {
+        int[] member = { 4, 3 };
+        var x = Ramp(3, 4, 3);          // three members
+        var shared = Ramp(4, 3) + 2.0;  // one value for all
+        var perMember = Ramp(3, 1, 1);  // one scalar per member
+        NTensor Op(NTensor[] a) => a[0] * a[1] + a[2].Square();
+        foreach (bool parallel in new[] { false, true })
+        {
+            var y = Batch.Map(3, new[] { x, shared, perMember }, new int[]?[] { member, member, member }, (_, a) => Op(a), parallel);
+            CollectionAssert.AreEqual(new[] { 3, 4, 3 }, y.GetShape());
+            for (int b = 0; b < 3; b++)
+            {
+                var alone = Op(new[] { x.Slice(0, b, b + 1).Squeeze(0), shared, perMember.Slice(0, b, b + 1).Squeeze(0).Expand(member) });
+                CollectionAssert.AreEqual(alone.ToArray(), y.Slice(0, b, b + 1).Squeeze(0).ToArray(), $"member {b} (parallel {parallel})");
+            }
+        }
+        var grads = Autodiff.Grads(a => Batch.Map(3, a, new int[]?[] { member, member, member }, (_, m) => Op(m)).Sum())(new[] { x, shared, perMember });
+        // d/dx = shared per member; d/dshared = sum over members of x; d/dperMember_b = 2 p_b * 12 entries.
+        for (int b = 0; b < 3; b++)
+            CollectionAssert.AreEqual(shared.ToArray(), grads[0].Slice(0, b, b + 1).Squeeze(0).ToArray());
+        var sumX = x.Sum(0).ToArray();
+        var gShared = grads[1].ToArray();
+        for (int i = 0; i < sumX.Length; i++) Assert.AreEqual(sumX[i], gShared[i], 1e-14);
+        for (int b = 0; b < 3; b++) Assert.AreEqual(24 * perMember.ToArray()[b], grads[2].ToArray()[b], 1e-13);
+    }
+}
