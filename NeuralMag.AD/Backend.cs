@@ -192,6 +192,13 @@ public interface IBackend
     Storage LinearCombination(Storage[] terms, double[] coefficients);
 
     /// <summary>
+    /// <see cref="LinearCombination(Storage[], double[])"/> with coefficients per member: the storages are
+    /// <paramref name="members"/> equal contiguous blocks, and block b is Σ_j c[b·n + j] x_j (n = terms.Length), with
+    /// the arithmetic of the single-member call on that block.
+    /// </summary>
+    Storage LinearCombination(Storage[] terms, double[] coefficients, int members);
+
+    /// <summary>
     /// p (a × b) − q (a × (a × b)) per 3-vector of equally shaped a and b (<paramref name="count"/> vectors), the
     /// cross products rounded as in <see cref="CrossLast"/>; p and q each hold one value (length 1), one per vector
     /// (length count) or one per component (length 3·count).

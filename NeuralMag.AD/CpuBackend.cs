@@ -555,7 +555,7 @@ public sealed class CpuBackend : IBackend
             fs[j] = Cpu(terms[j]).F32!;
             fc[j] = (float)coefficients[j];
         }
-        return new CpuStorage(LinearCombinationLoop(fs, fc));
+        return new CpuStorage(LinearCombinationLoop(fs, fc, 1));
     }
 
     /// <inheritdoc/>
@@ -577,33 +577,55 @@ public sealed class CpuBackend : IBackend
         return new CpuStorage(f);
     }
 
+    /// <inheritdoc/>
+    public Storage LinearCombination(Storage[] terms, double[] coefficients, int members)
+    {
+        var first = Cpu(terms[0]);
+        if (first.F64 != null)
+        {
+            var xs = new double[terms.Length][];
+            for (int j = 0; j < terms.Length; j++) xs[j] = Cpu(terms[j]).F64!;
+            return new CpuStorage(LinearCombinationLoop(xs, coefficients, members));
+        }
+        var fs = new float[terms.Length][];
+        for (int j = 0; j < terms.Length; j++) fs[j] = Cpu(terms[j]).F32!;
+        return new CpuStorage(LinearCombinationLoop(fs, coefficients, members));
+    }
+
     /// <summary>Elements processed per term before the next term, so the partial sums stay in cache.</summary>
     private const int CombinationBlock = 2048;
 
-    private static T[] LinearCombinationLoop<T>(T[][] x, double[] coefficients) where T : struct, System.Numerics.INumber<T>
+    private static T[] LinearCombinationLoop<T>(T[][] x, double[] coefficients, int members = 1) where T : struct, System.Numerics.INumber<T>
     {
         var c = new T[coefficients.Length];
         for (int j = 0; j < c.Length; j++) c[j] = T.CreateTruncating(coefficients[j]);
-        return LinearCombinationLoop(x, c);
+        return LinearCombinationLoop(x, c, members);
     }
 
-    /// <summary>o = x_0 c_0, then o += x_j c_j for j = 1, 2, … (SIMD lanes, products rounded before the add), block by block.</summary>
-    private static T[] LinearCombinationLoop<T>(T[][] x, T[] c) where T : struct, System.Numerics.INumber<T>
+    /// <summary>
+    /// o = x_0 c_0, then o += x_j c_j for j = 1, 2, … (SIMD lanes, products rounded before the add), block by block;
+    /// with several members, element i of member block b = i / (n / members) uses the coefficients c[b·terms + j].
+    /// </summary>
+    private static T[] LinearCombinationLoop<T>(T[][] x, T[] c, int members) where T : struct, System.Numerics.INumber<T>
     {
         int n = x[0].Length;
+        int memberLength = n / members;
         var o = GC.AllocateUninitializedArray<T>(n);
         For(n, (lo, hi) =>
         {
             int w = Vector<T>.Count;
             ref T ro = ref MemoryMarshal.GetArrayDataReference(o);
-            for (int b0 = lo; b0 < hi; b0 += CombinationBlock)
+            for (int b0 = lo, b1; b0 < hi; b0 = b1)
             {
-                int b1 = Math.Min(hi, b0 + CombinationBlock);
+                b1 = Math.Min(hi, b0 + CombinationBlock);
+                int member = memberLength == 0 ? 0 : b0 / memberLength;
+                if (members > 1 && (member + 1) * memberLength < b1) b1 = (member + 1) * memberLength; // a block stays in one member
+                int cOffset = member * x.Length;
                 for (int j = 0; j < x.Length; j++)
                 {
                     ref T rx = ref MemoryMarshal.GetArrayDataReference(x[j]);
-                    var vc = new Vector<T>(c[j]);
-                    T cj = c[j];
+                    var vc = new Vector<T>(c[cOffset + j]);
+                    T cj = c[cOffset + j];
                     int i = b0;
                     if (j == 0)
                     {

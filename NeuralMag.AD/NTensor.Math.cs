@@ -291,6 +291,73 @@ public sealed partial class NTensor
         });
     }
 
+    /// <summary>
+    /// Σ_j c_bj t_j with coefficients per member of a batch (<see cref="Batch"/>): the terms have shape [B, ...] and
+    /// member b of the result is <see cref="LinearCombination(IReadOnlyList{NTensor}, IReadOnlyList{double})"/> of the
+    /// members b with the coefficients c_b·, bit for bit (the Runge–Kutta sums of a batch whose members take their own
+    /// step sizes). Differentiable: the VJP of t_j is c_bj g in member b.
+    /// </summary>
+    /// <param name="terms">The tensors t_j, at least one, all of one shape [B, ...], dtype and device.</param>
+    /// <param name="coefficients">coefficients[b][j], finite, one row per member and one entry per term.</param>
+    public static NTensor LinearCombination(IReadOnlyList<NTensor> terms, IReadOnlyList<IReadOnlyList<double>> coefficients)
+    {
+        ArgumentNullException.ThrowIfNull(terms);
+        ArgumentNullException.ThrowIfNull(coefficients);
+        if (terms.Count == 0) throw new ArgumentException("LinearCombination needs at least one term.", nameof(terms));
+        var first = terms[0] ?? throw new ArgumentNullException(nameof(terms), "LinearCombination: term 0 is null.");
+        if (first.Rank == 0 || first._shape[0] != coefficients.Count)
+            throw new ArgumentException($"LinearCombination: {coefficients.Count} rows of member coefficients for terms of shape {Shapes.Format(first._shape)}; give one row per member (leading axis).", nameof(coefficients));
+        int members = coefficients.Count;
+        var cs = new double[members * terms.Count];
+        for (int b = 0; b < members; b++)
+        {
+            var row = coefficients[b] ?? throw new ArgumentNullException(nameof(coefficients), $"LinearCombination: the coefficients of member {b} are null.");
+            if (row.Count != terms.Count)
+                throw new ArgumentException($"LinearCombination: member {b} has {row.Count} coefficients for {terms.Count} terms; give one per term.", nameof(coefficients));
+            for (int j = 0; j < terms.Count; j++)
+            {
+                if (!double.IsFinite(row[j])) throw new ArgumentOutOfRangeException(nameof(coefficients), row[j], $"LinearCombination: coefficient {j} of member {b} must be finite.");
+                cs[b * terms.Count + j] = row[j];
+            }
+        }
+        var used = new List<int>(terms.Count);
+        for (int j = 0; j < terms.Count; j++)
+        {
+            var t = terms[j] ?? throw new ArgumentNullException(nameof(terms), $"LinearCombination: term {j} is null.");
+            CheckCompatible(first, t, "LinearCombination");
+            if (!Shapes.Equal(first._shape, t._shape))
+                throw new ArgumentException($"LinearCombination: term {j} has shape {Shapes.Format(t._shape)}, term 0 {Shapes.Format(first._shape)}; all terms must have one shape (no broadcasting).", nameof(terms));
+            bool any = false;
+            for (int b = 0; b < members; b++) any |= cs[b * terms.Count + j] != 0;
+            if (any) used.Add(j); // a term whose coefficient is 0 in every member is left out, as in the one-member form
+        }
+        if (used.Count == 0) return ZerosLike(first);
+        var inputs = new NTensor[used.Count];
+        var storages = new Storage[used.Count];
+        var usedCs = new double[members * used.Count];
+        for (int i = 0; i < used.Count; i++)
+        {
+            inputs[i] = terms[used[i]];
+            storages[i] = inputs[i].Storage;
+            for (int b = 0; b < members; b++) usedCs[b * used.Count + i] = cs[b * terms.Count + used[i]];
+        }
+        cs = usedCs;
+        var y = new NTensor(first.Device.Backend.LinearCombination(storages, cs, members), first._shape);
+        if (!Tape.IsRecording(inputs)) return y;
+        var scalarShape = Batch.MemberScalarShape(members, first.Rank - 1);
+        return Tape.Record(y, inputs, g =>
+        {
+            var grads = new NTensor?[inputs.Length];
+            for (int j = 0; j < inputs.Length; j++)
+            {
+                var column = new double[members];
+                for (int b = 0; b < members; b++) column[b] = cs[b * inputs.Length + j];
+                grads[j] = g * FromArray(column, scalarShape, g.DType, g.Device);
+            }
+            return grads;
+        });
+    }
+
     // ---------------------------------------------------------------- vector algebra over the last axis
 
     /// <summary>Dot product over the last axis (a·b for fields of shape (..., 3)), with broadcasting.</summary>

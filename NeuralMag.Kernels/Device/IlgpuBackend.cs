@@ -447,6 +447,37 @@ public sealed class IlgpuBackend : IBackend
     }
 
     /// <inheritdoc/>
+    public Storage LinearCombination(Storage[] terms, double[] coefficients, int members)
+    {
+        var first = Dev(terms[0]);
+        var o = Alloc(first.DType, first.Length);
+        int n = first.Length / members;
+        if (n == 0) return o;
+        // One launch per member and term on the member's block, the single-member arithmetic (o = x_0 c_0, o += x_j c_j).
+        for (int b = 0; b < members; b++)
+            for (int j = 0; j < terms.Length; j++)
+            {
+                var x = Dev(terms[j]);
+                double c = coefficients[b * terms.Length + j];
+                if (o.DType == DType.Float64)
+                {
+                    var xv = x.F64.SubView(b * n, n);
+                    var ov = o.F64.SubView(b * n, n);
+                    if (j == 0) Kernel<Action<Index1D, ArrayView<double>, ArrayView<double>, double>>(IlgpuKernels.Unary<double, E.MulScalar>)(n, xv, ov, c);
+                    else Kernel<Action<Index1D, ArrayView<double>, ArrayView<double>, double>>(IlgpuKernels.AddScaledInPlace<double, E.Add, E.Mul>)(n, xv, ov, c);
+                }
+                else
+                {
+                    var xv = x.F32.SubView(b * n, n);
+                    var ov = o.F32.SubView(b * n, n);
+                    if (j == 0) Kernel<Action<Index1D, ArrayView<float>, ArrayView<float>, float>>(IlgpuKernels.Unary<float, E.MulScalar>)(n, xv, ov, (float)c);
+                    else Kernel<Action<Index1D, ArrayView<float>, ArrayView<float>, float>>(IlgpuKernels.AddScaledInPlace<float, E.Add, E.Mul>)(n, xv, ov, (float)c);
+                }
+            }
+        return o;
+    }
+
+    /// <inheritdoc/>
     public Storage CrossPair(Storage a, Storage b, Storage p, Storage q, int count)
     {
         var da = Dev(a);

@@ -339,6 +339,25 @@ public sealed partial class State
     internal NamedFunction ResolveAllowingUnusedArgs(object func, IReadOnlyList<string> funcArgs) =>
         ResolveCore(func, funcArgs, null, null, null, allowUnusedArgs: true);
 
+    /// <summary>True when <paramref name="func"/> or a function-valued attribute it reads (transitively) reads <paramref name="attribute"/>.</summary>
+    internal bool DependsOn(object func, string attribute)
+    {
+        attribute = NormalizeName(attribute);
+        var seen = new HashSet<string>();
+        bool Walk(object f)
+        {
+            foreach (var p in Callable.From(f, "dependency walk").Parameters)
+            {
+                if (p == attribute) return true;
+                if (!seen.Add(p) || !_values.TryGetValue(p, out var v)) continue;
+                if (v is Function { Func: { } ff }) v = ff;
+                if (Callable.IsCallable(v) && Walk(v!)) return true;
+            }
+            return false;
+        }
+        return Walk(func);
+    }
+
     /// <summary>An injected replacement: a function of attributes, or a value bound as a tensor of this state.</summary>
     private object ConvertInjected(string key, object? value) => value switch
     {

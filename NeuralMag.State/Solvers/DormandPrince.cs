@@ -36,8 +36,16 @@ public sealed class DormandPrince : IStepIntegrator
     /// <param name="maxSteps">Most accepted plus rejected steps one call may take (see <see cref="MaxSteps"/>).</param>
     /// <param name="atolVector">Optional per-entry absolute tolerance (same shape as y) replacing <paramref name="atol"/>;
     /// an entry of +∞ leaves that component out of the error control (a "seminorm").</param>
-    public DormandPrince(Func<double, NTensor, NTensor> f, double rtol = 1e-5, double atol = 1e-5, int maxSteps = 1_000_000, NTensor? atolVector = null)
+    /// <param name="members">0 (default): y is one system. B ≥ 1: y is a batch of B members along its leading axis,
+    /// each with its own error norm and step control (<see cref="MemberOutcomes"/>).</param>
+    /// <param name="mode">How the members of a batch choose their steps (ignored without a batch).</param>
+    public DormandPrince(Func<double, NTensor, NTensor> f, double rtol = 1e-5, double atol = 1e-5, int maxSteps = 1_000_000, NTensor? atolVector = null,
+        int members = 0, BatchSteps mode = BatchSteps.PerMember)
     {
+        if (members < 0) throw new ArgumentOutOfRangeException(nameof(members), members, "members is 0 (one system) or the batch size (1 or more).");
+        if (!Enum.IsDefined(mode)) throw new ArgumentOutOfRangeException(nameof(mode), mode, "mode must be BatchSteps.PerMember or BatchSteps.Common.");
+        Members = members;
+        Mode = members > 0 ? mode : BatchSteps.PerMember;
         _f = f ?? throw new ArgumentNullException(nameof(f));
         if (!(rtol > 0) || !double.IsFinite(rtol)) throw new ArgumentOutOfRangeException(nameof(rtol), rtol, "The relative tolerance must be positive and finite.");
         if (!(atol > 0) || !double.IsFinite(atol)) throw new ArgumentOutOfRangeException(nameof(atol), atol, "The absolute tolerance must be positive and finite.");
@@ -49,6 +57,24 @@ public sealed class DormandPrince : IStepIntegrator
     }
 
     private readonly NTensor? _atolVector;
+    private double[]? _memberSteps;
+
+    /// <summary>0: one system; B: a batch of B members along y's leading axis.</summary>
+    public int Members { get; }
+
+    /// <summary>How the members of a batch choose their steps.</summary>
+    public BatchSteps Mode { get; }
+
+    /// <summary>On a batch, how each member's last run ended (completed, or failed with its message and the time it
+    /// reached); null before the first run and without a batch (a failure then throws).</summary>
+    public IReadOnlyList<MemberOutcome>? MemberOutcomes { get; private set; }
+
+    /// <summary>On a batch, members that the next runs leave as they are (e.g. converged in a relaxation); null: none.</summary>
+    internal IReadOnlyList<bool>? Frozen { get; set; }
+
+    /// <summary>On a batch, the step each member proposed at the end of the last run (a following run with a positive
+    /// trial step continues with these); null before the first run.</summary>
+    public IReadOnlyList<double>? MemberStepSizes => _memberSteps;
 
     /// <summary>Relative tolerance of the step control.</summary>
     public double RTol { get; }
@@ -127,74 +153,182 @@ public sealed class DormandPrince : IStepIntegrator
 
     /// <summary>
     /// One run from (t0, y0) to t1. <paramref name="f0"/> is f(t0, y0) when known (first same as last) and on return
-    /// f(t1, y(t1)); <paramref name="dt"/> is the trial step in and the proposed next step out.
+    /// f(t1, y(t1)); <paramref name="dt"/> is the trial step in and the proposed next step out. On a batch
+    /// (<see cref="Members"/> &gt; 0) every member runs this step control on its own (<see cref="BatchSteps.PerMember"/>)
+    /// or all share the step of the worst member (<see cref="BatchSteps.Common"/>); a member that fails is frozen at its
+    /// last accepted state and reported in <see cref="MemberOutcomes"/> while the others go on, and dt holds the
+    /// smallest of the members' proposed steps (the members' own ones carry over in <see cref="MemberStepSizes"/>).
     /// </summary>
     private NTensor Advance(NTensor y0, ref NTensor? f0, double t0, double t1, ref double dt, CancellationToken cancellationToken)
     {
         if (!double.IsFinite(t0)) throw new ArgumentOutOfRangeException(nameof(t0), t0, "The integration start must be finite.");
         if (!double.IsFinite(t1)) throw new ArgumentOutOfRangeException(nameof(t1), t1, "The integration end must be finite.");
         if (t1 < t0) throw new ArgumentOutOfRangeException(nameof(t1), t1, $"The integration end lies before the start {t0} (integrator units).");
+        int n = Math.Max(1, Members);
+        if (Members > 0 && (y0.Rank == 0 || y0.Shape[0] != Members))
+            throw new ArgumentException($"DormandPrince: y0 has shape {Shapes.Format(y0.GetShape())}; this integrator runs a batch of {Members} members (leading axis).", nameof(y0));
+        var outcomes = new MemberOutcome[n];
+        if (Members > 0) MemberOutcomes = outcomes;
         if (t1 == t0) return y0;
         cancellationToken.ThrowIfCancellationRequested();
         var fy = f0 ?? F(t0, y0);
-        if (!double.IsFinite(StepControl.Rms(fy))) throw new InvalidOperationException($"DormandPrince: the right-hand side is not finite at t = {t0}; check the inputs (m, fields, parameters).");
-        if (!(dt > 0) || !double.IsFinite(dt)) dt = InitialStep(t0, y0, fy);
+        var t = new double[n];
+        var step = new double[n];
+        var failed = new string?[n];
+        var accepted = new int[n];
+        var windowStart = new double[n];
+        Array.Fill(t, t0);
+        Array.Fill(windowStart, t0);
+        if (Frozen is { } frozen)
+            for (int b = 0; b < n && b < frozen.Count; b++)
+                if (frozen[b]) t[b] = t1;
+        var fNorm = Ratios(fy);
+        for (int b = 0; b < n; b++)
+            if (!double.IsFinite(fNorm[b])) Fail(failed, b, $"DormandPrince: the right-hand side is not finite at t = {t0}; check the inputs (m, fields, parameters).");
+        bool carried = dt > 0 && double.IsFinite(dt);
+        for (int b = 0; b < n; b++)
+            step[b] = carried ? (Members > 0 && _memberSteps is { } ms && ms.Length == n && ms[b] > 0 ? ms[b] : dt) : 0;
+        if (!carried) step = InitialSteps(t0, y0, fy, failed);
+        if (Mode == BatchSteps.Common) Array.Fill(step, Min(step, failed));
         var y = y0;
-        double t = t0;
-        int steps = 0, accepted = 0;
-        double windowStart = t0;
-        while (t < t1)
+        int steps = 0;
+        var h = new double[n];
+        var last = new bool[n];
+        var accept = new bool[n];
+        while (Active(t, t1, failed) is int first)
         {
             if (++steps > MaxSteps)
-                throw new InvalidOperationException($"DormandPrince: more than {MaxSteps} steps between t = {t0} and {t1} (integrator units), at t = {t}; the problem may be stiff or the tolerances too tight: raise MaxSteps, loosen rtol/atol or shorten the interval.");
-            double h = Math.Min(dt, t1 - t);
-            bool last = h >= t1 - t;
-            if (t + h == t) throw new InvalidOperationException($"DormandPrince: the step size {h:g} underflows at t = {t} (integrator units); the problem is too stiff for this explicit method at these tolerances.");
-            double tStart = t;
-            var (y1, f1, ratio) = TakeStep(y, fy, t, h, estimateError: true);
-            if (!double.IsFinite(ratio))
             {
-                // A trial step that overflowed (too large for a stiff start, e.g. strong DMI on a fine mesh): reject it
-                // and shrink by the largest decrease factor.
-                RejectedSteps++;
-                dt = 0.2 * h;
-                continue;
+                for (int b = 0; b < n; b++)
+                    if (failed[b] == null && t[b] < t1)
+                        Fail(failed, b, $"DormandPrince: more than {MaxSteps} steps between t = {t0} and {t1} (integrator units), at t = {t[b]}; the problem may be stiff or the tolerances too tight: raise MaxSteps, loosen rtol/atol or shorten the interval.");
+                break;
             }
-            bool accept = ratio <= 1;
-            double next = StepControl.NextStep(h, ratio, 4, ratio < 1);
-            if (accept)
+            for (int b = 0; b < n; b++)
             {
-                y = y1;
-                t = last ? t1 : t + h;
-                fy = f1; // first-same-as-last
-                AcceptedSteps++;
-                accepted++;
-                OnAcceptedStep?.Invoke(tStart, h, y, fy);
-                OnAccepted?.Invoke(t, y);
-                OnStep?.Invoke(t, t1);
-                cancellationToken.ThrowIfCancellationRequested();
-                // A step shortened to land on t1 says nothing against the step proposed before it: keep that one.
-                dt = last && h < dt ? Math.Max(dt, next) : next;
-                if (accepted % ProjectionWindow == 0 && t < t1)
+                bool active = failed[b] == null && t[b] < t1;
+                h[b] = active ? Math.Min(step[b], t1 - t[b]) : 0;
+                last[b] = active && h[b] >= t1 - t[b];
+                if (active && t[b] + h[b] == t[b])
                 {
-                    double recent = (t - windowStart) / ProjectionWindow;
-                    windowStart = t;
-                    double needed = (t1 - t) / recent;
+                    Fail(failed, b, $"DormandPrince: the step size {h[b]:g} underflows at t = {t[b]} (integrator units); the problem is too stiff for this explicit method at these tolerances.");
+                    h[b] = 0;
+                    last[b] = false;
+                }
+            }
+            if (Active(t, t1, failed) is not int lead) break;
+            double tStart = t[lead];
+            var (y1, f1, ratio) = TakeSteps(y, fy, t[lead], h, estimateError: true);
+            if (Mode == BatchSteps.Common)
+            {
+                // One step for all: the worst member's error ratio decides (a non-finite one rejects the step for all).
+                double worst = 0;
+                for (int b = 0; b < n; b++)
+                    if (h[b] > 0) worst = double.IsFinite(ratio[b]) ? Math.Max(worst, ratio[b]) : double.NaN;
+                for (int b = 0; b < n; b++) if (h[b] > 0) ratio[b] = worst;
+            }
+            bool anyAccepted = false;
+            for (int b = 0; b < n; b++)
+            {
+                accept[b] = false;
+                if (h[b] == 0) continue;
+                if (!double.IsFinite(ratio[b]))
+                {
+                    // A trial step that overflowed (too large for a stiff start, e.g. strong DMI on a fine mesh): reject it
+                    // and shrink by the largest decrease factor.
+                    RejectedSteps++;
+                    step[b] = 0.2 * h[b];
+                    continue;
+                }
+                accept[b] = ratio[b] <= 1;
+                double next = StepControl.NextStep(h[b], ratio[b], 4, ratio[b] < 1);
+                if (!accept[b])
+                {
+                    RejectedSteps++;
+                    step[b] = next;
+                    continue;
+                }
+                anyAccepted = true;
+                t[b] = last[b] ? t1 : t[b] + h[b];
+                AcceptedSteps++;
+                accepted[b]++;
+                // A step shortened to land on t1 says nothing against the step proposed before it: keep that one.
+                step[b] = last[b] && h[b] < step[b] ? Math.Max(step[b], next) : next;
+                if (accepted[b] % ProjectionWindow == 0 && t[b] < t1)
+                {
+                    double recent = (t[b] - windowStart[b]) / ProjectionWindow;
+                    windowStart[b] = t[b];
+                    double needed = (t1 - t[b]) / recent;
                     if (steps + needed > MaxSteps)
-                        throw new InvalidOperationException(
-                            $"DormandPrince: at the recent step size {recent:g} (integrator units) reaching t = {t1} from t = {t} needs about {needed:E2} more steps, " +
+                        Fail(failed, b,
+                            $"DormandPrince: at the recent step size {recent:g} (integrator units) reaching t = {t1} from t = {t[b]} needs about {needed:E2} more steps, " +
                             $"beyond the limit of {MaxSteps} steps per call. The problem is stiff for this explicit method (fine cells, strong exchange or anisotropy): " +
                             "use coarser cells, shorter intervals, looser tolerances, or raise MaxSteps.");
                 }
             }
-            else
+            if (Mode == BatchSteps.Common) Array.Fill(step, Min(step, failed));
+            if (!anyAccepted) continue;
+            y = Select(accept, y1, y);
+            fy = Select(accept, f1, fy); // first-same-as-last
+            if (Members == 0)
             {
-                RejectedSteps++;
-                dt = next;
+                OnAcceptedStep?.Invoke(tStart, h[0], y, fy);
+                OnAccepted?.Invoke(t[0], y);
             }
+            OnStep?.Invoke(Min(t, failed), t1);
+            cancellationToken.ThrowIfCancellationRequested();
         }
+        for (int b = 0; b < n; b++) outcomes[b] = new MemberOutcome(failed[b] == null, failed[b], t[b], accepted[b]);
+        if (Members > 0)
+        {
+            _memberSteps = step;
+            if (failed.All(m => m != null)) throw new InvalidOperationException($"DormandPrince: every member of the batch failed; member 0: {failed[0]}");
+        }
+        dt = Min(step, failed);
         f0 = fy;
         return y;
+    }
+
+    /// <summary>Without a batch a failure ends the run (throws); in a batch it freezes member b and the others go on.</summary>
+    private void Fail(string?[] failed, int b, string message)
+    {
+        if (Members == 0) throw new InvalidOperationException(message);
+        failed[b] ??= message;
+    }
+
+    /// <summary>The first member still running (not failed, before t1), or null when none is.</summary>
+    private static int? Active(double[] t, double t1, string?[] failed)
+    {
+        for (int b = 0; b < t.Length; b++)
+            if (failed[b] == null && t[b] < t1) return b;
+        return null;
+    }
+
+    /// <summary>The smallest positive value over the members that have not failed (the first value when all have).</summary>
+    private static double Min(double[] v, string?[] failed)
+    {
+        double m = double.PositiveInfinity;
+        for (int b = 0; b < v.Length; b++)
+            if (failed[b] == null && v[b] > 0) m = Math.Min(m, v[b]);
+        return double.IsPositiveInfinity(m) ? v[0] : m;
+    }
+
+    /// <summary>y1 where the member's step was accepted, y elsewhere (exactly: no arithmetic).</summary>
+    private NTensor Select(bool[] accept, NTensor y1, NTensor y)
+    {
+        if (accept.All(a => a)) return y1;
+        if (!accept.Any(a => a)) return y;
+        var mask = NTensor.FromArray(accept.Select(a => a ? 1.0 : 0.0).ToArray(), Batch.MemberScalarShape(Members, y.Rank - 1), y.DType, y.Device);
+        return NTensor.Where(mask, y1, y);
+    }
+
+    /// <summary>The step control's norm RMS(x), one per member on a batch (each over its own block).</summary>
+    private double[] Ratios(NTensor x)
+    {
+        if (Members == 0) return new[] { StepControl.Rms(x) };
+        var r = new double[Members];
+        for (int b = 0; b < Members; b++) r[b] = StepControl.Rms(x.Slice(0, b, b + 1));
+        return r;
     }
 
     /// <summary>
@@ -224,18 +358,52 @@ public sealed class DormandPrince : IStepIntegrator
     /// </summary>
     private (NTensor Y, NTensor F, double ErrorRatio) TakeStep(NTensor y, NTensor fy, double t, double h, bool estimateError)
     {
+        var (y1, f1, ratio) = TakeSteps(y, fy, t, new[] { h }, estimateError, single: true);
+        return (y1, f1, ratio[0]);
+    }
+
+    /// <summary>
+    /// The stages of one step of every member b with its own size h_b (one value without a batch): y1 = y + h_b Σ
+    /// b5_j k_j member by member, each member's arithmetic that of a step of its own; the error ratios per member.
+    /// The stages are evaluated at t + c_s h of the lead member (the members share t only with a common step, which a
+    /// time-dependent right-hand side needs).
+    /// </summary>
+    private (NTensor Y, NTensor F, double[] ErrorRatio) TakeSteps(NTensor y, NTensor fy, double t, double[] h, bool estimateError, bool single = false)
+    {
+        bool members = Members > 0 && !single;
+        double hLead = members ? h.FirstOrDefault(v => v > 0) : h[0];
+        NTensor Sum(NTensor[] k, IReadOnlyList<double> a, int count) =>
+            members ? StageSum.Of(y, k, a, count, h) : StageSum.Of(y, k, a, count, h[0]);
         var k = new NTensor[7];
         k[0] = fy;
         for (int s = 1; s < 7; s++)
-            k[s] = F(t + C[s] * h, StageSum.Of(y, k, A[s], s, h));
-        var y1 = StageSum.Of(y, k, B5, 7, h);
-        if (!estimateError) return (y1, k[6], double.NaN);
-        var weights = new double[7];
-        for (int j = 0; j < 7; j++) weights[j] = h * (B5[j] - B4[j]);
-        var err = NTensor.LinearCombination(k, weights);
+            k[s] = F(t + C[s] * hLead, Sum(k, A[s], s));
+        var y1 = Sum(k, B5, 7);
+        if (!estimateError) return (y1, k[6], new[] { double.NaN });
+        var difference = new double[7];
+        for (int j = 0; j < 7; j++) difference[j] = B5[j] - B4[j];
+        var err = members
+            ? NTensor.LinearCombination(k, h.Select(hb => (IReadOnlyList<double>)difference.Select(d => hb * d).ToArray()).ToArray())
+            : NTensor.LinearCombination(k, difference.Select(d => h[0] * d).ToArray());
         var scaleMax = NTensor.Maximum(y.Abs(), y1.Abs()) * RTol;
         var tol = _atolVector is null ? scaleMax + ATol : scaleMax + _atolVector;
-        return (y1, k[6], StepControl.Rms(err / tol));
+        return (y1, k[6], members ? Ratios(err / tol) : new[] { StepControl.Rms(err / tol) });
+    }
+
+    /// <summary>Hairer's starting step per member (one value without a batch), members that failed left at 0.</summary>
+    private double[] InitialSteps(double t0, NTensor y0, NTensor f0, string?[] failed)
+    {
+        if (Members == 0) return new[] { InitialStep(t0, y0, f0) };
+        var scale = _atolVector is null ? y0.Abs() * RTol + ATol : y0.Abs() * RTol + _atolVector;
+        double[] d0 = Ratios(y0 / scale), d1 = Ratios(f0 / scale);
+        var h0 = new double[Members];
+        for (int b = 0; b < Members; b++) h0[b] = failed[b] == null ? StepControl.FirstGuess(d0[b], d1[b]) : 0;
+        var f1 = F(t0 + h0.FirstOrDefault(v => v > 0), StageSum.Of(y0, new[] { f0 }, new[] { 1.0 }, 1, h0));
+        var d2 = Ratios((f1 - f0) / scale);
+        var steps = new double[Members];
+        for (int b = 0; b < Members; b++)
+            if (failed[b] == null) steps[b] = StepControl.FromSecondDerivative(h0[b], d1[b], d2[b] / h0[b], 5);
+        return steps;
     }
 
     /// <summary>Hairer's starting step for this order-5 method (<see cref="StepControl.InitialStep"/>).</summary>

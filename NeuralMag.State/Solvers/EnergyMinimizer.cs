@@ -104,16 +104,41 @@ public sealed class EnergyMinimizer
         if (_mPrev is null || _gPrev is null) return InitialTau(h);
         var s = m - _mPrev;
         var y = g - _gPrev;
-        double sy = Dot(s, y), yy = Dot(y, y), ss = Dot(s, s);
-        bool bb1 = Method == BBMethod.BB1 || (Method == BBMethod.Alternating && Iterations % 2 == 1);
+        return BBRule(Dot(s, s), Dot(s, y), Dot(y, y), Iterations, _tau, () => InitialTau(h));
+    }
+
+    /// <summary>
+    /// The Barzilai–Borwein step from s·s, s·y and y·y at the given iteration (the parity picks BB1 or BB2 when
+    /// alternating), clamped to [τmin, τmax]; a non-positive or non-finite ratio keeps the previous τ (or the initial one).
+    /// </summary>
+    private double BBRule(double ss, double sy, double yy, int iteration, double? previous, Func<double> initial)
+    {
+        bool bb1 = Method == BBMethod.BB1 || (Method == BBMethod.Alternating && iteration % 2 == 1);
         double num = bb1 ? ss : sy, den = bb1 ? sy : yy;
-        if (!double.IsFinite(num) || !double.IsFinite(den) || num <= 0 || den <= 0) return _tau ?? InitialTau(h);
+        if (!double.IsFinite(num) || !double.IsFinite(den) || num <= 0 || den <= 0) return previous ?? initial();
         return Math.Clamp(num / den, TauMin, TauMax);
+    }
+
+    /// <summary>
+    /// m moved along the descent direction by τ (<paramref name="timesTau"/> multiplies by it: one τ, or one per member
+    /// of a batch): the Cayley update of a = −τ m × h, or m − τ g normalized.
+    /// </summary>
+    private NTensor Move(NTensor m, NTensor h, NTensor g, Func<NTensor, NTensor> timesTau)
+    {
+        if (Update == MinimizerUpdate.Projected)
+        {
+            var mp = m - timesTau(g);
+            return mp / NTensor.Maximum(mp.Norm(-1).Unsqueeze(-1), _state.Scalar(_state.Eps));
+        }
+        var a = -timesTau(NTensor.Cross(m, h));
+        var a2 = (a * a).Sum(-1, true);
+        return (m * (1.0 - a2 * 0.25) - NTensor.Cross(a, m)) / (a2 * 0.25 + 1.0);
     }
 
     /// <summary>One descent step; returns max |m × (m × h)| after it (A/m).</summary>
     public double Step()
     {
+        RefuseBatch("Step");
         using var _ = _state.BeginAdvance("EnergyMinimizer.Step");
         return StepCore();
     }
@@ -127,18 +152,7 @@ public sealed class EnergyMinimizer
             var g = Descent(m, h);
             double tau = BBTau(m, g, h);
             _tau = tau;
-            NTensor mNew;
-            if (Update == MinimizerUpdate.Projected)
-            {
-                var mp = m - g * tau;
-                mNew = mp / NTensor.Maximum(mp.Norm(-1).Unsqueeze(-1), _state.Scalar(_state.Eps));
-            }
-            else
-            {
-                var a = NTensor.Cross(m, h) * -tau;
-                var a2 = (a * a).Sum(-1, true);
-                mNew = (m * (1.0 - a2 * 0.25) - NTensor.Cross(a, m)) / (a2 * 0.25 + 1.0);
-            }
+            var mNew = Move(m, h, g, x => x * tau);
             _mPrev = m; _gPrev = g;
             _state.M.Tensor = mNew;
             Iterations++;
@@ -171,8 +185,16 @@ public sealed class EnergyMinimizer
     public MinimizerResult MinimizeWithInfo(double? tol = null, int? maxIter = null, bool traceEnergy = false, Action<State>? logger = null, CancellationToken cancellationToken = default) =>
         Run(tol, maxIter, logger, traceEnergy, cancellationToken);
 
+    /// <summary>The one-system iteration couples the members of a batch through its BB dot products: refused there.</summary>
+    private void RefuseBatch(string what)
+    {
+        if (_state.Batch is int members)
+            throw new InvalidOperationException($"EnergyMinimizer.{what} runs one Barzilai–Borwein iteration for one system; this state is a batch of {members} members: use MinimizeMany, which runs one iteration per member.");
+    }
+
     private MinimizerResult Run(double? tol, int? maxIter, Action<State>? logger, bool traceEnergy, CancellationToken cancellationToken)
     {
+        RefuseBatch("Minimize");
         double t = tol ?? Tol;
         int n = maxIter ?? MaxIter;
         CheckTol(t, nameof(tol));
@@ -196,6 +218,105 @@ public sealed class EnergyMinimizer
             Progress?.Report(new SolverProgress("minimize", SolverProgress.LogFraction(g0, g, t), _state.T, Iterations - start, Iterations - start, g, t));
         }
         return new MinimizerResult(g, Iterations - start, g <= t, energies);
+    }
+
+    /// <summary>
+    /// Minimizes every member of a batched state (<see cref="State.Batch"/>; upstream's <c>minimize_many</c>, there a
+    /// template state and a batch of m): each member runs its own Barzilai–Borwein iteration from a fresh history
+    /// (own τ, own BB1/BB2 parity, own stop at max |g| ≤ tol), exactly as <see cref="MinimizeWithInfo"/> of a new
+    /// minimizer on that member alone would, while the effective field of all members is evaluated together once per
+    /// iteration; converged members stay where they stopped. state.m receives the minimized batch. Returns one result
+    /// per member (its iterations, convergence, final max |g|, and with <paramref name="traceEnergy"/> its energy trace).
+    /// A member whose descent direction turns non-finite is stopped and reported unconverged with a NaN torque; the
+    /// others go on.
+    /// </summary>
+    /// <param name="tol">Torque tolerance in A/m (default: the constructor's).</param>
+    /// <param name="maxIter">Most iterations per member in this call (default: the constructor's).</param>
+    /// <param name="traceEnergy">Record each member's energy state.E (J) before the first step and after each of its steps.</param>
+    /// <param name="cancellationToken">Checked before every iteration; state.m then holds the last completed one.</param>
+    public IReadOnlyList<MinimizerResult> MinimizeMany(double? tol = null, int? maxIter = null, bool traceEnergy = false, CancellationToken cancellationToken = default)
+    {
+        const string op = "EnergyMinimizer.MinimizeMany";
+        if (_state.Batch is not int members)
+            throw new InvalidOperationException($"{op} needs a batched state (new State(mesh, batch: B) with m of shape [B] + the member shape); for one system use Minimize or MinimizeWithInfo.");
+        double t = tol ?? Tol;
+        int n = maxIter ?? MaxIter;
+        CheckTol(t, nameof(tol));
+        CheckMaxIter(n, nameof(maxIter));
+        using var _ = _state.BeginAdvance(op);
+        return Tape.NoGrad(() => RunMany(members, t, n, traceEnergy, cancellationToken));
+    }
+
+    private IReadOnlyList<MinimizerResult> RunMany(int members, double tol, int maxIter, bool traceEnergy, CancellationToken cancellationToken)
+    {
+        var m = SolverInputs.UnitMagnetization(_state, _state.M.Tensor, "EnergyMinimizer.MinimizeMany", ref _normalizedNotice);
+        if (m.Rank == 0 || m.GetShape()[0] != members)
+            throw new ArgumentException($"EnergyMinimizer.MinimizeMany: state.m has shape {Shapes.Format(m.GetShape())}; the batch of {members} members needs [B] + the member shape (one m per member).", "m");
+        _state.M.Tensor = m;
+        var scalarShape = Batch.MemberScalarShape(members, m.Rank - 1);
+        NTensor Member(NTensor x, int b) => x.Slice(0, b, b + 1);
+        double[] MaxPerMember(NTensor field) => field.Norm(-1).Reshape(members, -1).Max(1).ToArray();
+        var energies = Enumerable.Range(0, members).Select(_ => new List<double>()).ToArray();
+        void TraceEnergy(bool[] which)
+        {
+            if (!traceEnergy) return;
+            var e = _state.Tensor("E").ToArray();
+            for (int b = 0; b < members; b++) if (which[b]) energies[b].Add(e[e.Length == members ? b : 0]);
+        }
+        var h = H();
+        var g = Descent(m, h);
+        var maxG = MaxPerMember(g);
+        var active = new bool[members];
+        for (int b = 0; b < members; b++) active[b] = maxG[b] > tol && maxIter > 0;
+        for (int b = 0; b < members; b++)
+            if (!double.IsFinite(maxG[b])) throw new InvalidOperationException($"EnergyMinimizer.MinimizeMany: max |m × (m × h)| of member {b} is not finite at the start; the effective field h is not finite (check Ms, A and the other parameters for zeros, NaN or infinities).");
+        TraceEnergy(Enumerable.Repeat(true, members).ToArray());
+        var iterations = new int[members];
+        var tau = new double?[members];
+        NTensor? mPrev = null, gPrev = null;
+        var hasHistory = new bool[members];
+        double g0 = maxG.Max();
+        while (active.Any(a => a))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var taus = new double[members];
+            var s = mPrev is null ? null : m - mPrev;
+            var y = gPrev is null ? null : g - gPrev;
+            for (int b = 0; b < members; b++)
+            {
+                if (!active[b]) continue;
+                var hb = Member(h, b);
+                taus[b] = hasHistory[b]
+                    ? BBRule(Dot(Member(s!, b), Member(s!, b)), Dot(Member(s!, b), Member(y!, b)), Dot(Member(y!, b), Member(y!, b)), iterations[b], tau[b], () => InitialTau(hb))
+                    : InitialTau(hb);
+                tau[b] = taus[b];
+            }
+            var tauT = NTensor.FromArray(taus, scalarShape, _state.DType, _state.Device);
+            var moved = Move(m, h, g, x => x * tauT);
+            var mask = NTensor.FromArray(active.Select(a => a ? 1.0 : 0.0).ToArray(), scalarShape, _state.DType, _state.Device);
+            var mNew = active.All(a => a) ? moved : NTensor.Where(mask, moved, m);
+            mPrev = m;
+            gPrev = g;
+            var stepped = (bool[])active.Clone();
+            for (int b = 0; b < members; b++)
+                if (active[b]) { hasHistory[b] = true; iterations[b]++; }
+            m = mNew;
+            _state.M.Tensor = m;
+            h = H();
+            g = Descent(m, h);
+            maxG = MaxPerMember(g);
+            TraceEnergy(stepped);
+            for (int b = 0; b < members; b++)
+            {
+                if (!active[b]) continue;
+                if (!double.IsFinite(maxG[b])) active[b] = false; // reported unconverged with its non-finite torque
+                else if (maxG[b] <= tol || iterations[b] >= maxIter) active[b] = false;
+            }
+            double worst = Enumerable.Range(0, members).Where(b => active[b]).Select(b => maxG[b]).DefaultIfEmpty(tol).Max();
+            Progress?.Report(new SolverProgress("minimize", SolverProgress.LogFraction(g0, worst, tol), _state.T, iterations.Max(), iterations.Sum(), worst, tol));
+        }
+        Iterations += iterations.Max();
+        return Enumerable.Range(0, members).Select(b => new MinimizerResult(maxG[b], iterations[b], maxG[b] <= tol, energies[b])).ToArray();
     }
 
     /// <summary>Alias of <see cref="Minimize"/> (upstream's relax).</summary>

@@ -39,8 +39,11 @@ public sealed class LLGSolver
     /// state.h_expl explicitly, as upstream), Newton–GMRES stages (<see cref="ImplicitRungeKutta"/>); state.h is still
     /// used by <see cref="Relax"/> and the backward pass of <see cref="SolveAdjoint"/>.</param>
     /// <param name="implicitOptions">Newton and Krylov settings of <paramref name="implicitMethod"/>; null for the defaults.</param>
+    /// <param name="batchSteps">On a batched state (<see cref="State.Batch"/>), how the members step with Dormand–Prince:
+    /// each with its own adaptive step (default; the field must not depend on t) or one common step.</param>
     public LLGSolver(State state, double scaleT = 1e-9, string[]? parameters = null, double rtol = 1e-5, double atol = 1e-5, int maxSteps = 1_000_000,
-        FixedStepMethod? fixedStepMethod = null, double fixedStep = 0, ImplicitMethod? implicitMethod = null, ImplicitSolverOptions? implicitOptions = null)
+        FixedStepMethod? fixedStepMethod = null, double fixedStep = 0, ImplicitMethod? implicitMethod = null, ImplicitSolverOptions? implicitOptions = null,
+        BatchSteps batchSteps = BatchSteps.PerMember)
     {
         _state = state ?? throw new ArgumentNullException(nameof(state));
         if (!(scaleT > 0) || !double.IsFinite(scaleT)) throw new ArgumentOutOfRangeException(nameof(scaleT), scaleT, "The integrator's time unit scaleT must be a positive, finite time in s (upstream: 1e-9).");
@@ -51,7 +54,17 @@ public sealed class LLGSolver
         if (Parameters.Distinct().Count() != Parameters.Count)
             throw new ArgumentException($"parameters lists a name twice: [{string.Join(", ", Parameters)}].", nameof(parameters));
         ThermalField.Refuse(state, "LLGSolver");
-        _rhs = state.ResolveAllowingUnusedArgs(TorqueTerm.RightHandSide(state), new[] { "t", "m" }.Concat(Parameters).ToArray());
+        if (!Enum.IsDefined(batchSteps)) throw new ArgumentOutOfRangeException(nameof(batchSteps), batchSteps, "batchSteps must be BatchSteps.PerMember or BatchSteps.Common.");
+        BatchSteps = batchSteps;
+        var rightHandSide = TorqueTerm.RightHandSide(state);
+        if (state.Batch is int batch)
+        {
+            if (implicitMethod is { } im)
+                throw new NotSupportedException($"The implicit method {im} couples the members of a batch through its Newton and Krylov norms; integrate a batched state (batch of {batch}) with Dormand–Prince or a fixed-step method.");
+            if (fixedStepMethod is null && batchSteps == BatchSteps.PerMember && state.DependsOn(rightHandSide, "t"))
+                throw new ArgumentException($"The right-hand side depends on the time t, but BatchSteps.PerMember puts the {batch} members at different times within a step; pass batchSteps: BatchSteps.Common.", nameof(batchSteps));
+        }
+        _rhs = state.ResolveAllowingUnusedArgs(rightHandSide, new[] { "t", "m" }.Concat(Parameters).ToArray());
         NTensor F(double tau, NTensor m) => _rhs.Invoke(new[] { state.Scalar(tau * ScaleT), m }.Concat(_paramValues).ToArray()) * ScaleT;
         if (implicitMethod is { } implicitChoice)
         {
@@ -73,7 +86,7 @@ public sealed class LLGSolver
         {
             if (fixedStep != 0)
                 throw new ArgumentOutOfRangeException(nameof(fixedStep), fixedStep, "fixedStep applies to a fixed-step method; give fixedStepMethod too, or leave fixedStep at 0 for adaptive Dormand–Prince.");
-            _integrator = new DormandPrince(F, rtol, atol, maxSteps);
+            _integrator = new DormandPrince(F, rtol, atol, maxSteps, members: state.Batch ?? 0, mode: batchSteps);
         }
         _integrator.OnStep = (tau, _) => ReportIntegration(tau);
         Method = fixedStepMethod;
@@ -85,6 +98,16 @@ public sealed class LLGSolver
     /// a progress bar). Null (default): no reports.
     /// </summary>
     public IProgress<SolverProgress>? Progress { get; set; }
+
+    /// <summary>How the members of a batched state step (see the constructor).</summary>
+    public BatchSteps BatchSteps { get; }
+
+    /// <summary>
+    /// On a batched state integrated by Dormand–Prince, how each member ended the last Step or Solve: completed, or
+    /// failed (too stiff, non-finite, out of steps) with its message, left at its last accepted state while the other
+    /// members went on. Null otherwise.
+    /// </summary>
+    public IReadOnlyList<MemberOutcome>? MemberOutcomes => (_integrator as DormandPrince)?.MemberOutcomes;
 
     /// <summary>Names of the explicit parameters of the Solve methods (normalized, "." → "__").</summary>
     public IReadOnlyList<string> Parameters { get; }
@@ -150,6 +173,7 @@ public sealed class LLGSolver
         Begin("step", t0 / ScaleT, (t0 + dt) / ScaleT);
         double step = _carriedStep;
         var m1 = _integrator.Integrate(m, t0 / ScaleT, (t0 + dt) / ScaleT, ref step, cancellationToken);
+        NoticeFailedMembers(op);
         _carriedStep = step;
         _state.M.Tensor = m1;
         _state.T = t0 + dt;
@@ -188,6 +212,7 @@ public sealed class LLGSolver
         Begin("solve", t0 / ScaleT, times[^1] / ScaleT);
         double step = 0;
         var result = _integrator.Integrate(m, t0 / ScaleT, times.Select(t => t / ScaleT).ToArray(), ref step, cancellationToken);
+        NoticeFailedMembers(op);
         ReportIntegration(times[^1] / ScaleT);
         return result;
     }
@@ -553,36 +578,93 @@ public sealed class LLGSolver
         SolverInputs.CheckPositiveSeconds(dt, nameof(dt), op);
         if (maxIntervals < 1) throw new ArgumentOutOfRangeException(nameof(maxIntervals), maxIntervals, $"{op}: maxIntervals must be at least 1.");
         using var _ = _state.BeginAdvance(op);
-        var rhs = _state.ResolveAllowingUnusedArgs(Rhs, new[] { "t", "m", "material__alpha" });
+        var torque = new PrecessionDampingTorque().Torque(_state);
+        var rhs = _state.ResolveAllowingUnusedArgs(torque, new[] { "t", "m", "material__alpha" });
         var one = _state.Scalar(1.0);
-        var integrator = new DormandPrince((tau, m) => rhs.Invoke(_state.Scalar(tau * ScaleT), m, one) * ScaleT, RTol, ATol, MaxSteps);
-        double MaxRate(NTensor m) => rhs.Invoke(_state.Scalar(_state.T), m, one).Norm(-1).Max().Item();
+        int members = _state.Batch ?? 0, n = Math.Max(1, members);
+        var mode = members > 0 && _state.DependsOn(torque, "t") ? BatchSteps.Common : BatchSteps.PerMember;
+        var integrator = new DormandPrince((tau, m) => rhs.Invoke(_state.Scalar(tau * ScaleT), m, one) * ScaleT, RTol, ATol, MaxSteps, members: members, mode: mode);
+        double[] MaxRate(NTensor m)
+        {
+            var rate = rhs.Invoke(_state.Scalar(_state.T), m, one).Norm(-1);
+            return members == 0 ? new[] { rate.Max().Item() } : rate.Reshape(members, -1).Max(1).ToArray();
+        }
         var mCur = SolverInputs.UnitMagnetization(_state, _state.M.Tensor, op, ref _normalizedNotice);
-        double rate = MaxRate(mCur), rate0 = rate, best = rate;
-        int intervals = 0, bestAt = 0;
+        var rates = MaxRate(mCur);
+        var rate0 = (double[])rates.Clone();
+        var best = (double[])rates.Clone();
+        var bestAt = new int[n];
+        var done = new bool[n];
+        var messages = new string?[n];
+        var memberIntervals = new int[n];
+        int intervals = 0;
         double step = 0;
+        // Without a batch a failure throws; in a batch it ends that member, the others go on.
+        void Fail(int b, string message)
+        {
+            if (members == 0) throw new InvalidOperationException(message);
+            messages[b] ??= message;
+            done[b] = true;
+        }
         try
         {
             while (true)
             {
-                if (!double.IsFinite(rate))
-                    throw new InvalidOperationException($"{op}: max |dm/dt| is not finite after {intervals} intervals; m or the effective field h is not finite (check Ms, A and the other parameters for zeros, NaN or infinities).");
-                Progress?.Report(new SolverProgress("relax", SolverProgress.LogFraction(rate0, rate, tol), _state.T, intervals, integrator.Evaluations, rate, tol));
-                if (rate <= tol) break;
-                if (intervals >= maxIntervals)
-                    throw new InvalidOperationException($"{op} did not converge within maxIntervals = {maxIntervals} intervals of {dt:g} s (max |dm/dt| = {rate:g} rad/s, tol {tol:g} rad/s); raise tol or maxIntervals.");
-                if (intervals - bestAt >= RelaxStallIntervals)
-                    throw new InvalidOperationException($"{op} is not converging: max |dm/dt| has not dropped below {best:g} rad/s for {RelaxStallIntervals} intervals of {dt:g} s (now {rate:g}, tol {tol:g}); the state may be driven (time-dependent field) or the tolerance below the noise of the field; raise tol.");
+                for (int b = 0; b < n; b++)
+                    if (!done[b] && !double.IsFinite(rates[b]))
+                        Fail(b, $"{op}: max |dm/dt| is not finite after {intervals} intervals{(members == 0 ? "" : $" (member {b})")}; m or the effective field h is not finite (check Ms, A and the other parameters for zeros, NaN or infinities).");
+                var running = Enumerable.Range(0, n).Where(b => !done[b]).ToList();
+                double worst = running.Count > 0 ? running.Max(b => rates[b]) : 0;
+                double fraction = running.Count > 0 ? running.Min(b => SolverProgress.LogFraction(rate0[b], rates[b], tol)) : 1;
+                Progress?.Report(new SolverProgress("relax", fraction, _state.T, intervals, integrator.Evaluations, worst, tol));
+                for (int b = 0; b < n; b++)
+                {
+                    if (done[b]) continue;
+                    double rate = rates[b];
+                    string who = members == 0 ? "" : $" (member {b})";
+                    if (rate <= tol) done[b] = true;
+                    else if (intervals >= maxIntervals)
+                        Fail(b, $"{op} did not converge within maxIntervals = {maxIntervals} intervals of {dt:g} s{who} (max |dm/dt| = {rate:g} rad/s, tol {tol:g} rad/s); raise tol or maxIntervals.");
+                    else if (intervals - bestAt[b] >= RelaxStallIntervals)
+                        Fail(b, $"{op} is not converging{who}: max |dm/dt| has not dropped below {best[b]:g} rad/s for {RelaxStallIntervals} intervals of {dt:g} s (now {rate:g}, tol {tol:g}); the state may be driven (time-dependent field) or the tolerance below the noise of the field; raise tol.");
+                }
+                if (done.All(d => d)) break;
                 double tau = _state.T / ScaleT;
+                integrator.Frozen = members == 0 ? null : done;
                 mCur = integrator.Integrate(mCur, tau, tau + dt / ScaleT, ref step, cancellationToken);
                 _state.M.Tensor = mCur;
                 intervals++;
-                rate = MaxRate(mCur);
-                if (rate < best) { best = rate; bestAt = intervals; }
+                rates = MaxRate(mCur);
+                for (int b = 0; b < n; b++)
+                {
+                    if (done[b]) continue;
+                    memberIntervals[b] = intervals;
+                    if (integrator.MemberOutcomes?[b] is { Completed: false } failedStep) Fail(b, $"{op} (member {b}): {failedStep.Message}");
+                    else if (rates[b] < best[b]) { best[b] = rates[b]; bestAt[b] = intervals; }
+                }
             }
         }
         finally { _relaxEvaluations += integrator.Evaluations; }
+        if (members > 0)
+        {
+            RelaxOutcomes = Enumerable.Range(0, n).Select(b => new RelaxOutcome(messages[b] == null, messages[b], memberIntervals[b], rates[b])).ToArray();
+            var failed = Enumerable.Range(0, n).Where(b => messages[b] != null).ToList();
+            if (failed.Count == n) throw new InvalidOperationException($"{op}: no member of the batch converged; member 0: {messages[0]}");
+            if (failed.Count > 0) Config.Notice($"{op}: {failed.Count} of {n} members did not converge and were left at their last state (first: member {failed[0]}: {messages[failed[0]]})");
+        }
         return intervals;
+    }
+
+    /// <summary>On a batched state, how each member ended the last <see cref="Relax"/>; null otherwise.</summary>
+    public IReadOnlyList<RelaxOutcome>? RelaxOutcomes { get; private set; }
+
+    /// <summary>One notice per call naming the members of a batch that failed (they are frozen; see <see cref="MemberOutcomes"/>).</summary>
+    private void NoticeFailedMembers(string op)
+    {
+        if (MemberOutcomes is not { } outcomes) return;
+        var failed = outcomes.Select((o, b) => (o, b)).Where(x => !x.o.Completed).ToList();
+        if (failed.Count > 0)
+            Config.Notice($"{op}: {failed.Count} of {outcomes.Count} members failed and were left at their last accepted state (members {string.Join(", ", failed.Take(10).Select(x => x.b))}{(failed.Count > 10 ? ", ..." : "")}); member {failed[0].b}: {failed[0].o.Message}");
     }
 
     private NTensor[] CurrentParameterValues() => Parameters.Select(p => _state.Tensor(p)).ToArray();
@@ -612,6 +694,8 @@ public sealed class LLGSolver
     /// </summary>
     private (IDisposable Guard, double T0, NTensor M0, NTensor[] P) BeginSolve(string op, double t1, NTensor? m0, IReadOnlyList<NTensor>? parameterValues)
     {
+        if (_state.Batch is int batch)
+            throw new NotSupportedException($"{op} on a batched state (batch of {batch}): its members take steps of their own sizes, which the re-run and adjoint passes do not replay; differentiate a batch through Solve (backpropagation through the steps), or solve the members one by one.");
         var guard = _state.BeginAdvance(op);
         try
         {
@@ -649,6 +733,13 @@ public sealed class LLGSolver
         progress.Report(new SolverProgress(_call.Operation, fraction, tau * ScaleT, _integrator.AcceptedSteps - _call.Steps, _integrator.Evaluations - _call.Evaluations));
     }
 }
+
+/// <summary>How one member of a batch ended <see cref="LLGSolver.Relax"/>.</summary>
+/// <param name="Converged">True when its max |dm/dt| dropped below the tolerance.</param>
+/// <param name="Message">Why it did not (null when it converged); it is left at its last state.</param>
+/// <param name="Intervals">Intervals it was integrated for.</param>
+/// <param name="MaxTorque">Its last max |dm/dt| in rad/s.</param>
+public sealed record RelaxOutcome(bool Converged, string? Message, int Intervals, double MaxTorque);
 
 /// <summary>The gradient pass of one <see cref="LLGSolver.SolveRevolve"/>.</summary>
 /// <param name="Steps">Accepted steps n of the forward solve, each reversed once.</param>

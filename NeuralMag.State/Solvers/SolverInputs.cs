@@ -31,7 +31,7 @@ internal static class SolverInputs
         }
         var values = m.ToArray();
         int points = values.Length / 3;
-        var magnetic = MagneticPoints(state, m.GetShape());
+        var magnetic = MagneticPointsOfBatch(state, m.GetShape());
         int nonFinite = -1, zero = -1, off = 0, firstOff = -1, magneticCount = 0;
         double worst = 0;
         for (int p = 0; p < points; p++)
@@ -79,16 +79,31 @@ internal static class SolverInputs
     }
 
     /// <summary>
-    /// Per point of m (nodes, or cells with FIC), whether an adjacent cell is magnetic (Ms &gt; 0 and rho &gt; eps);
-    /// null when every point is (no Ms attribute, or Ms and rho positive everywhere).
+    /// <see cref="MagneticPoints"/> for m of one system, or for each member of a batched m ([B] + m's member shape;
+    /// Ms and rho shared or per member), one after another; null when every point of every member is magnetic.
     /// </summary>
-    private static bool[]? MagneticPoints(State state, int[] mShape)
+    private static bool[]? MagneticPointsOfBatch(State state, int[] mShape)
+    {
+        if (state.Batch is not int members || mShape.Length != state.Mesh.Dim + 2) return MagneticPoints(state, mShape, -1);
+        var memberShape = mShape[1..];
+        var masks = Enumerable.Range(0, members).Select(b => MagneticPoints(state, memberShape, b)).ToArray();
+        if (masks.All(mask => mask == null)) return null;
+        int points = Shapes.Product(memberShape[..^1]);
+        return masks.SelectMany(mask => mask ?? Enumerable.Repeat(true, points).ToArray()).ToArray();
+    }
+
+    /// <summary>
+    /// Per point of m (nodes, or cells with FIC), whether an adjacent cell is magnetic (Ms &gt; 0 and rho &gt; eps);
+    /// null when every point is (no Ms attribute, or Ms and rho positive everywhere). <paramref name="member"/> ≥ 0
+    /// reads member b of per-member Ms and rho on a batched state.
+    /// </summary>
+    private static bool[]? MagneticPoints(State state, int[] mShape, int member)
     {
         var mesh = state.Mesh;
         var cellShape = mesh.N;
         if (!state.Has("material__Ms")) return null;
-        double[] ms = CellValues(state, "material__Ms", cellShape);
-        double[] rho = state.Has("rho") ? CellValues(state, "rho", cellShape) : Enumerable.Repeat(1.0, ms.Length).ToArray();
+        double[] ms = CellValues(state, "material__Ms", cellShape, member);
+        double[] rho = state.Has("rho") ? CellValues(state, "rho", cellShape, member) : Enumerable.Repeat(1.0, ms.Length).ToArray();
         var cells = new bool[ms.Length];
         bool all = true;
         for (int c = 0; c < cells.Length; c++)
@@ -130,9 +145,10 @@ internal static class SolverInputs
         return result;
     }
 
-    private static double[] CellValues(State state, string name, int[] cellShape)
+    private static double[] CellValues(State state, string name, int[] cellShape, int member)
     {
         var t = state.Tensor(name);
+        if (member >= 0 && state.Batch is int members && Batch.Members(t, cellShape, name, members) > 0) t = t.Slice(0, member, member + 1).Squeeze(0);
         var shape = t.GetShape();
         if (shape.Length == 0 || t.Size == 1) return Enumerable.Repeat(t.ToArray()[0], cellShape.Aggregate(1, (a, b) => a * b)).ToArray();
         return t.Expand(cellShape).ToArray();

@@ -13,6 +13,27 @@ internal static class StageSum
     public static NTensor Of(NTensor y, NTensor[] k, IReadOnlyList<double> a, int count, double h) =>
         Of(y, Enumerable.Range(0, count).Select(j => ((NTensor?)k[j], a[j])), h);
 
+    /// <summary>
+    /// y + h_b Σ_{j &lt; count} a_j k_j for every member b of a batch ([B, ...] tensors) with its own step h_b, as one
+    /// per-member <see cref="NTensor.LinearCombination(IReadOnlyList{NTensor}, IReadOnlyList{IReadOnlyList{double}})"/>:
+    /// member b's arithmetic is that of <see cref="Of(NTensor, NTensor[], IReadOnlyList{double}, int, double)"/> with h_b.
+    /// </summary>
+    public static NTensor Of(NTensor y, NTensor[] k, IReadOnlyList<double> a, int count, double[] h)
+    {
+        var tensors = new List<NTensor> { y };
+        var used = new List<double>();
+        for (int j = 0; j < count; j++)
+        {
+            if (a[j] == 0) continue;
+            tensors.Add(k[j] ?? throw new ArgumentNullException(nameof(k), "StageSum: a stage with a nonzero coefficient has no value."));
+            used.Add(a[j]);
+        }
+        if (tensors.Count == 1) return y;
+        var rows = new IReadOnlyList<double>[h.Length];
+        for (int b = 0; b < h.Length; b++) rows[b] = new[] { 1.0 }.Concat(used.Select(aj => h[b] * aj)).ToArray();
+        return NTensor.LinearCombination(tensors, rows);
+    }
+
     /// <summary>y + h Σ a_j k_j over the pairs (k_j, a_j) in their order; zero a_j are left out (their k_j is not read),
     /// and y itself is returned when all are zero.</summary>
     public static NTensor Of(NTensor y, IEnumerable<(NTensor? K, double A)> terms, double h)

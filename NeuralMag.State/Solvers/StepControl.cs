@@ -35,9 +35,18 @@ internal static class StepControl
     public static double InitialStep(NTensor y0, NTensor f0, NTensor scale, int order, Func<double, NTensor> fAfter)
     {
         double d0 = Rms(y0 / scale), d1 = Rms(f0 / scale);
-        double h0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : 0.01 * d0 / d1;
+        double h0 = FirstGuess(d0, d1);
         var f1 = fAfter(h0);
         double d2 = Rms((f1 - f0) / scale) / h0;
+        return FromSecondDerivative(h0, d1, d2, order);
+    }
+
+    /// <summary>Hairer's first guess h0 from d0 = ‖y0‖ and d1 = ‖f0‖ (weighted RMS norms).</summary>
+    public static double FirstGuess(double d0, double d1) => d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : 0.01 * d0 / d1;
+
+    /// <summary>Hairer's starting step from h0, d1 = ‖f0‖ and d2 = ‖f(t0 + h0, y0 + h0 f0) − f0‖ / h0 for order p.</summary>
+    public static double FromSecondDerivative(double h0, double d1, double d2, int order)
+    {
         double h1 = d1 <= 1e-15 && d2 <= 1e-15 ? Math.Max(1e-6, h0 * 1e-3) : Math.Pow(0.01 / Math.Max(d1, d2), 1.0 / (order + 1));
         return Math.Min(100 * h0, h1);
     }

@@ -23,26 +23,49 @@ public sealed class PrecessionDampingTorque : TorqueTerm
     /// nodes) or a cell function (shape of the cells, e.g. an absorbing boundary layer), which enters at each node as
     /// the mean over the node's adjacent cells (differentiable). On a mesh periodic along every axis cells and nodes
     /// have the same shape and α is taken per node as given (node i with cell i, half a cell apart).</param>
-    public static NTensor Of(NTensor m, NTensor h, NTensor alpha)
+    public static NTensor Of(NTensor m, NTensor h, NTensor alpha) => Of(m, h, alpha, 0);
+
+    /// <summary>
+    /// The torque of a batch (<see cref="State.Batch"/>) when <paramref name="members"/> &gt; 0: m and h of shape
+    /// [B, nodes..., 3]; α shared by all members (any form of the one-system overload) or one per member: [B] + one of
+    /// those forms with size-1 axes, e.g. [B, 1, 1, 1] for one damping per member on a 3-d mesh.
+    /// </summary>
+    public static NTensor Of(NTensor m, NTensor h, NTensor alpha, int members)
     {
-        alpha = PerNode(m, alpha);
+        alpha = members > 0 ? PerNodeOfMembers(m, alpha, members) : PerNode(m.GetShape()[..^1], alpha);
         var gammaPrime = Constants.Gamma / (alpha.Square() + 1.0);
         return NTensor.CrossPair(m, h, -gammaPrime, alpha * gammaPrime);
     }
 
     /// <inheritdoc />
-    public override NamedFunction Torque(State state) => Function;
+    public override NamedFunction Torque(State state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Batch is not int members) return Function;
+        return new(new[] { "h", "m", "material__alpha" }, a => Of(a[1], a[0], a[2], members));
+    }
+
+    /// <summary>α of a batch as a tensor broadcastable to m = [B, nodes..., 3].</summary>
+    private static NTensor PerNodeOfMembers(NTensor m, NTensor alpha, int members)
+    {
+        var nodes = m.GetShape()[1..^1];
+        if (alpha.Rank <= nodes.Length) return PerNode(nodes, alpha);
+        if (alpha.Size == members) return alpha.Reshape(Batch.MemberScalarShape(members, m.Rank - 1));
+        if (alpha.Rank != nodes.Length + 1 || alpha.GetShape()[0] != members)
+            throw new ArgumentException($"material.alpha has shape {Shapes.Format(alpha.GetShape())}; on a batch of {members} members it is shared (a scalar, node or cell function) or [B] + such a shape.", "material__alpha");
+        var memberShape = alpha.GetShape()[1..];
+        return Batch.Map(members, new[] { alpha }, new[] { memberShape }, (_, a) => PerNode(nodes, a[0]));
+    }
 
     /// <summary>
-    /// α as a tensor broadcastable to m: unchanged when it already is; a scalar per node gains the vector axis; a cell
-    /// function (one entry fewer than m's nodes along each open axis, as many along periodic ones) is carried to the
-    /// nodes as the mean of the adjacent cells.
+    /// α as a tensor broadcastable to m on <paramref name="nodes"/>: unchanged when it already is; a scalar per node
+    /// gains the vector axis; a cell function (one entry fewer than m's nodes along each open axis, as many along
+    /// periodic ones) is carried to the nodes as the mean of the adjacent cells.
     /// </summary>
-    private static NTensor PerNode(NTensor m, NTensor alpha)
+    private static NTensor PerNode(int[] nodes, NTensor alpha)
     {
-        int dim = m.Rank - 1;
+        int dim = nodes.Length;
         if (alpha.Rank != dim || dim is < 1 or > 3) return alpha;
-        var nodes = m.GetShape()[..dim];
         var cells = alpha.GetShape();
         if (nodes.SequenceEqual(cells)) return alpha.Unsqueeze(-1);
         for (int k = 0; k < dim; k++)

@@ -76,6 +76,6 @@ public abstract class TorqueTerm
     public static object RightHandSide(State state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        return state.Has(SumAttribute) ? state.Raw(SumAttribute)! : PrecessionDampingTorque.Function;
+        return state.Has(SumAttribute) ? state.Raw(SumAttribute)! : new PrecessionDampingTorque().Torque(state);
     }
 }
