@@ -32,19 +32,24 @@ public static class ClusterSweep
         var gate = new object();
         progress?.Report(new SweepProgress(done, file.Points.Count, skipped, 0, null));
         using var slots = new SemaphoreSlim(parallel);
-        var calls = pending.Select(async point =>
+        // With "batch" > 1, groups of pending points (in order) go to one batch grain each, which runs them together.
+        var groups = file.Batch > 1 ? pending.Chunk(file.Batch).ToList() : pending.Select(p => new[] { p }).ToList();
+        var calls = groups.Select(async group =>
         {
             await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                var outcome = await CallAsync(grains, file, point, maxAttempts, cancellationToken).ConfigureAwait(false);
+                var outcomes = file.Batch > 1
+                    ? await CallBatchAsync(grains, file, group, maxAttempts, cancellationToken).ConfigureAwait(false)
+                    : new[] { await CallAsync(grains, file, group[0], maxAttempts, cancellationToken).ConfigureAwait(false) };
                 lock (gate)
-                {
-                    done++;
-                    if (outcome.RanNow) ran++;
-                    if (outcome.RanNow && !outcome.Ok) failed++;
-                    progress?.Report(new SweepProgress(done, file.Points.Count, skipped, failed, point.Key));
-                }
+                    foreach (var outcome in outcomes)
+                    {
+                        done++;
+                        if (outcome.RanNow) ran++;
+                        if (outcome.RanNow && !outcome.Ok) failed++;
+                        progress?.Report(new SweepProgress(done, file.Points.Count, skipped, failed, outcome.PointKey));
+                    }
             }
             finally { slots.Release(); }
         }).ToList();
@@ -52,22 +57,35 @@ public static class ClusterSweep
         return new SweepSummary(file.Points.Count, skipped, ran, failed, await Sweep.RowsInOrderAsync(file.Name, file.Points, store, cancellationToken).ConfigureAwait(false));
     }
 
-    private static async Task<PointOutcome> CallAsync(IGrainFactory grains, SweepFile file, SweepPoint point, int maxAttempts, CancellationToken cancellationToken)
+    private static Task<PointOutcome> CallAsync(IGrainFactory grains, SweepFile file, SweepPoint point, int maxAttempts, CancellationToken cancellationToken)
     {
         var job = new PointJob { SweepId = file.Name, PointKey = point.Key, Model = file.Model, SettingsJson = file.SettingsJson };
+        return WithRetries(() => grains.GetGrain<ISweepPointGrain>($"{file.Name}|{point.Key}").RunAsync(job), $"sweep {file.Name}: point {point.Key}", maxAttempts, cancellationToken);
+    }
+
+    private static Task<PointOutcome[]> CallBatchAsync(IGrainFactory grains, SweepFile file, SweepPoint[] group, int maxAttempts, CancellationToken cancellationToken)
+    {
+        var job = new BatchJob { SweepId = file.Name, PointKeys = group.Select(p => p.Key).ToArray(), Model = file.Model, SettingsJson = file.SettingsJson };
+        var key = $"{file.Name}|batch|{group[0].Key}|{group.Length}";
+        return WithRetries(() => grains.GetGrain<ISweepBatchGrain>(key).RunAsync(job), $"sweep {file.Name}: the group of {group.Length} points from {group[0].Key}", maxAttempts, cancellationToken);
+    }
+
+    /// <summary>Calls a grain until it answers: a call that fails (its silo died, a timeout) is made again, up to <paramref name="maxAttempts"/> calls.</summary>
+    private static async Task<T> WithRetries<T>(Func<Task<T>> call, string what, int maxAttempts, CancellationToken cancellationToken)
+    {
         var errors = new List<Exception>();
         for (int attempt = 1; ; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             try
             {
-                return await grains.GetGrain<ISweepPointGrain>($"{file.Name}|{point.Key}").RunAsync(job).WaitAsync(cancellationToken).ConfigureAwait(false);
+                return await call().WaitAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 errors.Add(e);
                 if (attempt >= maxAttempts)
-                    throw new AggregateException($"sweep {file.Name}: point {point.Key} could not be run after {attempt} calls; last: {e.GetType().Name}: {e.Message}", errors);
+                    throw new AggregateException($"{what} could not be run after {attempt} calls; last: {e.GetType().Name}: {e.Message}", errors);
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(2000, 100 * attempt)), cancellationToken).ConfigureAwait(false);
             }
         }

@@ -11,10 +11,13 @@ namespace NeuralMag.Cluster;
 ///   "grid": { "D": { "from": 2e-3, "to": 4e-3, "count": 5 }, "B": [0, 0.1, 0.2] },
 ///   "points": [ { "D": 3e-3, "B": 0.05 } ],
 ///   "initialStates": [ "skyrmion", "uniform" ],
+///   "batch": 8,
 ///   "quick": { "grid": { ... }, "settings": { ... } } }
 /// </code>
 /// "grid" (axes: a list of values or {from, to, count}) or "points" (an explicit list), or both (grid points first);
-/// "initialStates" multiplies every point; "quick" replaces "grid", "points" or "settings" for --quick runs.
+/// "initialStates" multiplies every point; "batch" (default 1) is the most points one call runs together as the
+/// members of one batched State, where the model has a batched function; "quick" replaces "grid", "points",
+/// "settings" or "batch" for --quick runs.
 /// </summary>
 public sealed class SweepFile
 {
@@ -29,6 +32,9 @@ public sealed class SweepFile
 
     /// <summary>The points.</summary>
     public required IReadOnlyList<SweepPoint> Points { get; init; }
+
+    /// <summary>Most points run together in one batched call (1: one at a time; used where the model has a batched function).</summary>
+    public int Batch { get; init; } = 1;
 
     /// <summary>Reads a sweep file; <paramref name="quick"/> applies its "quick" section.</summary>
     /// <exception cref="FormatException">The file is not a valid sweep description (the message names the field).</exception>
@@ -47,7 +53,7 @@ public sealed class SweepFile
         using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
         var root = doc.RootElement;
         if (root.ValueKind != JsonValueKind.Object) throw new FormatException("the top level must be an object.");
-        var known = new[] { "name", "model", "settings", "grid", "points", "initialStates", "quick", "description" };
+        var known = new[] { "name", "model", "settings", "grid", "points", "initialStates", "batch", "quick", "description" };
         foreach (var p in root.EnumerateObject())
             if (!known.Contains(p.Name)) throw new FormatException($"unknown field '{p.Name}' (known: {string.Join(", ", known)}).");
         JsonElement? Field(string name)
@@ -102,7 +108,10 @@ public sealed class SweepFile
             }
         }
         if (points.Count == 0) throw new FormatException("no points: give \"grid\" or \"points\".");
-        return new SweepFile { Name = name, Model = model, SettingsJson = settings?.GetRawText() ?? "", Points = SweepSpace.List(points) };
+        int batch = 1;
+        if (Field("batch") is { } b)
+            batch = b.ValueKind == JsonValueKind.Number && b.TryGetInt32(out var bv) && bv >= 1 ? bv : throw new FormatException($"\"batch\" must be an integer >= 1 (points per batched call), got {b}.");
+        return new SweepFile { Name = name, Model = model, SettingsJson = settings?.GetRawText() ?? "", Points = SweepSpace.List(points), Batch = batch };
     }
 
     private static JsonElement Get(JsonElement o, string name, string axis) =>

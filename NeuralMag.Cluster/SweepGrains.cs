@@ -92,3 +92,76 @@ public sealed class SweepPointGrain(ISweepResultStore store, SweepModelCatalog m
         return PointOutcome.From(stored, wrote);
     }
 }
+
+/// <summary>What a batch grain is asked to run: a group of points of one sweep, run together by the model's batched function.</summary>
+[GenerateSerializer, Immutable, Alias("NeuralMag.Cluster.BatchJob")]
+public sealed class BatchJob
+{
+    /// <summary>Sweep name.</summary>
+    [Id(0)] public required string SweepId { get; init; }
+
+    /// <summary>The points' keys, in order.</summary>
+    [Id(1)] public required string[] PointKeys { get; init; }
+
+    /// <summary>Model name.</summary>
+    [Id(2)] public required string Model { get; init; }
+
+    /// <summary>The model's settings (JSON text, "" when none).</summary>
+    [Id(3)] public required string SettingsJson { get; init; }
+}
+
+/// <summary>
+/// One grain per group of points (key "sweep|batch|first key|count"): runs the points of the group that have no row
+/// yet in one call of the model's batched function (the members of one batched State), or point by point when the
+/// model has none, and returns the stored row of every point of the group. As for the point grain, a retried call
+/// finds the rows and does no work again, and each row is written once.
+/// </summary>
+[Alias("NeuralMag.Cluster.ISweepBatchGrain")]
+public interface ISweepBatchGrain : IGrainWithStringKey
+{
+    /// <summary>Runs the points of the group that have no row; returns the stored row of each, in order.</summary>
+    [Alias("Run")]
+    Task<PointOutcome[]> RunAsync(BatchJob job);
+}
+
+/// <summary>The batch grain: random placement spreads groups over the silos; the activation ends after its group.</summary>
+[RandomPlacement]
+public sealed class SweepBatchGrain(ISweepResultStore store, SweepModelCatalog models, ILocalSiloDetails silo) : Grain, ISweepBatchGrain
+{
+    /// <inheritdoc/>
+    public async Task<PointOutcome[]> RunAsync(BatchJob job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var stored = new SweepRow?[job.PointKeys.Length];
+        for (int i = 0; i < stored.Length; i++) stored[i] = await store.ReadAsync(job.SweepId, job.PointKeys[i]).ConfigureAwait(true);
+        var pending = Enumerable.Range(0, stored.Length).Where(i => stored[i] == null).ToArray();
+        var ranNow = new bool[stored.Length];
+        if (pending.Length > 0)
+        {
+            var points = pending.Select(i => SweepPoint.Parse(job.PointKeys[i])).ToArray();
+            var worker = $"silo {silo.SiloAddress.Endpoint} ({silo.Name}, pid {Environment.ProcessId})";
+            // The batched function is plain blocking code: it runs on the thread pool, not on the grain's scheduler.
+            var rows = await Task.Run(() =>
+            {
+                try
+                {
+                    if (models.CreateBatch(job.Model, job.SettingsJson) is { } batch) return Sweep.RunBatch(job.SweepId, points, batch, worker);
+                    var single = models.Create(job.Model, job.SettingsJson);
+                    return points.Select(p => Sweep.RunPoint(job.SweepId, p, single, worker)).ToList();
+                }
+                catch (ArgumentException e)
+                {
+                    return points.Select(p => Sweep.RunPoint(job.SweepId, p, (_, _) => throw new ArgumentException(e.Message), worker)).ToList();
+                }
+            }).ConfigureAwait(true);
+            for (int k = 0; k < pending.Length; k++)
+            {
+                int i = pending[k];
+                ranNow[i] = await store.TryWriteAsync(rows[k]).ConfigureAwait(true);
+                stored[i] = ranNow[i] ? rows[k] : await store.ReadAsync(job.SweepId, job.PointKeys[i]).ConfigureAwait(true) ?? rows[k];
+            }
+        }
+        DeactivateOnIdle();
+        return Enumerable.Range(0, stored.Length).Select(i => PointOutcome.From(stored[i]!, ranNow[i])).ToArray();
+    }
+}

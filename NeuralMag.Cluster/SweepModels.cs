@@ -18,6 +18,13 @@ public interface ISweepModel
     /// <summary>Checks <paramref name="settings"/> (the file's "settings" object; null when absent) and returns the point function.</summary>
     /// <exception cref="ArgumentException">A setting is unknown or out of range (the message names it).</exception>
     SweepPointFunction Create(JsonElement? settings);
+
+    /// <summary>
+    /// The batched point function for the same settings, which runs a group of points together (e.g. as the members of
+    /// one batched State), or null (the default) when the model runs one point at a time.
+    /// </summary>
+    /// <exception cref="ArgumentException">A setting is unknown or out of range (the message names it).</exception>
+    SweepBatchFunction? CreateBatch(JsonElement? settings) => null;
 }
 
 /// <summary>The models a process can run, by name.</summary>
@@ -34,6 +41,20 @@ public sealed class SweepModelCatalog
 
     /// <summary>The registered models.</summary>
     public IReadOnlyCollection<ISweepModel> Models => _models.Values;
+
+    /// <summary>
+    /// The batched point function of model <paramref name="name"/> (see <see cref="ISweepModel.CreateBatch"/>), or null
+    /// when the model has none.
+    /// </summary>
+    /// <exception cref="ArgumentException">No model of that name, or bad settings.</exception>
+    public SweepBatchFunction? CreateBatch(string name, string settingsJson)
+    {
+        if (!_models.TryGetValue(name, out var model))
+            throw new ArgumentException($"unknown sweep model '{name}'; known: {string.Join(", ", _models.Keys.Order(StringComparer.Ordinal))}.", nameof(name));
+        if (string.IsNullOrWhiteSpace(settingsJson)) return model.CreateBatch(null);
+        using var doc = JsonDocument.Parse(settingsJson);
+        return model.CreateBatch(doc.RootElement.Clone());
+    }
 
     /// <summary>The point function of model <paramref name="name"/> with the settings given as JSON text (empty: none).</summary>
     /// <exception cref="ArgumentException">No model of that name, or bad settings.</exception>
@@ -99,5 +120,16 @@ public sealed class TrivialModel : ISweepModel
                 new KeyValuePair<string, double>("count", point.Parameters.Count),
             };
         };
+    }
+
+    /// <summary>The same outputs for a group of points in one call (the batch runners' engine cost); a failWhen point fails alone.</summary>
+    public SweepBatchFunction? CreateBatch(JsonElement? settings)
+    {
+        var single = Create(settings);
+        return (points, ct) => points.Select(p =>
+        {
+            try { return SweepPointResult.Ok(single(p, ct)); }
+            catch (InvalidOperationException e) { return SweepPointResult.Fail($"{e.GetType().Name}: {e.Message}"); }
+        }).ToList();
     }
 }

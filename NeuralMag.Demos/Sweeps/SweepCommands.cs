@@ -19,8 +19,9 @@ public static class DemoSweepModels
 /// <summary>
 /// <c>sweep FILE.json</c>: runs the sweep the file describes and writes its table. By default on one Orleans silo in
 /// this process with a CSV results store under --out; <c>--cluster</c> runs it on a silo cluster (database from
-/// NM_SWEEP_DB) with the PostgreSQL results table; <c>--sequential</c> runs the points one by one without Orleans.
-/// Points with a row are skipped, so running the command again resumes the sweep.
+/// NM_SWEEP_DB) with the PostgreSQL results table; <c>--sequential</c> runs the points one by one without Orleans. A file
+/// with "batch": N hands groups of N points to one call of the model's batched function (the members of one batched
+/// State) on every runner. Points with a row are skipped, so running the command again resumes the sweep.
 /// </summary>
 public sealed class SweepCommand : IDemo
 {
@@ -68,7 +69,9 @@ public sealed class SweepCommand : IDemo
         using var store = new CsvSweepStore(storePath);
         var progress = new SweepProgressPrinter();
         if (sequential)
-            return Sweep.RunAsync(file.Name, file.Points, catalog.Create(file.Model, file.SettingsJson), store, progress).GetAwaiter().GetResult();
+            return (file.Batch > 1 && catalog.CreateBatch(file.Model, file.SettingsJson) is { } batch
+                ? Sweep.RunAsync(file.Name, file.Points, batch, file.Batch, store, progress)
+                : Sweep.RunAsync(file.Name, file.Points, catalog.Create(file.Model, file.SettingsJson), store, progress)).GetAwaiter().GetResult();
         return RunOnLocalSilo(file, catalog, store, parallel, progress).GetAwaiter().GetResult();
     }
 

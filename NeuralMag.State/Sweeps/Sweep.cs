@@ -28,10 +28,10 @@ public sealed record SweepSummary(int Total, int Skipped, int Ran, int Failed, I
 /// Runs sweeps: one user function per point, one row per point in a results store, resumable (points with a row are
 /// skipped). This is the engine-free core: it runs points one after another in this process; the distributed runner
 /// (NeuralMag.Cluster, on Orleans) calls <see cref="RunPoint"/> for each point on whichever silo the engine picks and
-/// writes to the same kind of store. A point is the unit of work and of a row; a later batched runner can hand a
-/// group of points to one batched function and still write one row per point with the same keys.
+/// writes to the same kind of store. A point is the unit of a row; the batched runner (<see cref="SweepBatchFunction"/>) hands
+/// a group of points to one batched function and still writes one row per point with the same keys.
 /// </summary>
-public static class Sweep
+public static partial class Sweep
 {
     /// <summary>
     /// Runs one point and returns its row: Ok with the outputs, or Failed with "ExceptionType: message" when the function
@@ -53,23 +53,27 @@ public static class Sweep
         try
         {
             var outputs = function(point, cancellationToken).ToList();
-            foreach (var (name, value) in outputs)
-            {
-                if (string.IsNullOrWhiteSpace(name) || name.IndexOfAny(new[] { '=', ';' }) >= 0)
-                    throw new InvalidOperationException($"output name '{name}' is not allowed (non-empty, without '=' or ';').");
-                if (!double.IsFinite(value)) throw new InvalidOperationException($"output '{name}' = {value} is not finite.");
-            }
-            if (outputs.Select(o => o.Key).Distinct(StringComparer.Ordinal).Count() != outputs.Count)
-                throw new InvalidOperationException($"the point function returned an output name twice ({string.Join(", ", outputs.Select(o => o.Key))}).");
+            CheckOutputs(outputs);
             return new SweepRow(sweepId, point.Key, SweepStatus.Ok, outputs, sw.Elapsed.TotalSeconds, null, worker, DateTime.UtcNow);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { throw; }
         catch (Exception e)
         {
-            var inner = e is AggregateException { InnerExceptions.Count: 1 } a ? a.InnerException! : e;
-            return new SweepRow(sweepId, point.Key, SweepStatus.Failed, Array.Empty<KeyValuePair<string, double>>(), sw.Elapsed.TotalSeconds,
-                CsvSweepStore.OneLine($"{inner.GetType().Name}: {inner.Message}"), worker, DateTime.UtcNow);
+            return FailedRow(sweepId, point, e, sw.Elapsed.TotalSeconds, worker);
         }
+    }
+
+    /// <summary>Throws unless every output has an allowed, unique name and a finite value.</summary>
+    private static void CheckOutputs(IReadOnlyList<KeyValuePair<string, double>> outputs)
+    {
+        foreach (var (name, value) in outputs)
+        {
+            if (string.IsNullOrWhiteSpace(name) || name.IndexOfAny(new[] { '=', ';' }) >= 0)
+                throw new InvalidOperationException($"output name '{name}' is not allowed (non-empty, without '=' or ';').");
+            if (!double.IsFinite(value)) throw new InvalidOperationException($"output '{name}' = {value} is not finite.");
+        }
+        if (outputs.Select(o => o.Key).Distinct(StringComparer.Ordinal).Count() != outputs.Count)
+            throw new InvalidOperationException($"the point function returned an output name twice ({string.Join(", ", outputs.Select(o => o.Key))}).");
     }
 
     /// <summary>

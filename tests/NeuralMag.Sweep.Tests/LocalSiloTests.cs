@@ -42,6 +42,30 @@ public sealed class LocalSiloTests
     }
 
     [TestMethod]
+    public async Task BatchedSweepOnTheSiloRunsGroupsWritesOneRowPerPointAndResumes()
+    {
+        var file = SweepFile.Parse("""
+            { "name": "local-batch", "model": "trivial", "settings": { "failWhen": { "a": 3 } }, "batch": 3,
+              "grid": { "a": [1, 2, 3, 4, 5], "b": [0, 1] } }
+            """, quick: false);
+        Assert.AreEqual(3, file.Batch);
+        var path = Path.Combine(Path.GetTempPath(), $"nm-sweep-{Guid.NewGuid():N}", "store.csv");
+        using var store = new CsvSweepStore(path);
+        var summary = await SweepCommand.RunOnLocalSilo(file, DemoSweepModels.Catalog(), store, parallel: 2, progress: null);
+        Assert.AreEqual(10, summary.Rows.Count);
+        Assert.AreEqual(10, summary.Ran);
+        Assert.AreEqual(2, summary.Failed, "the two points with a = 3 fail alone; their groups' other points are fine");
+        foreach (var row in summary.Rows)
+            if (row.Point["a"] == 3) Assert.AreEqual($"InvalidOperationException: point {row.PointKey} fails on purpose (failWhen a = 3).", row.Error);
+            else Assert.AreEqual(row.Point["a"] + row.Point["b"], row.Output("sum"));
+        var again = await SweepCommand.RunOnLocalSilo(file, DemoSweepModels.Catalog(), store, parallel: 2, progress: null);
+        Assert.AreEqual(10, again.Skipped);
+        Assert.AreEqual(0, again.Ran);
+        Assert.AreEqual(10, (await store.ReadAllAsync("local-batch")).Count);
+        StringAssert.Contains(Assert.ThrowsExactly<FormatException>(() => SweepFile.Parse("""{ "name": "x", "model": "trivial", "grid": { "a": [1] }, "batch": 0 }""", false)).Message, "\"batch\"");
+    }
+
+    [TestMethod]
     public async Task RepeatedAndConcurrentGrainCallsWriteOneRow()
     {
         var path = Path.Combine(Path.GetTempPath(), $"nm-sweep-{Guid.NewGuid():N}", "store.csv");

@@ -67,4 +67,38 @@ public sealed class BatchTests
         for (int i = 0; i < sumX.Length; i++) Assert.AreEqual(sumX[i], gShared[i], 1e-14);
         for (int b = 0; b < 3; b++) Assert.AreEqual(24 * perMember.ToArray()[b], grads[2].ToArray()[b], 1e-13);
     }
+
+    [TestMethod]
+    [DataRow("float64", "cpu")]
+    [DataRow("float32", "cpu")]
+    [DataRow("float64", "ilgpu-cpu")]
+    [DataRow("float32", "ilgpu-cpu")]
+    public void PerMemberLinearCombinationIsEachMembersOwnBitForBitAndDifferentiable(string dtypeName, string deviceName)
+    {
+        var dtype = dtypeName == "float64" ? DType.Float64 : DType.Float32;
+        var device = deviceName == "cpu" ? Device.Cpu : TestDevices.GetOrSkip(deviceName);
+        // 3 members of 1667 vectors: member blocks that straddle the CPU's cache blocks and SIMD lanes.
+        var rng = new Random(5);
+        var shape = new[] { 3, 1667, 3 };
+        var terms = Enumerable.Range(0, 4).Select(_ => NTensor.FromArray(Enumerable.Range(0, 3 * 1667 * 3).Select(_ => rng.NextDouble() - 0.5).ToArray(), shape, dtype, device)).ToArray();
+        var rows = new IReadOnlyList<double>[] { new[] { 1.0, 0.2, 0, 3e-3 }, new[] { 1.0, 0, 0, 0 }, new[] { 1.0, -7.5, 0, 1e-12 } };
+        var batched = NTensor.LinearCombination(terms, rows);
+        for (int b = 0; b < 3; b++)
+        {
+            var own = NTensor.LinearCombination(terms.Select(t => t.Slice(0, b, b + 1)).ToArray(), rows[b].ToArray()).ToArray();
+            var got = batched.Slice(0, b, b + 1).ToArray();
+            for (int i = 0; i < own.Length; i++)
+                Assert.AreEqual(BitConverter.DoubleToInt64Bits(own[i]), BitConverter.DoubleToInt64Bits(got[i]), $"member {b}, element {i}");
+        }
+        if (device != Device.Cpu || dtype != DType.Float64) return;
+        var w = NTensor.FromArray(Enumerable.Range(0, 3 * 1667 * 3).Select(_ => rng.NextDouble()).ToArray(), shape);
+        var grads = Autodiff.Grads(t => (NTensor.LinearCombination(t, rows) * w).Sum())(terms);
+        for (int j = 0; j < 4; j++)
+            for (int b = 0; b < 3; b++)
+            {
+                var g = grads[j].Slice(0, b, b + 1).ToArray();
+                var wb = w.Slice(0, b, b + 1).ToArray();
+                for (int i = 0; i < g.Length; i += 97) Assert.AreEqual(rows[b][j] * wb[i], g[i], 1e-15, $"term {j}, member {b}");
+            }
+    }
 }
