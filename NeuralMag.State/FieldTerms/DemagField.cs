@@ -9,6 +9,8 @@ namespace NeuralMag;
 /// (open boundaries by zero padding, pseudo-PBC by image sums, true PBC on all three axes by the Fourier-space Poisson
 /// solver), and the cell field is projected back to the nodes weighted by Ms rho. The energy is
 /// E = -mu0/2 ∫ Ms m · h_demag dV. Reads material.Ms and rho; h is differentiable with respect to m, Ms and rho.
+/// On a batched state (<see cref="State.Batch"/>) m, Ms and rho may each carry a leading member axis; h_demag is then
+/// [B] + its shape, member b as it would be alone (one kernel for all members, batched FFT plans).
 /// </summary>
 public sealed class DemagField : FieldTerm
 {

@@ -151,38 +151,43 @@ public sealed class BatchedDemagTests
     /// L = Σ_b Σ w_b · h_b equals, per member, the single-member gradient of Σ w_b · h_b (m, Ms), and for the shared rho
     /// the sum of the single-member gradients.
     /// </summary>
+    /// <remarks>float32 (CPU, the VJP in float32): to rel 1e-5, the tolerance of <see cref="Float32BatchEqualsEachMemberAlone"/>,
+    /// since the kept fields of the batched forward differ from the single ones at float32 round-off.</remarks>
     [TestMethod]
-    [DataRow(false, "cpu")]
-    [DataRow(true, "cpu")]
-    [DataRow(false, "ilgpu-cpu")]
-    public void GradientsEqualTheSingleMemberGradients(bool fic, string deviceName)
+    [DataRow(false, "cpu", false)]
+    [DataRow(true, "cpu", false)]
+    [DataRow(false, "ilgpu-cpu", false)]
+    [DataRow(false, "cpu", true)]
+    public void GradientsEqualTheSingleMemberGradients(bool fic, string deviceName, bool float32)
     {
         var device = Get(deviceName);
         var s = fic ? Setups[4] : Setups[0];
+        var dtype = float32 ? DType.Float32 : DType.Float64;
+        double tol = float32 ? 1e-5 : 1e-12;
         var (m, ms, rho) = Inputs(s, "cells", false, 23);
-        var batched = NewState(s, device, DType.Float64, B, m, ms, rho);
+        var batched = NewState(s, device, dtype, B, m, ms, rho);
         var names = new[] { "m", "material__Ms", "rho" };
         var h = batched.Resolve("h_demag", names);
         var x = names.Select(batched.Tensor).ToArray();
         var rng = new Random(5);
         var hShape = h.Invoke(x).GetShape();
-        var w = NTensor.FromArray(Enumerable.Range(0, Product(hShape)).Select(_ => rng.NextDouble() - 0.5).ToArray(), hShape, DType.Float64, device);
+        var w = NTensor.FromArray(Enumerable.Range(0, Product(hShape)).Select(_ => rng.NextDouble() - 0.5).ToArray(), hShape, dtype, device);
         var grads = Autodiff.Grads(v => (h.Invoke(v) * w).Sum())(x);
         var rhoSum = new double[Product(s.N)];
         for (int b = 0; b < B; b++)
         {
-            var single = NewState(s, device, DType.Float64, null, Member(m, b), Member(ms, b), rho);
+            var single = NewState(s, device, dtype, null, Member(m, b), Member(ms, b), rho);
             var hs = single.Resolve("h_demag", names);
             var xs = names.Select(single.Tensor).ToArray();
             var wb = Member(w, b);
             var gs = Autodiff.Grads(v => (hs.Invoke(v) * wb).Sum())(xs);
-            Assert.IsTrue(MaxRel(Member(grads[0], b).ToArray(), gs[0].ToArray()) <= 1e-12, $"dL/dm of member {b}");
-            Assert.IsTrue(MaxRel(Member(grads[1], b).ToArray(), gs[1].ToArray()) <= 1e-12, $"dL/dMs of member {b}");
+            Assert.IsTrue(MaxRel(Member(grads[0], b).ToArray(), gs[0].ToArray()) <= tol, $"dL/dm of member {b}: rel {MaxRel(Member(grads[0], b).ToArray(), gs[0].ToArray()):E2}");
+            Assert.IsTrue(MaxRel(Member(grads[1], b).ToArray(), gs[1].ToArray()) <= tol, $"dL/dMs of member {b}: rel {MaxRel(Member(grads[1], b).ToArray(), gs[1].ToArray()):E2}");
             var gr = gs[2].ToArray();
             for (int c = 0; c < rhoSum.Length; c++) rhoSum[c] += gr[c];
         }
         CollectionAssert.AreEqual(s.N, grads[2].GetShape(), "the shared rho gets a gradient of its own shape");
-        Assert.IsTrue(MaxRel(grads[2].ToArray(), rhoSum) <= 1e-12, "dL/drho (shared) is the sum of the members' gradients");
+        Assert.IsTrue(MaxRel(grads[2].ToArray(), rhoSum) <= tol, $"dL/drho (shared) is the sum of the members' gradients: rel {MaxRel(grads[2].ToArray(), rhoSum):E2}");
     }
 
     /// <summary>
