@@ -570,8 +570,9 @@ internal sealed class DemagOperator
     /// <summary>
     /// The nodal field of a batch, [B] + node shape: member b is <see cref="Field"/> of member b alone (its m, Ms and
     /// rho, shared ones read by every member). On the host, the cell means and node gathers run per member (members in
-    /// parallel) around one batched convolution (<see cref="DemagConvolution.ApplyBatch(DemagKernel, double[], int, double[])"/>:
-    /// one FFTW plan for the 3B component grids, the shared kernel spectra); true PBC convolves member by member.
+    /// parallel) around one batched convolution (<see cref="DemagConvolution.ApplyBatch(DemagKernel, double[][], double[][])"/>:
+    /// batched FFTW plans over the component grids of cache-sized chunks of members, the shared kernel spectra); true
+    /// PBC convolves member by member.
     /// On an ILGPU device off the tape, one prepared device convolution per distinct weights serves its members one
     /// after the other. On the tape the VJP pulls back member by member (the single-system VJP, members in parallel).
     /// </summary>
