@@ -19,7 +19,8 @@ public sealed unsafe class DemagKernel
     /// <param name="dx">Cell size in m (3 entries).</param>
     /// <param name="images">Image copies per side per axis (0 = open).</param>
     /// <param name="p">Distance in cell diagonals beyond which the dipole approximation is used (upstream default 20).</param>
-    public DemagKernel(int[] cells, double[] dx, int[] images, double p = 20)
+    /// <param name="backend">The real FFT of the grid (default: <see cref="RealFft3D.DefaultBackend"/>).</param>
+    public DemagKernel(int[] cells, double[] dx, int[] images, double p = 20, FftBackend backend = FftBackend.Auto)
     {
         Cells = (int[])cells.Clone();
         FftShape = new int[3];
@@ -31,7 +32,7 @@ public sealed unsafe class DemagKernel
         // The transform runs on the transformed axes only (a size-1 axis does not change row-major offsets), so the
         // half spectrum halves the last axis of more than one cell.
         TransformShape = Axes.Select(k => FftShape[k]).ToArray();
-        Fft = Axes.Length > 0 ? RealFft3D.Create(TransformShape) : null;
+        Fft = Axes.Length > 0 ? RealFft3D.Create(TransformShape, backend) : null;
         long half = Fft?.SpectrumLength ?? 1;
         using var real = new NativeBuffer<double>(size);
         using var spectrum = new NativeBuffer<Complex>(half);
@@ -244,7 +245,22 @@ public sealed unsafe class DemagKernel
     {
         while (_workspaces.TryTake(out var w)) w.Dispose();
         while (_singleWorkspaces.TryTake(out var w)) w.Dispose();
+        foreach (var bag in _batchWorkspaces.Values)
+            while (bag.TryTake(out var w)) w.Dispose();
     }
+
+    private readonly ConcurrentDictionary<(Type, int), ConcurrentBag<IDisposable>> _batchWorkspaces = new();
+
+    /// <summary>A work space for a batched convolution of <paramref name="members"/> members in precision T (pooled per member count).</summary>
+    internal DemagBatchWorkspace<T> RentBatch<T>(int members) where T : unmanaged
+    {
+        var fft = Transform<T>()!;
+        var bag = _batchWorkspaces.GetOrAdd((typeof(T), members), _ => new ConcurrentBag<IDisposable>());
+        return bag.TryTake(out var w) ? (DemagBatchWorkspace<T>)w : new DemagBatchWorkspace<T>(fft.RealLength, fft.SpectrumLength, members);
+    }
+
+    internal void ReturnBatch<T>(DemagBatchWorkspace<T> w) where T : unmanaged =>
+        _batchWorkspaces.GetOrAdd((typeof(T), w.Members), _ => new ConcurrentBag<IDisposable>()).Add(w);
 
     private DoubleRealFft? _doubleFft;
     private FftwPlans<float>? _singleFft;

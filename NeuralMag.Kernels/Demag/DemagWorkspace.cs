@@ -25,3 +25,32 @@ internal sealed class DemagWorkspace<T> : IDisposable where T : unmanaged
         foreach (var s in Spectra) s.Dispose();
     }
 }
+
+/// <summary>
+/// Buffers of a batched demag convolution of <see cref="Members"/> members in the precision T: 3·members zero-padded
+/// real input grids (grid 3b + j holds component j of member b; only the cell blocks are ever written, so the
+/// padding stays zero), as many real output grids, and as many half spectra, each array contiguous so that one
+/// batched FFT plan transforms every grid.
+/// </summary>
+internal sealed class DemagBatchWorkspace<T> : IDisposable where T : unmanaged
+{
+    public DemagBatchWorkspace(long realLength, long spectrumLength, int members)
+    {
+        Members = members;
+        Real = new NativeBuffer<T>(3L * members * realLength);
+        Output = new NativeBuffer<T>(3L * members * realLength);
+        Spectra = new NativeBuffer<T>(3L * members * 2 * spectrumLength);
+    }
+
+    public int Members { get; }
+    public NativeBuffer<T> Real { get; }
+    public NativeBuffer<T> Output { get; }
+    public NativeBuffer<T> Spectra { get; }
+
+    public void Dispose()
+    {
+        Real.Dispose();
+        Output.Dispose();
+        Spectra.Dispose();
+    }
+}

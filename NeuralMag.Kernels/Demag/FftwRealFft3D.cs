@@ -247,6 +247,117 @@ internal sealed unsafe class FftwPlans<T> : IRealFft<T> where T : unmanaged
         _api.ExecuteDft(p.ForwardX, spectrum, spectrum);
     }
 
+    private readonly Dictionary<string, PrunedPlans> _batched = new();
+
+    /// <summary>
+    /// The pruned plans of <see cref="Pruned"/> over <paramref name="count"/> grids at once: each guru plan gains one
+    /// more howmany dimension, grid g at real offset g·<see cref="RealLength"/> and complex offset
+    /// g·<see cref="SpectrumLength"/> (so one r2c, one x-line dft per direction and one c2r serve every grid). A 1-D
+    /// shape is a plain many-transform (the whole line per grid). Threads: as <see cref="FftwRealFft3D.Threads"/>, with
+    /// the default chosen by the points of all grids together (one thread below 2^20).
+    /// </summary>
+    private PrunedPlans Batched(int[] block, int first, int count)
+    {
+        if (block.Length != Shape.Length) throw new ArgumentException($"The block has {block.Length} axes, the transform {Shape.Length}.");
+        for (int k = 0; k < block.Length; k++)
+            if (block[k] < 1 || block[k] > Shape[k]) throw new ArgumentException($"Block extent {block[k]} outside 1..{Shape[k]} on axis {k}.");
+        if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), count, "A batched transform needs at least one grid.");
+        var key = $"{string.Join("x", block)}from{first}|{count}";
+        lock (_batched)
+        {
+            if (_batched.TryGetValue(key, out var plans)) return plans;
+            int r = Shape.Length;
+            var rs = new int[r];
+            var cs = new int[r];
+            rs[r - 1] = 1;
+            cs[r - 1] = 1;
+            for (int k = r - 2; k >= 0; k--)
+            {
+                rs[k] = rs[k + 1] * Shape[k + 1];
+                cs[k] = cs[k + 1] * SpectrumShape[k + 1];
+            }
+            if (count * RealLength > int.MaxValue || count * SpectrumLength * 2 > int.MaxValue)
+                throw new ArgumentOutOfRangeException(nameof(count), count, $"FftwPlans: {count} grids of {RealLength} points exceed FFTW's int strides; transform fewer grids at once.");
+            int realStride = (int)RealLength, complexStride = (int)SpectrumLength;
+            plans = new PrunedPlans();
+            using var real = new NativeBuffer<T>(count * RealLength);
+            using var spectrum = new NativeBuffer<T>(2 * count * SpectrumLength);
+            var dims = stackalloc FftwNative.IoDim[3];
+            var many = stackalloc FftwNative.IoDim[3];
+            int threads = FftwRealFft3D.Threads > 0 ? FftwRealFft3D.Threads : count * RealLength >= 1 << 20 ? Environment.ProcessorCount : 1;
+            lock (FftwNative.PlannerLock)
+            {
+                if (_api.HasThreads) _api.PlanWithThreads(threads);
+                _api.SetTimeLimit(FftwRealFft3D.PlannerTimeLimit);
+                if (r == 1)
+                {
+                    dims[0] = new FftwNative.IoDim(Shape[0], 1, 1);
+                    many[0] = new FftwNative.IoDim(count, realStride, complexStride);
+                    plans.R2C = _api.PlanGuruR2C(1, dims, 1, many, real.Pointer, spectrum.Pointer, Flags);
+                    many[0] = new FftwNative.IoDim(count, complexStride, realStride);
+                    plans.C2R = _api.PlanGuruC2R(1, dims, 1, many, spectrum.Pointer, real.Pointer, Flags);
+                }
+                else
+                {
+                    // The slab transforms of every grid: axes 1..r-1, x in [first, block[0]) (forward) or [0, block[0]) (inverse).
+                    for (int k = 1; k < r; k++) dims[k - 1] = new FftwNative.IoDim(Shape[k], rs[k], cs[k]);
+                    many[0] = new FftwNative.IoDim(count, realStride, complexStride);
+                    many[1] = new FftwNative.IoDim(block[0] - first, rs[0], cs[0]);
+                    plans.R2C = _api.PlanGuruR2C(r - 1, dims, 2, many, real.Pointer, spectrum.Pointer, Flags);
+                    for (int k = 1; k < r; k++) dims[k - 1] = new FftwNative.IoDim(Shape[k], cs[k], rs[k]);
+                    many[0] = new FftwNative.IoDim(count, complexStride, realStride);
+                    many[1] = new FftwNative.IoDim(block[0], cs[0], rs[0]);
+                    plans.C2R = _api.PlanGuruC2R(r - 1, dims, 2, many, spectrum.Pointer, real.Pointer, Flags);
+                    // The x lines of every grid, in place, over every frequency of the other axes.
+                    dims[0] = new FftwNative.IoDim(Shape[0], cs[0], cs[0]);
+                    many[0] = new FftwNative.IoDim(count, complexStride, complexStride);
+                    for (int k = 1; k < r; k++) many[k] = new FftwNative.IoDim(SpectrumShape[k], cs[k], cs[k]);
+                    plans.ForwardX = _api.PlanGuruDft(1, dims, r, many, spectrum.Pointer, spectrum.Pointer, -1, Flags);
+                    plans.InverseX = _api.PlanGuruDft(1, dims, r, many, spectrum.Pointer, spectrum.Pointer, +1, Flags);
+                }
+            }
+            if (plans.R2C == 0 || plans.C2R == 0 || (r > 1 && (plans.ForwardX == 0 || plans.InverseX == 0)))
+                throw new InvalidOperationException($"FFTW could not plan the batched transforms of {count} grids [{string.Join(", ", Shape)}] with block [{key}].");
+            _batched[key] = plans;
+            return plans;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="ForwardPruned"/> of <paramref name="count"/> grids with one batched plan: grid g's real values at
+    /// real + g·RealLength, its half spectrum at spectrum + 2g·SpectrumLength.
+    /// </summary>
+    public void ForwardPrunedBatch(T* real, T* spectrum, int[] block, int first, int count)
+    {
+        long slab = SpectrumLength / SpectrumShape[0], realSlab = RealLength / Shape[0];
+        long complexSize = 2L * sizeof(T);
+        if (Shape.Length == 1) first = 0;
+        // As ForwardPruned: an offset that breaks FFTW's planning alignment transforms all slabs.
+        if (first > 0 && first * realSlab * sizeof(T) % 16 != 0) first = 0;
+        var p = Batched(block, first, count);
+        if (Shape.Length == 1)
+        {
+            _api.ExecuteR2C(p.R2C, real, spectrum);
+            return;
+        }
+        for (int g = 0; g < count; g++)
+        {
+            T* s = spectrum + 2 * g * SpectrumLength;
+            if (first > 0) NativeMemory.Clear(s, (nuint)(first * slab * complexSize));
+            NativeMemory.Clear(s + 2 * block[0] * slab, (nuint)((SpectrumShape[0] - block[0]) * slab * complexSize));
+        }
+        _api.ExecuteR2C(p.R2C, real + first * realSlab, spectrum + 2 * first * slab);
+        _api.ExecuteDft(p.ForwardX, spectrum, spectrum);
+    }
+
+    /// <summary><see cref="InversePruned"/> of <paramref name="count"/> grids with one batched plan (layout of <see cref="ForwardPrunedBatch"/>).</summary>
+    public void InversePrunedBatch(T* spectrum, T* real, int[] block, int count)
+    {
+        var p = Batched(block, 0, count);
+        if (Shape.Length > 1) _api.ExecuteDft(p.InverseX, spectrum, spectrum);
+        _api.ExecuteC2R(p.C2R, spectrum, real);
+    }
+
     /// <summary>The inverse transform when only the corner block of the result is needed (the rest is unspecified).</summary>
     public void InversePruned(T* spectrum, T* real, int[] block)
     {

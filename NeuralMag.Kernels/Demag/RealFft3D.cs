@@ -134,6 +134,14 @@ internal unsafe interface IRealFft<T> where T : unmanaged
     void ForwardPruned(T* real, T* spectrum, int[] block, int first);
     /// <summary>Inverse transform of which only the corner block of the result is used.</summary>
     void InversePruned(T* spectrum, T* real, int[] block);
+
+    /// <summary>
+    /// <see cref="ForwardPruned"/> of <paramref name="count"/> grids, grid g's reals at real + g·RealLength and its
+    /// spectrum at spectrum + 2g·SpectrumLength (FFTW: one batched plan; otherwise grid by grid).
+    /// </summary>
+    void ForwardPrunedBatch(T* real, T* spectrum, int[] block, int first, int count);
+    /// <summary><see cref="InversePruned"/> of <paramref name="count"/> grids in the layout of <see cref="ForwardPrunedBatch"/>.</summary>
+    void InversePrunedBatch(T* spectrum, T* real, int[] block, int count);
 }
 
 /// <summary>A double-precision <see cref="RealFft3D"/> (FFTW or managed) as an <see cref="IRealFft{T}"/>.</summary>
@@ -152,4 +160,26 @@ internal sealed unsafe class DoubleRealFft : IRealFft<double>
     }
 
     public void InversePruned(double* spectrum, double* real, int[] block) => _fft.InversePruned((Complex*)spectrum, real, block);
+
+    /// <summary>FFTW: one batched plan for all grids; the managed transform goes grid by grid over its one prepared transform.</summary>
+    public void ForwardPrunedBatch(double* real, double* spectrum, int[] block, int first, int count)
+    {
+        if (_fft is FftwRealFft3D fftw)
+        {
+            fftw.Plans.ForwardPrunedBatch(real, spectrum, block, first, count);
+            return;
+        }
+        for (int g = 0; g < count; g++) ForwardPruned(real + g * RealLength, spectrum + 2 * g * SpectrumLength, block, first);
+    }
+
+    /// <summary>FFTW: one batched plan for all grids; the managed transform goes grid by grid.</summary>
+    public void InversePrunedBatch(double* spectrum, double* real, int[] block, int count)
+    {
+        if (_fft is FftwRealFft3D fftw)
+        {
+            fftw.Plans.InversePrunedBatch(spectrum, real, block, count);
+            return;
+        }
+        for (int g = 0; g < count; g++) InversePruned(spectrum + 2 * g * SpectrumLength, real + g * RealLength, block);
+    }
 }

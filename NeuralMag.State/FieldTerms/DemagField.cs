@@ -9,6 +9,8 @@ namespace NeuralMag;
 /// (open boundaries by zero padding, pseudo-PBC by image sums, true PBC on all three axes by the Fourier-space Poisson
 /// solver), and the cell field is projected back to the nodes weighted by Ms rho. The energy is
 /// E = -mu0/2 ∫ Ms m · h_demag dV. Reads material.Ms and rho; h is differentiable with respect to m, Ms and rho.
+/// On a batched state (<see cref="State.Batch"/>) m, Ms and rho may each carry a leading member axis; h_demag is then
+/// [B] + its shape, member b as it would be alone (one kernel for all members, batched FFT plans).
 /// </summary>
 public sealed class DemagField : FieldTerm
 {
@@ -131,6 +133,7 @@ internal sealed class DemagOperator
     public NTensor CellField(NTensor[] a)
     {
         var cellShape = _geo.Cells.Append(3).ToArray();
+        if (BatchMembers(a, cellShape) is > 0 and var members) return BatchedCellField(a, members, cellShape);
         if (!Shapes.Equal(a[0].GetShape(), cellShape))
             throw new ArgumentException($"DemagField: m has shape {Shapes.Format(a[0].GetShape())}, expected the cell shape {Shapes.Format(cellShape)} (FIC).");
         var m = a[0].ToArray();
@@ -184,6 +187,12 @@ internal sealed class DemagOperator
         // weights and with them the device convolution.
         if (_weights is { } same && same.Ms.AsSpan().SequenceEqual(msv) && same.Rho.AsSpan().SequenceEqual(rhov))
             return _weights = same with { MsStorage = ms.Storage, RhoStorage = rho.Storage };
+        return _weights = BuildWeights(ms.Storage, rho.Storage, msv, rhov);
+    }
+
+    /// <summary>The <see cref="Weights"/> of checked cell values of Ms and rho (one prepared build).</summary>
+    private Weights BuildWeights(Storage msStorage, Storage rhoStorage, double[] msv, double[] rhov)
+    {
         int nc = _geo.NumCells;
         double share = _geo.CellVolume / _geo.Corners;
         var w = new double[nc];
@@ -201,7 +210,7 @@ internal sealed class DemagOperator
         var inv = new double[_geo.NumNodes];
         for (int i = 0; i < inv.Length; i++) inv[i] = ElementAssembler.InverseMass(mass3[3 * i]);
         _state.CountPreparedBuild("demag.weights");
-        return _weights = new Weights(ms.Storage, rho.Storage, msv, rhov, w, wn, inv);
+        return new Weights(msStorage, rhoStorage, msv, rhov, w, wn, inv);
     }
 
     /// <summary>(V/2^d) rho, rounded to float32 like upstream's when <c>UpstreamFloat32Mass</c> is set.</summary>
@@ -225,6 +234,7 @@ internal sealed class DemagOperator
     public NTensor Field(NTensor[] a)
     {
         var nodeShape = _geo.Nodes.Append(3).ToArray();
+        if (BatchMembers(a, nodeShape) is > 0 and var members) return BatchedField(a, members, nodeShape);
         if (!Shapes.Equal(a[0].GetShape(), nodeShape))
             throw new ArgumentException($"DemagField: m has shape {Shapes.Format(a[0].GetShape())}, expected {Shapes.Format(nodeShape)}.");
         var wt = WeightsOf(a[1], a[2]);
@@ -475,19 +485,269 @@ internal sealed class DemagOperator
         if (_device is not { } dv || dv.Weights != wt.W)
         {
             _device?.Owner.Dispose();
-            _state.CountPreparedBuild("demag.device");
-            if (_cuFft && CuFftDemagConvolution.Supports(_state.Device, _kernel!))
-            {
-                var cu = new CuFftDemagConvolution(_kernel!, _geo, wt.W, wt.Wn, wt.InvMass, _state.Device);
-                _device = dv = new DeviceCache(wt.W, cu, cu.Apply);
-            }
-            else
-            {
-                var own = new DeviceDemagConvolution(_kernel!, _geo, wt.W, wt.Wn, wt.InvMass, _state.Device);
-                _device = dv = new DeviceCache(wt.W, own, own.Apply);
-            }
+            _device = dv = NewDeviceCache(wt);
         }
         return dv.Apply(m);
+    }
+
+    /// <summary>A prepared device convolution for the weights (cuFFT or our FFT kernel; one prepared build).</summary>
+    private DeviceCache NewDeviceCache(Weights wt)
+    {
+        _state.CountPreparedBuild("demag.device");
+        if (_cuFft && CuFftDemagConvolution.Supports(_state.Device, _kernel!))
+        {
+            var cu = new CuFftDemagConvolution(_kernel!, _geo, wt.W, wt.Wn, wt.InvMass, _state.Device);
+            return new DeviceCache(wt.W, cu, cu.Apply);
+        }
+        var own = new DeviceDemagConvolution(_kernel!, _geo, wt.W, wt.Wn, wt.InvMass, _state.Device);
+        return new DeviceCache(wt.W, own, own.Apply);
+    }
+
+    // ---------------------------------------------------------------- the batch axis
+
+    /// <summary>
+    /// B when the state is batched and m, Ms or rho carries a leading member axis ([B] + its member shape, size-1
+    /// member axes broadcasting), else 0: then the single-system code runs unchanged.
+    /// </summary>
+    private int BatchMembers(NTensor[] a, int[] mShape)
+    {
+        if (_state.Batch is not int batch) return 0;
+        int m = Batch.Members(a[0], mShape, "m", batch);
+        int ms = Batch.Members(a[1], _geo.Cells, "material__Ms", batch);
+        int rho = Batch.Members(a[2], _geo.Cells, "rho", batch);
+        return Math.Max(m, Math.Max(ms, rho));
+    }
+
+    /// <summary>The cell values of member b of a cell parameter (shared: the parameter itself), checked.</summary>
+    private double[] MemberCellValues(NTensor t, int b, string what)
+    {
+        if (Batch.Members(t, _geo.Cells, what) == 0) return CellValues(t, what);
+        return CellValues(Batch.Full(t.Slice(0, b, b + 1).Squeeze(0), _geo.Cells, 0), what);
+    }
+
+    /// <summary>The per-member weights of a batch, kept while Ms and rho keep their storages (per member: while it keeps its values).</summary>
+    private sealed record BatchWeights(Storage MsStorage, Storage RhoStorage, Weights[] Members);
+    private BatchWeights? _batchWeights;
+
+    /// <summary>
+    /// The weights of each member: shared Ms and rho give one <see cref="Weights"/> for every member (one build, the
+    /// cache of the single system); a per-member Ms or rho gives one per member, each rebuilt only when its values change.
+    /// </summary>
+    private Weights[] MemberWeights(NTensor ms, NTensor rho, int members)
+    {
+        bool perMember = Batch.Members(ms, _geo.Cells, "material__Ms") > 0 || Batch.Members(rho, _geo.Cells, "rho") > 0;
+        if (!perMember)
+        {
+            var shared = WeightsOf(ms, rho);
+            return Enumerable.Repeat(shared, members).ToArray();
+        }
+        var last = Volatile.Read(ref _batchWeights);
+        if (last is { } bw && bw.Members.Length == members && ReferenceEquals(bw.MsStorage, ms.Storage) && ReferenceEquals(bw.RhoStorage, rho.Storage)) return bw.Members;
+        var result = new Weights[members];
+        for (int b = 0; b < members; b++)
+        {
+            var msv = MemberCellValues(ms, b, "material__Ms");
+            var rhov = MemberCellValues(rho, b, "rho");
+            result[b] = last is { } prev && prev.Members.Length == members && prev.Members[b].Ms.AsSpan().SequenceEqual(msv) && prev.Members[b].Rho.AsSpan().SequenceEqual(rhov)
+                ? prev.Members[b] : BuildWeights(ms.Storage, rho.Storage, msv, rhov);
+        }
+        Volatile.Write(ref _batchWeights, new BatchWeights(ms.Storage, rho.Storage, result));
+        return result;
+    }
+
+    private CellWeights<double> DoubleCellWeights(Weights wt) => new(wt.W, wt.Wn, wt.InvMass, wt.Ms, wt.Rho, OnesCells(), OnesNodes(), CornerShares());
+
+    /// <summary>The float32 weights of each member's float64 weights (rounded once per weights).</summary>
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Weights, CellWeights<float>> _memberSingleWeights = new();
+
+    private CellWeights<float> SingleCellWeights(Weights wt)
+    {
+        static float[] Round(double[] v) => Array.ConvertAll(v, x => (float)x);
+        return _memberSingleWeights.GetValue(wt, w => new CellWeights<float>(Round(w.W), Round(w.Wn), Round(w.InvMass),
+            Round(w.Ms), Round(w.Rho), Round(OnesCells()), Round(OnesNodes()), Round(CornerShares())));
+    }
+
+    /// <summary>
+    /// The nodal field of a batch, [B] + node shape: member b is <see cref="Field"/> of member b alone (its m, Ms and
+    /// rho, shared ones read by every member). On the host, the cell means and node gathers run per member (members in
+    /// parallel) around one batched convolution (<see cref="DemagConvolution.ApplyBatch(DemagKernel, double[][], double[][])"/>:
+    /// batched FFTW plans over the component grids of cache-sized chunks of members, the shared kernel spectra); true
+    /// PBC convolves member by member.
+    /// On an ILGPU device off the tape, one prepared device convolution per distinct weights serves its members one
+    /// after the other. On the tape the VJP pulls back member by member (the single-system VJP, members in parallel).
+    /// </summary>
+    private NTensor BatchedField(NTensor[] a, int members, int[] nodeShape)
+    {
+        var wts = MemberWeights(a[1], a[2], members);
+        bool mBatched = Batch.Members(a[0], nodeShape, "m") > 0;
+        bool record = Tape.IsRecording(a);
+        var wanted = record ? new[] { Tape.IsRecording(a[0]), Tape.IsRecording(a[1]), Tape.IsRecording(a[2]) } : null;
+        if (!record && !_state.Device.IsCpu && !_truePbc && a[0].Device == _state.Device && DeviceDemagConvolution.Supports(_kernel!))
+            return BatchedDeviceField(a[0], mBatched, wts, members, nodeShape);
+        if (_state.DType == DType.Float32 && _state.Device.IsCpu && !_truePbc && a[0].Storage is CpuStorage { F32: { } m32 })
+        {
+            LastFieldPrecision = DType.Float32;
+            return BatchedHostField(a, m32, mBatched, wts.Select(SingleCellWeights).ToArray(), members, nodeShape, wanted);
+        }
+        LastFieldPrecision = DType.Float64;
+        var m = a[0].Storage is CpuStorage { F64: { } f64 } ? f64 : null;
+        if (m == null)
+        {
+            m = new double[a[0].Size];
+            a[0].Device.Backend.ToHost(a[0].Storage, m);
+        }
+        return BatchedHostField(a, m, mBatched, wts.Select(DoubleCellWeights).ToArray(), members, nodeShape, wanted);
+    }
+
+    /// <summary>
+    /// The per-member work arrays of a batched host evaluation off the tape (m copied out of the batch, the source
+    /// M_b, the cell field H_b, the node field h_b), reused by the next one (taken and given back whole).
+    /// </summary>
+    private sealed class BatchWork<T>(int members, int nodes3, int cells3)
+    {
+        public readonly T[][] M = Make(members, nodes3), Source = Make(members, cells3), Cell = Make(members, cells3), Node = Make(members, nodes3);
+        public int Members => M.Length;
+        private static T[][] Make(int members, int n) => Enumerable.Range(0, members).Select(_ => new T[n]).ToArray();
+    }
+
+    private object? _batchWork64, _batchWork32;
+
+    /// <summary><see cref="BatchedField"/> on the host in T (the state's dtype on the CPU, else float64).</summary>
+    private NTensor BatchedHostField<T>(NTensor[] a, T[] m, bool mBatched, CellWeights<T>[] cw, int members, int[] nodeShape, bool[]? wanted)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        int nc3 = _geo.NumCells * 3, nn3 = _geo.NumNodes * 3;
+        bool record = wanted != null;
+        ref object? slot = ref typeof(T) == typeof(double) ? ref _batchWork64 : ref _batchWork32;
+        var work = Interlocked.Exchange(ref slot, null) as BatchWork<T> is { } w && w.Members == members ? w : new BatchWork<T>(members, nn3, nc3);
+        // On the tape the cell and node fields are kept for the VJP: arrays of their own.
+        var hCells = record ? Enumerable.Range(0, members).Select(_ => GC.AllocateUninitializedArray<T>(nc3)).ToArray() : work.Cell;
+        var hNodes = record ? Enumerable.Range(0, members).Select(_ => GC.AllocateUninitializedArray<T>(nn3)).ToArray() : work.Node;
+        var mbar = record && (wanted![1] || wanted[2]) ? new T[members][] : null;
+        ParallelMembers(members, b =>
+        {
+            var mb = m;
+            if (mBatched) m.AsSpan(b * nn3, nn3).CopyTo(mb = work.M[b]);
+            NodeCellTransfer.CellMean(_geo, mb, cw[b].W, work.Source[b]);
+            if (mbar != null) NodeCellTransfer.CellMean(_geo, mb, cw[b].OnesCells, mbar[b] = GC.AllocateUninitializedArray<T>(nc3));
+        });
+        if (_truePbc)
+        {
+            var all = DemagConvolution.ApplyPeriodicBatch(_cells3, _dx, (double[])(object)work.Source.SelectMany(x => x).ToArray(), members);
+            for (int b = 0; b < members; b++) all.AsSpan(b * nc3, nc3).CopyTo((double[])(object)hCells[b]);
+        }
+        else if (typeof(T) == typeof(float)) DemagConvolution.ApplyBatch(_kernel!, (float[][])(object)work.Source, (float[][])(object)hCells);
+        else DemagConvolution.ApplyBatch(_kernel!, (double[][])(object)work.Source, (double[][])(object)hCells);
+        var hAll = GC.AllocateUninitializedArray<T>(members * nn3);
+        ParallelMembers(members, b =>
+        {
+            // The gather writes every element.
+            NodeCellTransfer.NodeGather(_geo, hCells[b], cw[b].Wn, cw[b].InvMass, hNodes[b]);
+            hNodes[b].CopyTo(hAll, b * nn3);
+        });
+        Volatile.Write(ref slot, work);
+        var result = StateTensor(hAll, Batch.Prepend(members, nodeShape));
+        if (!record) return result;
+        return Tape.Record(result, a, g =>
+        {
+            var parts = new NTensor?[members][];
+            void Member(int b) => parts[b] = FieldVjp(g.Slice(0, b, b + 1).Squeeze(0), cw[b], mbar?[b], hCells[b], hNodes[b], nodeShape, wanted!);
+            // Members in parallel on the CPU; a device's queue takes its tensors from one thread.
+            if (_state.Device.IsCpu) Parallel.For(0, members, Member);
+            else for (int b = 0; b < members; b++) Member(b);
+            // Stacked per member; a shared input's gradient is the sum over members (the tape sums to its shape).
+            NTensor? Join(int i) => parts[0][i] == null ? null : NTensor.Stack(0, parts.Select(p => p[i]!).ToArray());
+            return new[] { Join(0), Join(1), Join(2) };
+        });
+    }
+
+    /// <summary>Runs the member loop in parallel when there are several members (each member writes only its own arrays).</summary>
+    private static void ParallelMembers(int members, Action<int> body)
+    {
+        if (members == 1 || Environment.ProcessorCount == 1) for (int b = 0; b < members; b++) body(b);
+        else Parallel.For(0, members, body);
+    }
+
+    /// <summary>
+    /// The batched nodal field on an ILGPU device: members one after the other through the prepared device
+    /// convolution of their weights (one for shared Ms and rho, one per member otherwise; kept across calls).
+    /// </summary>
+    private NTensor BatchedDeviceField(NTensor m, bool mBatched, Weights[] wts, int members, int[] nodeShape)
+    {
+        var caches = _memberDevices;
+        if (caches == null || caches.Length != members || Enumerable.Range(0, members).Any(b => caches[b].Weights != wts[b].W))
+        {
+            var next = new DeviceCache[members];
+            var kept = new Dictionary<double[], DeviceCache>(ReferenceEqualityComparer.Instance);
+            if (caches != null) foreach (var c in caches) kept.TryAdd(c.Weights, c);
+            var used = new HashSet<DeviceCache>();
+            for (int b = 0; b < members; b++)
+            {
+                if (!kept.TryGetValue(wts[b].W, out var dc)) kept[wts[b].W] = dc = NewDeviceCache(wts[b]);
+                next[b] = dc;
+                used.Add(dc);
+            }
+            foreach (var c in kept.Values)
+                if (!used.Contains(c)) c.Owner.Dispose();
+            _memberDevices = caches = next;
+        }
+        var parts = new NTensor[members];
+        for (int b = 0; b < members; b++)
+            parts[b] = caches[b].Apply(mBatched ? m.Slice(0, b, b + 1).Squeeze(0) : m);
+        return NTensor.Stack(0, parts);
+    }
+
+    private DeviceCache[]? _memberDevices;
+
+    /// <summary>
+    /// FIC on a batch: h_b = C(rho_b Ms_b m_b) for every member with one batched convolution (true PBC: member by
+    /// member); the VJP convolves the batched output gradient the same way (the operator is self-adjoint).
+    /// </summary>
+    private NTensor BatchedCellField(NTensor[] a, int members, int[] cellShape)
+    {
+        int nc = _geo.NumCells, nc3 = nc * 3;
+        bool mBatched = Batch.Members(a[0], cellShape, "m") > 0;
+        var m = a[0].ToArray();
+        var ms = new double[members][];
+        var rho = new double[members][];
+        var source = new double[members * nc3];
+        for (int b = 0; b < members; b++)
+        {
+            ms[b] = MemberCellValues(a[1], b, "material__Ms");
+            rho[b] = MemberCellValues(a[2], b, "rho");
+            int mo = mBatched ? b * nc3 : 0;
+            for (int c = 0; c < nc; c++)
+                for (int i = 0; i < 3; i++) source[b * nc3 + c * 3 + i] = rho[b][c] * ms[b][c] * m[mo + c * 3 + i];
+        }
+        double[] ConvolveAll(double[] x) => _truePbc ? DemagConvolution.ApplyPeriodicBatch(_cells3, _dx, x, members) : DemagConvolution.ApplyBatch(_kernel!, x, members);
+        var shape = Batch.Prepend(members, cellShape);
+        var result = NTensor.FromArray(ConvolveAll(source), shape, _state.DType, _state.Device);
+        if (!Tape.IsRecording(a)) return result;
+        return Tape.Record(result, a, g =>
+        {
+            var y = ConvolveAll(g.ToArray());
+            var gm = new double[members * nc3];
+            var gms = new double[members * nc];
+            var grho = new double[members * nc];
+            for (int b = 0; b < members; b++)
+            {
+                int mo = mBatched ? b * nc3 : 0;
+                for (int c = 0; c < nc; c++)
+                {
+                    double dot = 0;
+                    for (int i = 0; i < 3; i++)
+                    {
+                        gm[b * nc3 + c * 3 + i] = rho[b][c] * ms[b][c] * y[b * nc3 + c * 3 + i];
+                        dot += m[mo + c * 3 + i] * y[b * nc3 + c * 3 + i];
+                    }
+                    gms[b * nc + c] = rho[b][c] * dot;
+                    grho[b * nc + c] = ms[b][c] * dot;
+                }
+            }
+            NTensor Make(double[] v, int[] s) => NTensor.FromArray(v, s, _state.DType, _state.Device);
+            var cells = Batch.Prepend(members, _geo.Cells);
+            return new NTensor?[] { Make(gm, shape), Make(gms, cells), Make(grho, cells) };
+        });
     }
 
     private double[]? _onesNodes;
