@@ -50,7 +50,11 @@ public sealed class TotalField
                 shape = Shapes.Broadcast(shape, xs[i].GetShape());
                 differ = true;
             }
-        return differ ? xs.Select(x => x.Expand(shape)).ToArray() : xs;
+        if (!differ) return xs;
+        // A term of the member shape beside batched ones (e.g. a shared applied field) is repeated per member.
+        return xs.Select(x => Shapes.Equal(x.GetShape(), shape) ? x
+            : x.Rank + 1 == shape.Length && Shapes.Equal(x.GetShape(), shape[1..]) ? MemberBlocks.Repeat(x, shape[0])
+            : x.Expand(shape)).ToArray();
     }
 
     /// <summary>
