@@ -235,6 +235,23 @@ public sealed class BatchedFieldTermTests
         }
     }
 
+    [TestMethod]
+    public void APerMemberValueWithAnotherMemberCountIsRefusedByName()
+    {
+        var points = PointShape(false);
+        var m = Stacked(RandomMembers(points), points.Append(3).ToArray(), DType.Float64, Device.Cpu);
+        var s = Build(Device.Cpu, DType.Float64, B, m, false,
+            new Dictionary<string, Func<State, object>> { ["material__Ku"] = st => st.Tensor(new[] { 1e5, 2e5 }, new[] { 2, 1, 1, 1 }) });
+        var e = Assert.ThrowsExactly<ArgumentException>(() => s.Tensor("h_uaniso"));
+        StringAssert.Contains(e.Message, "'material__Ku' has 2 members");
+        StringAssert.Contains(e.Message, "the batch has 3");
+        var wrongField = new State(NewMesh(), Device.Cpu, DType.Float64, B);
+        wrongField["m"] = new VectorFunction(wrongField, m, "m");
+        wrongField.Material["Ms"] = 8e5;
+        var h = Assert.ThrowsExactly<ArgumentException>(() => new ExternalField(NTensor.Zeros(new[] { B, 2, 1, 1, 3 })).Register(wrongField));
+        Assert.AreEqual("h", h.ParamName);
+    }
+
     private static double MaxAbs(double[] v) => v.Max(Math.Abs);
 
     private static void AssertClose(double[] expected, double[] got, double rtol, string what)
