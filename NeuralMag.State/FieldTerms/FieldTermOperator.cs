@@ -111,12 +111,61 @@ internal sealed class FieldTermOperator
         if (!ownParameters && !ownCells)
         {
             Prepare(a, names);
-            if (field && OnDevice(a, members) is { } onDevice) return onDevice;
+            if (field && (OnDevice(a, members) ?? HostBatchField(a, members)) is { } whole) return whole;
             return MemberBlocks.Map(members, a, shapes, (_, x) => member(this, x), parallel);
         }
         if (!ownParameters) Parameters(a);
         var ops = MemberOperators(members, shareParameters: !ownParameters);
         return MemberBlocks.Map(members, a, shapes, (b, x) => member(ops[b], x), parallel);
+    }
+
+    /// <summary>
+    /// The field of a batch on the host into one output array, when the members share every input but m, the density
+    /// has element operators, m is nodal and nothing records: member b's block of m is assembled in place into its block
+    /// of the output by the loop a single evaluation runs (float64, or float32 on a float32 state, as
+    /// <see cref="SingleField"/>), members concurrently; null otherwise.
+    /// </summary>
+    private NTensor? HostBatchField(NTensor[] a, int members)
+    {
+        if (!_state.Device.IsCpu || _fic || !_useOperators || Tape.IsRecording(a)) return null;
+        var shape = Batch.Prepend(members, MShape);
+        if (!Shapes.Equal(a[0].GetShape(), shape)) return null;
+        if (OperatorInputs(a) is not var (_, op, rho, mass)) return null;
+        int size = 3 * Geo.NumNodes;
+        void EachMember(Action<int> member)
+        {
+            if (members > 1) Parallel.For(0, members, member);
+            else member(0);
+        }
+        switch (a[0].Storage)
+        {
+            case CpuStorage { F64: { } m } when _state.DType == DType.Float64:
+            {
+                var h = GC.AllocateUninitializedArray<double>(m.Length);
+                EachMember(b =>
+                {
+                    _asm.AssembleQuadraticMember(op, m, b, rho, h);
+                    FieldFromGradient(h, mass, b * size);
+                });
+                LastFieldPrecision = DType.Float64;
+                return new NTensor(new CpuStorage(h), shape);
+            }
+            case CpuStorage { F32: { } m } when _state.DType == DType.Float32:
+            {
+                var rs = Volatile.Read(ref _rhoSingle);
+                if (rs == null || !ReferenceEquals(rs.Key, rho)) Volatile.Write(ref _rhoSingle, rs = new SingleRho(rho, Array.ConvertAll(rho, v => (float)v)));
+                var h = GC.AllocateUninitializedArray<float>(m.Length);
+                EachMember(b =>
+                {
+                    _asm.AssembleQuadraticMember(op, m, b, rs.Values, h);
+                    FieldFromGradient(h, mass, b * size);
+                });
+                LastFieldPrecision = DType.Float32;
+                return new NTensor(new CpuStorage(h), shape);
+            }
+            default:
+                return null;
+        }
     }
 
     /// <summary>Per argument (m, parameters, nodal fields, rho, then Ms when the field takes it) its member shape.</summary>
@@ -592,19 +641,20 @@ internal sealed class FieldTermOperator
     }
 
     /// <summary>
-    /// h = -dE/dm / (mu0 M), computed in place (the gradient array is the pass's own); 0 where M = 0. The scale is
-    /// formed in float64 and rounded to T once per node.
+    /// h = -dE/dm / (mu0 M), computed in place (the gradient array is the pass's own) on the nodes x 3 values from
+    /// <paramref name="offset"/> on (one member of a batch); 0 where M = 0. The scale is formed in float64 and rounded to
+    /// T once per node.
     /// </summary>
-    private static T[] FieldFromGradient<T>(T[] dEdm, double[] mass) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    private static T[] FieldFromGradient<T>(T[] dEdm, double[] mass, int offset = 0) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         NeuralMag.AD.ParallelLoop.For(mass.Length, (lo, hi) =>
         {
             for (int n = lo; n < hi; n++)
             {
                 T s = T.CreateTruncating(-ElementAssembler.InverseMass(mass[n]) / Constants.Mu0);
-                dEdm[3 * n] *= s;
-                dEdm[3 * n + 1] *= s;
-                dEdm[3 * n + 2] *= s;
+                dEdm[offset + 3 * n] *= s;
+                dEdm[offset + 3 * n + 1] *= s;
+                dEdm[offset + 3 * n + 2] *= s;
             }
         }, 16384);
         return dEdm;

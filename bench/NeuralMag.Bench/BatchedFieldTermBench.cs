@@ -33,7 +33,7 @@ public sealed class BatchedFieldTermBench : IBenchSuite
     public IEnumerable<BenchRow> Run(bool quick)
     {
         var batches = quick ? new[] { 1, 8 } : new[] { 1, 8, 64 };
-        int reps = quick ? 3 : 7;
+        int reps = quick ? 5 : 21;
         var nodes = new Mesh(Cells, new[] { 5e-9, 5e-9, 3e-9 }).NodeCounts.Append(3).ToArray();
         int size = nodes.Aggregate(1, (a, b) => a * b);
         foreach (int b in batches)
