@@ -10,7 +10,8 @@ namespace NeuralMag.Kernels.FieldTerms;
 /// one thread per node with no races:
 /// <code>h_n = s_n Σ_{cells c ∋ n} rho_c (Σ_{j,b} K_c[(i,a_n),(j,b)] m_{b,j} + b_c[(i,a_n)]),  s_n = −1/(mu0 M_n),</code>
 /// where a_n is the corner of node n in cell c. The operator, rho and the scale live on the device and are reused until
-/// they change; <see cref="Dispose"/> frees them.
+/// they change; <see cref="Dispose"/> frees them. A batch of B magnetizations ([B] + nodes x 3, member after member)
+/// is one launch of B x nodes threads, each member computed as it would be alone.
 /// </summary>
 public sealed class DeviceElementOperator : IDisposable
 {
@@ -21,6 +22,8 @@ public sealed class DeviceElementOperator : IDisposable
         public int Dim, Corners, N, Uniform;
         /// <summary>Nodes (N) and cells (C) per axis, and 1 where the axis is periodic (P).</summary>
         public int Nx, Ny, Nz, Cx, Cy, Cz, Px, Py, Pz;
+        /// <summary>Nodes of one member (Nx · Ny · Nz).</summary>
+        public int Nodes;
     }
 
     private readonly IlgpuBackend _backend;
@@ -48,7 +51,7 @@ public sealed class DeviceElementOperator : IDisposable
         {
             Dim = dim, Corners = op.Corners, N = 3 * op.Corners, Uniform = op.CellOperator == null ? 1 : 0,
             Nx = Nodes(0), Ny = Nodes(1), Nz = Nodes(2), Cx = Cells(0), Cy = Cells(1), Cz = Cells(2),
-            Px = Periodic(0), Py = Periodic(1), Pz = Periodic(2),
+            Px = Periodic(0), Py = Periodic(1), Pz = Periodic(2), Nodes = geometry.NumNodes,
         };
         _nodes = geometry.NumNodes;
         _k = _backend.Upload(op.K.SelectMany(k => k).ToArray());
@@ -58,23 +61,29 @@ public sealed class DeviceElementOperator : IDisposable
         _scale = _backend.Upload(scale);
     }
 
-    /// <summary>s_n dE/dm_n for nodal m (float64 or float32, on this device); the result has m's shape and dtype.</summary>
+    /// <summary>
+    /// s_n dE/dm_n for nodal m (float64 or float32, on this device), or for each member of a batch of them (B · nodes x 3
+    /// values, member after member); the result has m's shape and dtype.
+    /// </summary>
     public NTensor Apply(NTensor m)
     {
         if (_k == null) throw new ObjectDisposedException(nameof(DeviceElementOperator));
         if (m.Device != _backend.Device) throw new ArgumentException($"m is on '{m.Device}', the operator on '{_backend.Device}'.");
-        if (m.Size != 3 * _nodes) throw new ArgumentException($"m has {m.Size} values, expected {3 * _nodes} (nodes x 3).");
+        if (m.Size == 0 || m.Size % (3 * _nodes) != 0)
+            throw new ArgumentException($"m has {m.Size} values, expected {3 * _nodes} (nodes x 3) or a batch of B times that.", nameof(m));
         var m64 = m.DType == DType.Float64 ? m : m.Cast(DType.Float64);
         var output = _backend.Full(DType.Float64, m.Size, 0);
         var kernel = _backend.Kernel<Action<Index1D, GridConstants, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<int>, ArrayView<double>, ArrayView<double>, ArrayView<double>>>(NodeKernel);
-        kernel(_nodes, _grid, ((IlgpuStorage)m64.Storage).F64, _k.View, _b!.View, _cellOp!.View, _rho!.View, _scale!.View, ((IlgpuStorage)output).F64);
+        kernel(m.Size / 3, _grid, ((IlgpuStorage)m64.Storage).F64, _k.View, _b!.View, _cellOp!.View, _rho!.View, _scale!.View, ((IlgpuStorage)output).F64);
         var h = new NTensor(output, m.GetShape());
         return m.DType == DType.Float64 ? h : h.Cast(m.DType);
     }
 
-    private static void NodeKernel(Index1D node, GridConstants g, ArrayView<double> m, ArrayView<double> k, ArrayView<double> b,
+    private static void NodeKernel(Index1D index, GridConstants g, ArrayView<double> m, ArrayView<double> k, ArrayView<double> b,
         ArrayView<int> cellOp, ArrayView<double> rho, ArrayView<double> scale, ArrayView<double> h)
     {
+        // Thread index = member * nodes + node; the member's m starts at its first node.
+        int node = index % g.Nodes, first = (index - node) * 3;
         int iz = node % g.Nz, iy = node / g.Nz % g.Ny, ix = node / (g.Nz * g.Ny);
         double h0 = 0, h1 = 0, h2 = 0;
         int n = g.N, corners = g.Corners;
@@ -98,7 +107,7 @@ public sealed class DeviceElementOperator : IDisposable
                 if (nx == g.Nx) nx = 0;
                 if (ny == g.Ny) ny = 0;
                 if (nz == g.Nz) nz = 0;
-                int mb = ((nx * g.Ny + ny) * g.Nz + nz) * 3;
+                int mb = first + ((nx * g.Ny + ny) * g.Nz + nz) * 3;
                 double m0 = m[mb], m1 = m[mb + 1], m2 = m[mb + 2];
                 int r0 = kBase + a * n, r1 = kBase + (corners + a) * n, r2 = kBase + (2 * corners + a) * n;
                 s0 += k[r0 + c] * m0 + k[r0 + corners + c] * m1 + k[r0 + 2 * corners + c] * m2;
@@ -111,9 +120,9 @@ public sealed class DeviceElementOperator : IDisposable
             h2 += r * s2;
         }
         double sc = scale[node];
-        h[node * 3] = sc * h0;
-        h[node * 3 + 1] = sc * h1;
-        h[node * 3 + 2] = sc * h2;
+        h[index * 3] = sc * h0;
+        h[index * 3 + 1] = sc * h1;
+        h[index * 3 + 2] = sc * h2;
     }
 
     /// <summary>Frees the device buffers.</summary>

@@ -97,10 +97,39 @@ public sealed partial class ElementAssembler
     public void AssembleQuadratic<T>(QuadraticElementOperator op, T[] m, T[] rho, T[]? dEdm, T[]? cellEnergy) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(op);
-        if (op.Corners != _g.Corners) throw new ArgumentException("The operator was built for another grid.", nameof(op));
         if (m.Length != _g.NumNodes * 3) throw new ArgumentException($"m has {m.Length} values, expected {_g.NumNodes * 3} (nodes x 3).", nameof(m));
-        if (rho.Length != _g.NumCells) throw new ArgumentException($"rho has {rho.Length} values, expected {_g.NumCells} (cells).", nameof(rho));
         if (dEdm != null && dEdm.Length != m.Length) throw new ArgumentException($"dEdm has {dEdm.Length} values, expected {m.Length}.", nameof(dEdm));
+        AssembleQuadratic(op, m, 0, rho, dEdm, cellEnergy);
+    }
+
+    /// <summary>
+    /// dE/dm of member <paramref name="member"/> of a batch into that member's block of <paramref name="dEdm"/> (cleared
+    /// first): <paramref name="m"/> and dEdm hold B members of nodes x 3 values each, member after member. The member is
+    /// computed by the same loop as <see cref="AssembleQuadratic{T}(QuadraticElementOperator, T[], T[], T[], T[])"/> on
+    /// its values alone, so the result is that of the member by itself.
+    /// </summary>
+    /// <param name="op">The element operators of the density and parameters.</param>
+    /// <param name="m">Nodal magnetizations of the batch, B x nodes x 3.</param>
+    /// <param name="member">The member, 0 to B - 1.</param>
+    /// <param name="rho">Density per cell.</param>
+    /// <param name="dEdm">Receives the member's dE/dm in its block (B x nodes x 3).</param>
+    /// <exception cref="ArgumentException">An array does not match the grid or the batch, or the operator another grid.</exception>
+    public void AssembleQuadraticMember<T>(QuadraticElementOperator op, T[] m, int member, T[] rho, T[] dEdm) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(op);
+        ArgumentNullException.ThrowIfNull(dEdm);
+        int size = _g.NumNodes * 3;
+        if (m.Length % size != 0 || m.Length == 0) throw new ArgumentException($"m has {m.Length} values, expected B times {size} (nodes x 3 per member).", nameof(m));
+        if (member < 0 || member >= m.Length / size) throw new ArgumentOutOfRangeException(nameof(member), member, $"The batch has {m.Length / size} members.");
+        if (dEdm.Length != m.Length) throw new ArgumentException($"dEdm has {dEdm.Length} values, expected {m.Length}.", nameof(dEdm));
+        AssembleQuadratic(op, m, member * size, rho, dEdm, null);
+    }
+
+    /// <summary>The quadratic assembly on the nodes x 3 values of m and dEdm that start at <paramref name="offset"/>.</summary>
+    private void AssembleQuadratic<T>(QuadraticElementOperator op, T[] m, int offset, T[] rho, T[]? dEdm, T[]? cellEnergy) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (op.Corners != _g.Corners) throw new ArgumentException("The operator was built for another grid.", nameof(op));
+        if (rho.Length != _g.NumCells) throw new ArgumentException($"rho has {rho.Length} values, expected {_g.NumCells} (cells).", nameof(rho));
         if (cellEnergy != null && cellEnergy.Length != _g.NumCells) throw new ArgumentException($"cellEnergy has {cellEnergy.Length} values, expected {_g.NumCells}.", nameof(cellEnergy));
         int dim = _g.Dim, corners = _g.Corners, n = 3 * corners;
         var cells = new[] { 1, 1, 1 };
@@ -113,7 +142,7 @@ public sealed partial class ElementAssembler
         var stride = new[] { nodes[1] * nodes[2], nodes[2], 1 };
         var lists = new int[3][][];
         for (int k = 0; k < 3; k++) lists[k] = k < dim ? ColorClasses(_g.Cells[k], _g.Periodic[k]) : new[] { new[] { 0 }, Array.Empty<int>(), Array.Empty<int>() };
-        if (dEdm != null) Array.Clear(dEdm);
+        if (dEdm != null) Array.Clear(dEdm, offset, _g.NumNodes * 3);
         var tables = op.Tables<T>();
         var cellOp = op.CellOperator;
         T half = T.CreateTruncating(0.5);
@@ -159,7 +188,7 @@ public sealed partial class ElementAssembler
                                     int nd = baseNode + cornerOffset[a];
                                     node[a] = nd;
                                     // Node indices lie in the grid by construction (m's length is checked above).
-                                    ref T mn = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(m), nd * 3);
+                                    ref T mn = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(m), offset + nd * 3);
                                     local[a] = mn;
                                     local[corners + a] = Unsafe.Add(ref mn, 1);
                                     local[2 * corners + a] = Unsafe.Add(ref mn, 2);
@@ -189,7 +218,7 @@ public sealed partial class ElementAssembler
                                 }
                                 for (int a = 0; a < corners; a++)
                                 {
-                                    ref T g = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(dEdm), node[a] * 3);
+                                    ref T g = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(dEdm), offset + node[a] * 3);
                                     g += r2 * y[a];
                                     Unsafe.Add(ref g, 1) += r2 * y[corners + a];
                                     Unsafe.Add(ref g, 2) += r2 * y[2 * corners + a];

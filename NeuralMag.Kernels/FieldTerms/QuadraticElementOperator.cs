@@ -42,10 +42,12 @@ public sealed class QuadraticElementOperator
     /// </summary>
     internal QuadraticTables<T> Tables<T>() where T : unmanaged
     {
-        if (typeof(T) == typeof(double)) return (QuadraticTables<T>)(object)(_double ??= new QuadraticTables<double>(BlocksTransposed, B, E0V));
+        // Callers on several threads (members of a batch) may ask at once: the first table stored is the one every caller gets.
+        if (typeof(T) == typeof(double))
+            return (QuadraticTables<T>)(object)(Volatile.Read(ref _double) ?? Interlocked.CompareExchange(ref _double, new QuadraticTables<double>(BlocksTransposed, B, E0V), null) ?? _double!);
         if (typeof(T) == typeof(float))
-            return (QuadraticTables<T>)(object)(_single ??= new QuadraticTables<float>(
-                BlocksTransposed.Select(o => o.Select(Round).ToArray()).ToArray(), B.Select(Round).ToArray(), Round(E0V)));
+            return (QuadraticTables<T>)(object)(Volatile.Read(ref _single) ?? Interlocked.CompareExchange(ref _single, new QuadraticTables<float>(
+                BlocksTransposed.Select(o => o.Select(Round).ToArray()).ToArray(), B.Select(Round).ToArray(), Round(E0V)), null) ?? _single!);
         throw new NotSupportedException($"QuadraticElementOperator: no tables in {typeof(T).Name}.");
     }
 

@@ -11,7 +11,8 @@ namespace NeuralMag;
 /// projection ∫ w φ_n f dV / ∫ w φ_n dV with the hat function φ_n of node n (each adjacent cell contributes
 /// V_c/2^d to both integrals). A node whose adjacent cells all have w = 0 gets 0.</item>
 /// </list>
-/// Both are differentiable on the tape (in f, and in w for the weighted projection) and keep the state's dtype.
+/// Both are differentiable on the tape (in f, and in w for the weighted projection) and keep the state's dtype. On a
+/// batched state a per-member tensor (or weight) is projected member by member: [B] + the projected shape.
 /// </summary>
 public partial class Function
 {
@@ -26,7 +27,11 @@ public partial class Function
         RequireUniformSpaces("ToCell");
         var geometry = State.Mesh.Geometry;
         int width = Shapes.Product(Shape);
-        return new Function(State, new string('c', Spaces.Length), Shape, NodesToCells(Tensor, geometry, width), Name);
+        var f = Tensor;
+        var cells = State.Batch is int members && Batch.Members(f, TensorShape, Name, members) > 0
+            ? Batch.Map(members, new[] { f }, new[] { TensorShape }, (_, x) => NodesToCells(x[0], geometry, width))
+            : NodesToCells(f, geometry, width);
+        return new Function(State, new string('c', Spaces.Length), Shape, cells, Name);
     }
 
     /// <summary>
@@ -50,7 +55,12 @@ public partial class Function
         var geometry = State.Mesh.Geometry;
         int width = Shapes.Product(Shape);
         var w = weight?.Tensor ?? State.Full(geometry.Cells, 1.0);
-        return new Function(State, new string('n', Spaces.Length), Shape, CellsToNodes(Tensor, w, geometry, width), Name);
+        var f = Tensor;
+        var shapes = new[] { TensorShape, geometry.Cells };
+        var nodes = State.Batch is int members && (Batch.Members(f, shapes[0], Name, members) > 0 || Batch.Members(w, shapes[1], weight?.Name ?? "weight", members) > 0)
+            ? Batch.Map(members, new[] { f, w }, shapes, (_, x) => CellsToNodes(x[0], x[1], geometry, width))
+            : CellsToNodes(f, w, geometry, width);
+        return new Function(State, new string('n', Spaces.Length), Shape, nodes, Name);
     }
 
     private void RequireUniformSpaces(string operation)

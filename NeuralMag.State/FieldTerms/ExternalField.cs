@@ -7,7 +7,9 @@ namespace NeuralMag;
 /// Zeeman energy of an applied field: E = -∫ mu0 Ms m · h dV, where h (A/m) is the field itself, given as a nodal
 /// vector tensor, one vector (3,), a <see cref="Function"/>, or a function of state attributes (e.g.
 /// <c>(NTensor t) =&gt; ...</c> for a time-dependent field) returning either shape. Registered as h_name, e_name, E_name;
-/// E reads the field under its registered name (upstream remaps h_external to h_name).
+/// E reads the field under its registered name (upstream remaps h_external to h_name). On a batched state the field
+/// may be per member: [B] + the nodal shape, or with size-1 axes that broadcast, e.g. [B, 1, 1, 1, 3] for one vector
+/// per member on a 3-d mesh (expanded to [B] + the nodal shape); a field of the member shape or (3,) is shared.
 /// </summary>
 public sealed class ExternalField : FieldTerm
 {
@@ -29,11 +31,14 @@ public sealed class ExternalField : FieldTerm
         ArgumentNullException.ThrowIfNull(state);
         var hName = AttributeName("h", name);
         var nodal = state.M.TensorShape; // nodes, or cells with FIC
+        int? batch = state.Batch;
         NTensor Full(NTensor t)
         {
             if (Shapes.Equal(t.GetShape(), nodal)) return t;
             if (t.Rank == 1 && t.Size == 3) return t.Expand(nodal);
-            throw new ArgumentException($"ExternalField: the field has shape {Shapes.Format(t.GetShape())}; expected {Shapes.Format(nodal)} (one vector per point of m) or (3,).", "h");
+            if (batch is int members && t.Rank == nodal.Length + 1 && Batch.Members(t, nodal, "h", members) > 0) return Batch.Full(t, nodal, members);
+            throw new ArgumentException($"ExternalField: the field has shape {Shapes.Format(t.GetShape())}; expected {Shapes.Format(nodal)} (one vector per point of m) or (3,)" +
+                                        (batch is int b ? $", or per member {Shapes.Format(Batch.Prepend(b, nodal))} (size-1 axes broadcast, e.g. {Shapes.Format(Batch.Prepend(b, nodal.Select((n, i) => i < nodal.Length - 1 ? 1 : n).ToArray()))})." : "."), "h");
         }
         object value = _h switch
         {

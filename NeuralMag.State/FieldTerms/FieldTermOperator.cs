@@ -9,6 +9,11 @@ namespace NeuralMag;
 /// projected to the nodes (rho-weighted mean of the adjacent cells, as upstream) and h and e are averaged back to cells.
 /// Densities quadratic in (m, grad m) run through precomputed element operators
 /// (<see cref="QuadraticElementOperator"/>); the others through the generic dual-number assembler.
+/// On a batched state (<see cref="State.Batch"/>) an argument of shape [B] + its member shape is per member and the
+/// outputs gain the leading axis: members run one by one on their slices (<see cref="MemberBlocks.Map"/>, concurrently
+/// when nothing records), through this operator's prepared inputs when the parameters, rho and Ms are shared, else through
+/// one member operator per member with its own caches (sharing this operator's element operators when only rho or Ms
+/// differ per member).
 /// </summary>
 internal sealed class FieldTermOperator
 {
@@ -19,6 +24,11 @@ internal sealed class FieldTermOperator
     private readonly int _nParams, _nNodal, _rhoIndex;
     private readonly bool _fic, _useOperators;
     private readonly Projections _proj;
+    // A member operator whose parameters are shared by the batch reads them (and their element operators) from here.
+    private readonly FieldTermOperator? _parameterOwner;
+    private readonly object _buildLock = new();
+    // Member operators of a batch: [0] with their own parameters, [1] reading the shared ones from this operator.
+    private readonly FieldTermOperator[]?[] _members = new FieldTermOperator[]?[2];
 
     // The last inputs seen. Tensor storages are immutable, so the same storage means the same values.
     private ParamCache? _params;
@@ -51,6 +61,152 @@ internal sealed class FieldTermOperator
         core.Add("rho");
         EnergyParameters = core.ToArray();
         FieldParameters = core.Contains("material__Ms") ? EnergyParameters : core.Append("material__Ms").ToArray();
+    }
+
+    /// <summary>A member operator of a batch: the same term with caches of its own.</summary>
+    /// <param name="parent">The batch's operator.</param>
+    /// <param name="shareParameters">Read the density's parameters and element operators from <paramref name="parent"/>.</param>
+    private FieldTermOperator(FieldTermOperator parent, bool shareParameters)
+    {
+        _state = parent._state;
+        _density = parent._density;
+        _term = parent._term;
+        _useOperators = parent._useOperators;
+        _asm = parent._asm;
+        _proj = parent._proj;
+        _fic = parent._fic;
+        _nParams = parent._nParams;
+        _nNodal = parent._nNodal;
+        _rhoIndex = parent._rhoIndex;
+        EnergyParameters = parent.EnergyParameters;
+        FieldParameters = parent.FieldParameters;
+        _parameterOwner = shareParameters ? parent : null;
+    }
+
+    /// <summary>
+    /// Member by member on a batched state when some argument has a batch axis; null when none has one (then the
+    /// operator runs as on an unbatched state, the same code path). Shared parameters, rho and Ms: every member runs
+    /// through this operator, whose prepared inputs (parameters, element operators, mass, device operator) are made
+    /// once here before the members run; a batched field on an ILGPU device is then one kernel over the batch.
+    /// Per-member parameters, rho or Ms: member b runs through member operator b, built once and kept.
+    /// </summary>
+    /// <param name="a">The arguments, named by <paramref name="names"/>.</param>
+    /// <param name="names">The attribute names of the arguments (EnergyParameters or FieldParameters).</param>
+    /// <param name="member">Evaluates one member on an operator.</param>
+    /// <param name="field">The field h (may take the batched device kernel).</param>
+    private NTensor? InBatch(NTensor[] a, string[] names, Func<FieldTermOperator, NTensor[], NTensor> member, bool field = false)
+    {
+        if (_state.Batch is not int members) return null;
+        var shapes = MemberShapes(a.Length);
+        bool any = false, ownParameters = false, ownCells = false;
+        for (int i = 0; i < a.Length; i++)
+        {
+            if (Batch.Members(a[i], shapes[i]!, names[i], members) == 0) continue;
+            any = true;
+            if (i >= 1 && i <= _nParams) ownParameters = true;
+            else if (i >= _rhoIndex) ownCells = true;
+        }
+        if (!any) return null;
+        bool parallel = _state.Device.IsCpu;
+        if (!ownParameters && !ownCells)
+        {
+            Prepare(a, names);
+            if (field && (OnDevice(a, members) ?? HostBatchField(a, members)) is { } whole) return whole;
+            return MemberBlocks.Map(members, a, shapes, (_, x) => member(this, x), parallel);
+        }
+        if (!ownParameters) Parameters(a);
+        var ops = MemberOperators(members, shareParameters: !ownParameters);
+        return MemberBlocks.Map(members, a, shapes, (b, x) => member(ops[b], x), parallel);
+    }
+
+    /// <summary>
+    /// The field of a batch on the host into one output array, when the members share every input but m, the density
+    /// has element operators, m is nodal and nothing records: member b's block of m is assembled in place into its block
+    /// of the output by the loop a single evaluation runs (float64, or float32 on a float32 state, as
+    /// <see cref="SingleField"/>), members concurrently; null otherwise.
+    /// </summary>
+    private NTensor? HostBatchField(NTensor[] a, int members)
+    {
+        if (!_state.Device.IsCpu || _fic || !_useOperators || Tape.IsRecording(a)) return null;
+        var shape = Batch.Prepend(members, MShape);
+        if (!Shapes.Equal(a[0].GetShape(), shape)) return null;
+        if (OperatorInputs(a) is not var (_, op, rho, mass)) return null;
+        int size = 3 * Geo.NumNodes;
+        void EachMember(Action<int> member)
+        {
+            if (members > 1) Parallel.For(0, members, member);
+            else member(0);
+        }
+        switch (a[0].Storage)
+        {
+            case CpuStorage { F64: { } m } when _state.DType == DType.Float64:
+            {
+                var h = GC.AllocateUninitializedArray<double>(m.Length);
+                EachMember(b =>
+                {
+                    _asm.AssembleQuadraticMember(op, m, b, rho, h);
+                    FieldFromGradient(h, mass, b * size);
+                });
+                LastFieldPrecision = DType.Float64;
+                return new NTensor(new CpuStorage(h), shape);
+            }
+            case CpuStorage { F32: { } m } when _state.DType == DType.Float32:
+            {
+                var rs = Volatile.Read(ref _rhoSingle);
+                if (rs == null || !ReferenceEquals(rs.Key, rho)) Volatile.Write(ref _rhoSingle, rs = new SingleRho(rho, Array.ConvertAll(rho, v => (float)v)));
+                var h = GC.AllocateUninitializedArray<float>(m.Length);
+                EachMember(b =>
+                {
+                    _asm.AssembleQuadraticMember(op, m, b, rs.Values, h);
+                    FieldFromGradient(h, mass, b * size);
+                });
+                LastFieldPrecision = DType.Float32;
+                return new NTensor(new CpuStorage(h), shape);
+            }
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>Per argument (m, parameters, nodal fields, rho, then Ms when the field takes it) its member shape.</summary>
+    private int[]?[] MemberShapes(int count)
+    {
+        var s = new int[]?[count];
+        s[0] = MShape;
+        for (int i = 0; i < _nParams; i++) s[1 + i] = ParamShape(i);
+        for (int i = 0; i < _nNodal; i++) s[1 + _nParams + i] = MShape;
+        for (int i = _rhoIndex; i < count; i++) s[i] = Geo.Cells;
+        return s;
+    }
+
+    /// <summary>The member operators of a batch of <paramref name="members"/>, built on first use and kept.</summary>
+    private FieldTermOperator[] MemberOperators(int members, bool shareParameters)
+    {
+        int k = shareParameters ? 1 : 0;
+        if (_members[k] is { } ops && ops.Length == members) return ops;
+        ops = new FieldTermOperator[members];
+        for (int b = 0; b < members; b++) ops[b] = new FieldTermOperator(this, shareParameters);
+        return _members[k] = ops;
+    }
+
+
+    /// <summary>
+    /// Every input the members will read from this operator's caches, made now on one thread, so that members running
+    /// concurrently only read them (and nothing is built twice).
+    /// </summary>
+    private void Prepare(NTensor[] a, string[] names)
+    {
+        var pc = Parameters(a);
+        var rho = Cached(ref _rho, a[_rhoIndex], "rho");
+        if (!ReferenceEquals(names, FieldParameters)) return;
+        int msIndex = Array.IndexOf(FieldParameters, "material__Ms");
+        var ms = msIndex >= 1 && msIndex <= _nParams ? pc.Values[msIndex - 1] : Cached(ref _ms, a[msIndex], "material__Ms");
+        Mass(ms, rho);
+        if (_state.DType == DType.Float32 && _state.Device.IsCpu)
+        {
+            var rs = Volatile.Read(ref _rhoSingle);
+            if (rs == null || !ReferenceEquals(rs.Key, rho)) Volatile.Write(ref _rhoSingle, new SingleRho(rho, Array.ConvertAll(rho, v => (float)v)));
+        }
     }
 
     /// <summary>Attribute names E takes: m, the density's parameters, its nodal fields, rho.</summary>
@@ -157,9 +313,24 @@ internal sealed class FieldTermOperator
 
     private ParamCache Parameters(NTensor[] a)
     {
+        if (_parameterOwner != null) return _parameterOwner.Parameters(a);
         var keys = new Storage[_nParams];
         for (int i = 0; i < _nParams; i++) keys[i] = a[1 + i].Storage;
-        if (_params is { } c && c.Keys.Zip(keys).All(k => ReferenceEquals(k.First, k.Second))) return c;
+        if (Volatile.Read(ref _params) is { } c && SameKeys(c.Keys, keys)) return c;
+        // Members of a batch sharing these parameters may ask at once: one of them builds.
+        lock (_buildLock) return BuildParameters(a, keys);
+    }
+
+    private static bool SameKeys(Storage[] a, Storage[] b)
+    {
+        for (int i = 0; i < a.Length; i++)
+            if (!ReferenceEquals(a[i], b[i])) return false;
+        return true;
+    }
+
+    private ParamCache BuildParameters(NTensor[] a, Storage[] keys)
+    {
+        if (_params is { } c && SameKeys(c.Keys, keys)) return c;
         var p = new double[_nParams][];
         for (int i = 0; i < _nParams; i++) p[i] = CellValues(a[1 + i], _density.Parameters[i].Name, _density.Parameters[i].Width);
         // Parameters recomputed with the same values (a function of other attributes) keep the built operators.
@@ -205,7 +376,9 @@ internal sealed class FieldTermOperator
     }
 
     /// <summary>E in J; differentiable with respect to m, every parameter, the term's fields and rho.</summary>
-    public NTensor Energy(NTensor[] a)
+    public NTensor Energy(NTensor[] a) => InBatch(a, EnergyParameters, (op, x) => op.MemberEnergy(x)) ?? MemberEnergy(a);
+
+    private NTensor MemberEnergy(NTensor[] a)
     {
         var x = Inputs(a);
         var r = Run(x, x.MNode, ElementAssembler.Mode.Energy);
@@ -275,7 +448,9 @@ internal sealed class FieldTermOperator
     /// gᵀh = −wᵀ∇_m E, so the VJP is −∂/∂θ (wᵀ∇_m E) = −d/dε ∂E/∂θ(m + εw) at ε = 0 (see <see cref="Directional"/>),
     /// plus the mass terms for Ms and rho.
     /// </summary>
-    public NTensor Field(NTensor[] a)
+    public NTensor Field(NTensor[] a) => InBatch(a, FieldParameters, (op, x) => op.MemberField(x), field: true) ?? MemberField(a);
+
+    private NTensor MemberField(NTensor[] a)
     {
         if (OnDevice(a) is { } onDevice) return onDevice;
         if (SingleField(a) is { } single)
@@ -347,12 +522,14 @@ internal sealed class FieldTermOperator
     /// <summary>
     /// The field on an ILGPU device (CUDA, OpenCL, ilgpu-cpu) through <see cref="DeviceElementOperator"/>, when the
     /// density has element operators, m is nodal and nothing records; null otherwise (the host path then runs, copying
-    /// the tensors to the host and back).
+    /// the tensors to the host and back). With <paramref name="members"/> &gt; 0, m is a batch [B] + nodes x 3 whose
+    /// members share every other input: one kernel applies the operator to all of them.
     /// </summary>
-    private NTensor? OnDevice(NTensor[] a)
+    private NTensor? OnDevice(NTensor[] a, int members = 0)
     {
         if (_state.Device.IsCpu || _fic || !_useOperators || Tape.IsRecording(a)) return null;
-        if (!Shapes.Equal(a[0].GetShape(), MShape) || a[0].Device != _state.Device) return null;
+        var mShape = members == 0 ? MShape : Batch.Prepend(members, MShape);
+        if (!Shapes.Equal(a[0].GetShape(), mShape) || a[0].Device != _state.Device) return null;
         if (OperatorInputs(a) is not var (pc, op, rho, mass)) return null;
         if (_device is not { } d || d.Op != op || d.Rho != rho || d.Mass != mass)
         {
@@ -464,26 +641,29 @@ internal sealed class FieldTermOperator
     }
 
     /// <summary>
-    /// h = -dE/dm / (mu0 M), computed in place (the gradient array is the pass's own); 0 where M = 0. The scale is
-    /// formed in float64 and rounded to T once per node.
+    /// h = -dE/dm / (mu0 M), computed in place (the gradient array is the pass's own) on the nodes x 3 values from
+    /// <paramref name="offset"/> on (one member of a batch); 0 where M = 0. The scale is formed in float64 and rounded to
+    /// T once per node.
     /// </summary>
-    private static T[] FieldFromGradient<T>(T[] dEdm, double[] mass) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    private static T[] FieldFromGradient<T>(T[] dEdm, double[] mass, int offset = 0) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         NeuralMag.AD.ParallelLoop.For(mass.Length, (lo, hi) =>
         {
             for (int n = lo; n < hi; n++)
             {
                 T s = T.CreateTruncating(-ElementAssembler.InverseMass(mass[n]) / Constants.Mu0);
-                dEdm[3 * n] *= s;
-                dEdm[3 * n + 1] *= s;
-                dEdm[3 * n + 2] *= s;
+                dEdm[offset + 3 * n] *= s;
+                dEdm[offset + 3 * n + 1] *= s;
+                dEdm[offset + 3 * n + 2] *= s;
             }
         }, 16384);
         return dEdm;
     }
 
     /// <summary>The mass-lumped energy density e_i = (integral rho e N_i) / (integral rho N_i) in J/m^3 (cell means with FIC).</summary>
-    public NTensor EnergyDensity(NTensor[] a)
+    public NTensor EnergyDensity(NTensor[] a) => InBatch(a, FieldParameters, (op, x) => op.MemberEnergyDensity(x)) ?? MemberEnergyDensity(a);
+
+    private NTensor MemberEnergyDensity(NTensor[] a)
     {
         if (Tape.IsRecording(a)) throw new NotSupportedException($"{_term}: the energy density e is not differentiable; differentiate E instead.");
         var x = Inputs(a);

@@ -63,7 +63,9 @@ public abstract class InterfaceFieldTerm
 /// <summary>
 /// The tensor side of an <see cref="InterfaceFieldTerm"/>: E and h with their VJPs on the tape. For a density quadratic
 /// in m, with v = g/(μ0 M): g·h = −v·∇E(m) = −s [E(m + v/s) − E(m − v/s)]/2 for any s &gt; 0, so the VJPs in m and in
-/// the face parameters are exact differences of two gradient passes at m ± v/s.
+/// the face parameters are exact differences of two gradient passes at m ± v/s. On a batched state an argument of
+/// shape [B] + its member shape is per member: members run one by one on their slices (<see cref="MemberBlocks.Map"/>,
+/// concurrently on the CPU when nothing records; the operator keeps no state between calls).
 /// </summary>
 internal sealed class InterfaceOperator
 {
@@ -94,7 +96,23 @@ internal sealed class InterfaceOperator
 
     private int[] FaceShape => new[] { _state.Mesh.N[0], _state.Mesh.N[1], _state.Mesh.NodeCounts[2] };
 
-    public NTensor Energy(NTensor[] a)
+    public NTensor Energy(NTensor[] a) => InBatch(a, EnergyParameters, MemberEnergy) ?? MemberEnergy(a);
+
+    public NTensor Field(NTensor[] a) => InBatch(a, FieldParameters, MemberField) ?? MemberField(a);
+
+    /// <summary>Member by member when some argument has a batch axis on a batched state; null otherwise.</summary>
+    private NTensor? InBatch(NTensor[] a, string[] names, Func<NTensor[], NTensor> member)
+    {
+        if (_state.Batch is not int members) return null;
+        var shapes = new int[]?[a.Length];
+        shapes[0] = _state.Mesh.NodeCounts.Append(3).ToArray();
+        for (int i = 1; i < a.Length; i++) shapes[i] = i <= _np ? FaceShape : _state.Mesh.N;
+        bool any = false;
+        for (int i = 0; i < a.Length; i++) any |= Batch.Members(a[i], shapes[i]!, names[i], members) > 0;
+        return any ? MemberBlocks.Map(members, a, shapes, (_, x) => member(x), _state.Device.IsCpu) : null;
+    }
+
+    private NTensor MemberEnergy(NTensor[] a)
     {
         var m = NodeValues(a[0]);
         var p = FaceValues(a);
@@ -111,7 +129,7 @@ internal sealed class InterfaceOperator
         });
     }
 
-    public NTensor Field(NTensor[] a)
+    private NTensor MemberField(NTensor[] a)
     {
         var m = NodeValues(a[0]);
         var p = FaceValues(a);

@@ -4,6 +4,8 @@ namespace NeuralMag;
 
 /// <summary>
 /// The sum of registered terms: h = sum h_X, e = sum e_X, E = sum E_X over the named terms (upstream's TotalField).
+/// On a batched state a term shared by the members (e.g. an applied field of the member shape) is expanded to the
+/// batch before the sum, so that each member is summed as it would be alone.
 /// </summary>
 public sealed class TotalField
 {
@@ -29,11 +31,30 @@ public sealed class TotalField
         foreach (var t in _terms)
             if (!state.Has(Attr("E", t)))
                 throw new InvalidOperationException($"TotalField: term '{t}' is not registered (no attribute '{Attr("E", t)}'). Register it first.");
-        NamedFunction Sum(string a) => new(_terms.Select(t => Attr(a, t)).ToArray(), SumOf);
+        bool batched = state.Batch != null;
+        NamedFunction Sum(string a) => new(_terms.Select(t => Attr(a, t)).ToArray(), xs => SumOf(batched ? ToCommonShape(xs) : xs));
         var spaces = state.M.Spaces;
         state.SetTyped(Attr("h", name), Sum("h"), spaces, new[] { 3 });
         state.SetTyped(Attr("e", name), Sum("e"), spaces, Array.Empty<int>());
         state[Attr("E", name)] = Sum("E");
+    }
+
+    /// <summary>The terms expanded to their common (batch) shape when their shapes differ.</summary>
+    private static NTensor[] ToCommonShape(NTensor[] xs)
+    {
+        var shape = xs[0].GetShape();
+        bool differ = false;
+        for (int i = 1; i < xs.Length; i++)
+            if (!Shapes.Equal(shape, xs[i].GetShape()))
+            {
+                shape = Shapes.Broadcast(shape, xs[i].GetShape());
+                differ = true;
+            }
+        if (!differ) return xs;
+        // A term of the member shape beside batched ones (e.g. a shared applied field) is repeated per member.
+        return xs.Select(x => Shapes.Equal(x.GetShape(), shape) ? x
+            : x.Rank + 1 == shape.Length && Shapes.Equal(x.GetShape(), shape[1..]) ? MemberBlocks.Repeat(x, shape[0])
+            : x.Expand(shape)).ToArray();
     }
 
     /// <summary>
