@@ -177,12 +177,13 @@ public partial class Function
     /// cell, counts once, whatever its volume share and the state's density rho. On a nodal function the boundary nodes
     /// therefore weigh as much as interior ones (a node on a face bounds half the volume of an interior node), so this
     /// differs from the physical average; for reported averages use <see cref="Avg"/> (upstream's <c>avg</c>,
-    /// ∫ρ f dV / ∫ρ dV). Differentiable in the tensor.
+    /// ∫ρ f dV / ∫ρ dV). On a batch, one mean per member ([B] + value shape). Differentiable in the tensor.
     /// </summary>
     public NTensor EntryMean()
     {
         var t = Tensor;
-        for (int i = 0; i < Spaces.Length; i++) t = t.Mean(0);
+        int first = t.Rank - Shape.Length - Spaces.Length; // 1 for a batch ([B] + shape): one mean per member
+        for (int i = 0; i < Spaces.Length; i++) t = t.Mean(first);
         return t;
     }
 

@@ -21,9 +21,10 @@ public sealed partial class State
         }
     }
 
-    /// <summary>Face density along <paramref name="axis"/>: max(ρ padded after, ρ padded before), n+1 faces.</summary>
+    /// <summary>Face density along mesh <paramref name="axis"/>: max(ρ padded after, ρ padded before), n+1 faces (per member of a batched ρ).</summary>
     private static NTensor FaceDensity(NTensor rho, int axis)
     {
+        axis += rho.Rank - 3; // a leading batch axis shifts the mesh axes
         var padShape = rho.GetShape();
         padShape[axis] = 1;
         var zero = NTensor.Zeros(padShape, rho.DType, rho.Device);
