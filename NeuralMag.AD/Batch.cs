@@ -105,6 +105,25 @@ public static class Batch
 
     private static NTensor Squeeze0(NTensor t) => t.Squeeze(0);
 
+    /// <summary>
+    /// The sum of each member's block of <paramref name="x"/> ([B, ...]), one tensor of shape [B] in x's dtype: one
+    /// row reduction when a member's block is below the CPU backend's parallel grain (each row is then summed by the
+    /// very loop that sums a member alone, so on the CPU every value equals <c>member.Sum()</c> bit for bit), member by
+    /// member above it (where a lone sum splits into parallel chunks).
+    /// </summary>
+    public static NTensor MemberSums(NTensor x, int members)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (members < 1 || x.Rank == 0 || x.GetShape()[0] != members)
+            throw new ArgumentException($"MemberSums: x has shape {Shapes.Format(x.GetShape())}; expected a leading axis of {members} members.", nameof(x));
+        int n = x.Size / members;
+        if (n < 2 * CpuBackend.ParallelThreshold) return x.Reshape(members, n).Sum(1);
+        return NTensor.Stack(0, Enumerable.Range(0, members).Select(b => x.Slice(0, b, b + 1).Sum()).ToArray());
+    }
+
+    /// <summary>The mean of each member's block (<see cref="MemberSums"/> divided by the block's size, as <c>member.Mean()</c>).</summary>
+    public static NTensor MemberMeans(NTensor x, int members) => MemberSums(x, members) / Math.Max(x.Size / members, 1);
+
     private static bool BroadcastsTo(ReadOnlySpan<int> shape, int[] target)
     {
         if (shape.Length > target.Length) return false;

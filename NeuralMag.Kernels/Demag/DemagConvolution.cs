@@ -216,6 +216,8 @@ public static unsafe class DemagConvolution
         long perMember = 3L * (2 * fft.RealLength + 2 * fft.SpectrumLength) * sizeof(T);
         int chunk = (int)Math.Clamp(BatchCacheBytes / perMember, 1, members);
         int chunks = (members + chunk - 1) / chunk;
+        // At least one chunk per core (when plans this small are single-threaded), so that the cores share the batch.
+        if (3L * chunk * fft.RealLength < 1 << 20) chunks = Math.Max(chunks, Math.Min(members, Environment.ProcessorCount));
         // Spread the members evenly over the chunks.
         chunk = (members + chunks - 1) / chunks;
         bool threadedPlans = FftwRealFft3D.Threads > 1 || (FftwRealFft3D.Threads == 0 && 3L * chunk * fft.RealLength >= 1 << 20);

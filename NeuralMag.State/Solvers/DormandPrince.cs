@@ -326,9 +326,8 @@ public sealed class DormandPrince : IStepIntegrator
     private double[] Ratios(NTensor x)
     {
         if (Members == 0) return new[] { StepControl.Rms(x) };
-        var r = new double[Members];
-        for (int b = 0; b < Members; b++) r[b] = StepControl.Rms(x.Slice(0, b, b + 1));
-        return r;
+        var means = Batch.MemberMeans(x.Square(), Members).ToArray();
+        return means.Select(Math.Sqrt).ToArray();
     }
 
     /// <summary>

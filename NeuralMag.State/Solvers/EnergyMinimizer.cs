@@ -93,11 +93,10 @@ public sealed class EnergyMinimizer
 
     private static double Dot(NTensor a, NTensor b) => (a * b).Sum().Item();
 
-    private double InitialTau(NTensor h)
-    {
-        double tau = TauInit ?? 1.0 / Math.Max(h.Norm(-1).Max().Item(), TauMin);
-        return Math.Clamp(tau, TauMin, TauMax);
-    }
+    private double InitialTau(NTensor h) => InitialTau(h.Norm(-1).Max().Item());
+
+    /// <summary>The first τ: τinit, or 1/max|h|, clamped to [τmin, τmax].</summary>
+    private double InitialTau(double hMax) => Math.Clamp(TauInit ?? 1.0 / Math.Max(hMax, TauMin), TauMin, TauMax);
 
     private double BBTau(NTensor m, NTensor g, NTensor h)
     {
@@ -254,7 +253,6 @@ public sealed class EnergyMinimizer
             throw new ArgumentException($"EnergyMinimizer.MinimizeMany: state.m has shape {Shapes.Format(m.GetShape())}; the batch of {members} members needs [B] + the member shape (one m per member).", "m");
         _state.M.Tensor = m;
         var scalarShape = Batch.MemberScalarShape(members, m.Rank - 1);
-        NTensor Member(NTensor x, int b) => x.Slice(0, b, b + 1);
         double[] MaxPerMember(NTensor field) => field.Norm(-1).Reshape(members, -1).Max(1).ToArray();
         var energies = Enumerable.Range(0, members).Select(_ => new List<double>()).ToArray();
         void TraceEnergy(bool[] which)
@@ -280,15 +278,22 @@ public sealed class EnergyMinimizer
         {
             cancellationToken.ThrowIfCancellationRequested();
             var taus = new double[members];
-            var s = mPrev is null ? null : m - mPrev;
-            var y = gPrev is null ? null : g - gPrev;
+            double[]? ss = null, sy = null, yy = null;
+            if (mPrev is not null && gPrev is not null)
+            {
+                var s = m - mPrev;
+                var y = g - gPrev;
+                ss = Batch.MemberSums(s * s, members).ToArray();
+                sy = Batch.MemberSums(s * y, members).ToArray();
+                yy = Batch.MemberSums(y * y, members).ToArray();
+            }
+            double[]? hMax = null;
+            double Initial(int b) => InitialTau((hMax ??= MaxPerMember(h))[b]);
             for (int b = 0; b < members; b++)
             {
                 if (!active[b]) continue;
-                var hb = Member(h, b);
-                taus[b] = hasHistory[b]
-                    ? BBRule(Dot(Member(s!, b), Member(s!, b)), Dot(Member(s!, b), Member(y!, b)), Dot(Member(y!, b), Member(y!, b)), iterations[b], tau[b], () => InitialTau(hb))
-                    : InitialTau(hb);
+                int member = b;
+                taus[b] = hasHistory[b] ? BBRule(ss![b], sy![b], yy![b], iterations[b], tau[b], () => Initial(member)) : Initial(b);
                 tau[b] = taus[b];
             }
             var tauT = NTensor.FromArray(taus, scalarShape, _state.DType, _state.Device);
