@@ -174,26 +174,40 @@ internal sealed unsafe class FftwPlans<T> : IRealFft<T> where T : unmanaged
         public nint R2C, C2R, ForwardX, InverseX;
     }
 
-    /// <summary>The pruned plans of <paramref name="block"/> whose slab transforms cover x in [first, block[0]) only.</summary>
-    private PrunedPlans Pruned(int[] block, int first)
+    /// <summary>Throws unless <paramref name="block"/> has one extent per axis, each between 1 and the transform's.</summary>
+    private void CheckBlock(int[] block)
     {
         if (block.Length != Shape.Length) throw new ArgumentException($"The block has {block.Length} axes, the transform {Shape.Length}.");
         for (int k = 0; k < block.Length; k++)
             if (block[k] < 1 || block[k] > Shape[k]) throw new ArgumentException($"Block extent {block[k]} outside 1..{Shape[k]} on axis {k}.");
+    }
+
+    /// <summary>Row-major element strides of the real grid and of the half spectrum.</summary>
+    private (int[] Real, int[] Spectrum) RowMajorStrides()
+    {
+        int r = Shape.Length;
+        var rs = new int[r];
+        var cs = new int[r];
+        rs[r - 1] = 1;
+        cs[r - 1] = 1;
+        for (int k = r - 2; k >= 0; k--)
+        {
+            rs[k] = rs[k + 1] * Shape[k + 1];
+            cs[k] = cs[k + 1] * SpectrumShape[k + 1];
+        }
+        return (rs, cs);
+    }
+
+    /// <summary>The pruned plans of <paramref name="block"/> whose slab transforms cover x in [first, block[0]) only.</summary>
+    private PrunedPlans Pruned(int[] block, int first)
+    {
+        CheckBlock(block);
         var key = first == 0 ? string.Join("x", block) : $"{string.Join("x", block)}from{first}";
         lock (_pruned)
         {
             if (_pruned.TryGetValue(key, out var plans)) return plans;
             int r = Shape.Length;
-            var rs = new int[r];
-            var cs = new int[r];
-            rs[r - 1] = 1;
-            cs[r - 1] = 1;
-            for (int k = r - 2; k >= 0; k--)
-            {
-                rs[k] = rs[k + 1] * Shape[k + 1];
-                cs[k] = cs[k + 1] * SpectrumShape[k + 1];
-            }
+            var (rs, cs) = RowMajorStrides();
             plans = new PrunedPlans();
             using var real = new NativeBuffer<T>(RealLength);
             using var spectrum = new NativeBuffer<T>(2 * SpectrumLength);
@@ -258,24 +272,14 @@ internal sealed unsafe class FftwPlans<T> : IRealFft<T> where T : unmanaged
     /// </summary>
     private PrunedPlans Batched(int[] block, int first, int count)
     {
-        if (block.Length != Shape.Length) throw new ArgumentException($"The block has {block.Length} axes, the transform {Shape.Length}.");
-        for (int k = 0; k < block.Length; k++)
-            if (block[k] < 1 || block[k] > Shape[k]) throw new ArgumentException($"Block extent {block[k]} outside 1..{Shape[k]} on axis {k}.");
+        CheckBlock(block);
         if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), count, "A batched transform needs at least one grid.");
         var key = $"{string.Join("x", block)}from{first}|{count}";
         lock (_batched)
         {
             if (_batched.TryGetValue(key, out var plans)) return plans;
             int r = Shape.Length;
-            var rs = new int[r];
-            var cs = new int[r];
-            rs[r - 1] = 1;
-            cs[r - 1] = 1;
-            for (int k = r - 2; k >= 0; k--)
-            {
-                rs[k] = rs[k + 1] * Shape[k + 1];
-                cs[k] = cs[k + 1] * SpectrumShape[k + 1];
-            }
+            var (rs, cs) = RowMajorStrides();
             if (count * RealLength > int.MaxValue || count * SpectrumLength * 2 > int.MaxValue)
                 throw new ArgumentOutOfRangeException(nameof(count), count, $"FftwPlans: {count} grids of {RealLength} points exceed FFTW's int strides; transform fewer grids at once.");
             int realStride = (int)RealLength, complexStride = (int)SpectrumLength;
