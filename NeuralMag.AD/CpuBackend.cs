@@ -435,6 +435,12 @@ public sealed class CpuBackend : IBackend
     {
         var o = GC.AllocateUninitializedArray<T>(Shapes.Product(shape));
         if (o.Length == 0) return o;
+        if (strides.AsSpan().SequenceEqual(Shapes.Strides(shape)))
+        {
+            // A contiguous block (e.g. one member of a batch along the leading axis): one copy.
+            Array.Copy(x, offset, o, 0, o.Length);
+            return o;
+        }
         StridedRows(shape, (row, off) =>
         {
             int inner = shape.Length == 0 ? 1 : shape[^1];
