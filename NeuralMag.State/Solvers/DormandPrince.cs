@@ -141,6 +141,7 @@ public sealed class DormandPrince : IStepIntegrator
     public NTensor Integrate(NTensor y0, double t0, double t1, ref double stepSize, CancellationToken cancellationToken = default)
     {
         NTensor? f0 = null;
+        _failures = null;
         return Advance(y0, ref f0, t0, t1, ref stepSize, cancellationToken);
     }
 
@@ -148,8 +149,14 @@ public sealed class DormandPrince : IStepIntegrator
     /// y at each of <paramref name="times"/> (ascending, the first ≥ t0) from y(t0) = y0, in one run: the step size and
     /// the first-same-as-last stage carry over from one output time to the next.
     /// </summary>
-    public NTensor[] Integrate(NTensor y0, double t0, IReadOnlyList<double> times, ref double stepSize, CancellationToken cancellationToken = default) =>
-        StepControl.AtTimes(Advance, y0, t0, times, ref stepSize, cancellationToken);
+    public NTensor[] Integrate(NTensor y0, double t0, IReadOnlyList<double> times, ref double stepSize, CancellationToken cancellationToken = default)
+    {
+        _failures = null;
+        return StepControl.AtTimes(Advance, y0, t0, times, ref stepSize, cancellationToken);
+    }
+
+    /// <summary>The members of a batch that failed during the current Integrate call (message, time), kept across its output times.</summary>
+    private (string Message, double Time)?[]? _failures;
 
     /// <summary>
     /// One run from (t0, y0) to t1. <paramref name="f0"/> is f(t0, y0) when known (first same as last) and on return
@@ -167,21 +174,32 @@ public sealed class DormandPrince : IStepIntegrator
         int n = Math.Max(1, Members);
         if (Members > 0 && (y0.Rank == 0 || y0.Shape[0] != Members))
             throw new ArgumentException($"DormandPrince: y0 has shape {Shapes.Format(y0.GetShape())}; this integrator runs a batch of {Members} members (leading axis).", nameof(y0));
-        var outcomes = new MemberOutcome[n];
-        if (Members > 0) MemberOutcomes = outcomes;
-        if (t1 == t0) return y0;
+        // A member that failed at an earlier output time of this call stays where it stopped.
+        var failures = _failures is { Length: var count } && count == n ? _failures : new (string Message, double Time)?[n];
+        _failures = failures;
+        var t = new double[n];
+        var failed = failures.Select(f => f?.Message).ToArray();
+        var accepted = new int[n];
+        Array.Fill(t, t0);
+        void Publish()
+        {
+            for (int b = 0; b < n; b++)
+                if (failed[b] != null) failures[b] ??= (failed[b]!, t[b]);
+            if (Members > 0)
+                MemberOutcomes = Enumerable.Range(0, n).Select(b => failures[b] is var (message, time) ? new MemberOutcome(false, message, time, accepted[b]) : new MemberOutcome(true, null, t[b], accepted[b])).ToArray();
+        }
+        if (t1 == t0)
+        {
+            Publish();
+            return y0;
+        }
         cancellationToken.ThrowIfCancellationRequested();
         var fy = f0 ?? F(t0, y0);
-        var t = new double[n];
         var step = new double[n];
-        var failed = new string?[n];
-        var accepted = new int[n];
         var windowStart = new double[n];
-        Array.Fill(t, t0);
         Array.Fill(windowStart, t0);
-        if (Frozen is { } frozen)
-            for (int b = 0; b < n && b < frozen.Count; b++)
-                if (frozen[b]) t[b] = t1;
+        for (int b = 0; b < n; b++)
+            if (failed[b] != null || Frozen is { } frozen && b < frozen.Count && frozen[b]) t[b] = t1;
         var fNorm = Ratios(fy);
         for (int b = 0; b < n; b++)
             if (!double.IsFinite(fNorm[b])) Fail(failed, b, $"DormandPrince: the right-hand side is not finite at t = {t0}; check the inputs (m, fields, parameters).");
@@ -195,7 +213,7 @@ public sealed class DormandPrince : IStepIntegrator
         var h = new double[n];
         var last = new bool[n];
         var accept = new bool[n];
-        while (Active(t, t1, failed) is int first)
+        while (Active(t, t1, failed) is not null)
         {
             if (++steps > MaxSteps)
             {
@@ -278,7 +296,7 @@ public sealed class DormandPrince : IStepIntegrator
             OnStep?.Invoke(Min(t, failed), t1);
             cancellationToken.ThrowIfCancellationRequested();
         }
-        for (int b = 0; b < n; b++) outcomes[b] = new MemberOutcome(failed[b] == null, failed[b], t[b], accepted[b]);
+        Publish();
         if (Members > 0)
         {
             _memberSteps = step;

@@ -131,6 +131,24 @@ public sealed class BatchedLlgTests
     }
 
     [TestMethod]
+    public void AFailedMemberStaysFrozenOverLaterOutputTimesAndAnEmptySolveReportsEveryMember()
+    {
+        var batch = Macrospin(new[] { 0, 1, 2 }, true);
+        batch.Material["Hk"] = batch.Tensor(new[] { Hk[0], 1e13, Hk[2] }, new[] { 3, 1, 1, 1, 1 });
+        var llg = new LLGSolver(batch, maxSteps: 400);
+        var at = llg.Solve(new[] { 0.05e-9, 0.1e-9 });
+        var o = llg.MemberOutcomes!;
+        Assert.IsFalse(o[1].Completed, "member 1 failed in the first interval and is still reported failed at the end");
+        Assert.IsTrue(o[1].Time < 0.05e-9 / llg.ScaleT, $"its time is where it failed: {o[1].Time}");
+        CollectionAssert.AreEqual(Member(at[0], 1), Member(at[1], 1), "it does not move after failing");
+        Assert.IsTrue(o[0].Completed && o[2].Completed);
+        var still = new LLGSolver(Macrospin(new[] { 0, 1 }, true));
+        still.Solve(new[] { 0.0 });
+        Assert.AreEqual(2, still.MemberOutcomes!.Count, "a solve that ends where it starts reports every member");
+        Assert.IsTrue(still.MemberOutcomes.All(m => m.Completed && m.AcceptedSteps == 0));
+    }
+
+    [TestMethod]
     public void RelaxConvergesEachMemberAsAloneAndReportsPerMember()
     {
         int[] all = { 0, 1, 2 };
