@@ -274,8 +274,10 @@ public sealed class EnergyMinimizer
         NTensor? mPrev = null, gPrev = null;
         var hasHistory = new bool[members];
         double g0 = maxG.Max();
+        int rounds = 0; // iterations of the batch: one batched field evaluation each
         while (active.Any(a => a))
         {
+            rounds++;
             cancellationToken.ThrowIfCancellationRequested();
             var taus = new double[members];
             double[]? ss = null, sy = null, yy = null;
@@ -318,9 +320,9 @@ public sealed class EnergyMinimizer
                 else if (maxG[b] <= tol || iterations[b] >= maxIter) active[b] = false;
             }
             double worst = Enumerable.Range(0, members).Where(b => active[b]).Select(b => maxG[b]).DefaultIfEmpty(tol).Max();
-            Progress?.Report(new SolverProgress("minimize", SolverProgress.LogFraction(g0, worst, tol), _state.T, iterations.Max(), iterations.Sum(), worst, tol));
+            Progress?.Report(new SolverProgress("minimize", SolverProgress.LogFraction(g0, worst, tol), _state.T, rounds, rounds, worst, tol));
         }
-        Iterations += iterations.Max();
+        Iterations += rounds;
         return Enumerable.Range(0, members).Select(b => new MinimizerResult(maxG[b], iterations[b], maxG[b] <= tol, energies[b])).ToArray();
     }
 

@@ -20,32 +20,32 @@ internal static class StageSum
     /// </summary>
     public static NTensor Of(NTensor y, NTensor[] k, IReadOnlyList<double> a, int count, double[] h)
     {
-        var tensors = new List<NTensor> { y };
-        var used = new List<double>();
-        for (int j = 0; j < count; j++)
-        {
-            if (a[j] == 0) continue;
-            tensors.Add(k[j] ?? throw new ArgumentNullException(nameof(k), "StageSum: a stage with a nonzero coefficient has no value."));
-            used.Add(a[j]);
-        }
+        var (tensors, used) = Terms(y, Enumerable.Range(0, count).Select(j => ((NTensor?)k[j], a[j])));
         if (tensors.Count == 1) return y;
         var rows = new IReadOnlyList<double>[h.Length];
         for (int b = 0; b < h.Length; b++) rows[b] = new[] { 1.0 }.Concat(used.Select(aj => h[b] * aj)).ToArray();
         return NTensor.LinearCombination(tensors, rows);
     }
 
-    /// <summary>y + h Σ a_j k_j over the pairs (k_j, a_j) in their order; zero a_j are left out (their k_j is not read),
-    /// and y itself is returned when all are zero.</summary>
-    public static NTensor Of(NTensor y, IEnumerable<(NTensor? K, double A)> terms, double h)
+    /// <summary>y followed by the k_j of nonzero a_j, and those a_j (a k_j with a_j = 0 is not read).</summary>
+    private static (List<NTensor> Tensors, List<double> A) Terms(NTensor y, IEnumerable<(NTensor? K, double A)> terms)
     {
         var tensors = new List<NTensor> { y };
-        var coefficients = new List<double> { 1 };
+        var used = new List<double>();
         foreach (var (k, a) in terms)
         {
             if (a == 0) continue;
             tensors.Add(k ?? throw new ArgumentNullException(nameof(terms), "StageSum: a stage with a nonzero coefficient has no value."));
-            coefficients.Add(h * a);
+            used.Add(a);
         }
-        return tensors.Count == 1 ? y : NTensor.LinearCombination(tensors, coefficients);
+        return (tensors, used);
+    }
+
+    /// <summary>y + h Σ a_j k_j over the pairs (k_j, a_j) in their order; zero a_j are left out (their k_j is not read),
+    /// and y itself is returned when all are zero.</summary>
+    public static NTensor Of(NTensor y, IEnumerable<(NTensor? K, double A)> terms, double h)
+    {
+        var (tensors, used) = Terms(y, terms);
+        return tensors.Count == 1 ? y : NTensor.LinearCombination(tensors, new[] { 1.0 }.Concat(used.Select(a => h * a)).ToArray());
     }
 }
