@@ -441,6 +441,13 @@ public sealed class CpuBackend : IBackend
             Array.Copy(x, offset, o, 0, o.Length);
             return o;
         }
+        if (shape.Length > 1 && strides[0] == 0 && strides.AsSpan(1).SequenceEqual(Shapes.Strides(shape.AsSpan(1))))
+        {
+            // A contiguous block repeated along the leading axis (a shared value expanded to a batch): one copy per repeat.
+            int block = o.Length / shape[0];
+            for (int r = 0; r < shape[0]; r++) Array.Copy(x, offset, o, r * block, block);
+            return o;
+        }
         StridedRows(shape, (row, off) =>
         {
             int inner = shape.Length == 0 ? 1 : shape[^1];

@@ -10,7 +10,7 @@ namespace NeuralMag;
 /// Densities quadratic in (m, grad m) run through precomputed element operators
 /// (<see cref="QuadraticElementOperator"/>); the others through the generic dual-number assembler.
 /// On a batched state (<see cref="State.Batch"/>) an argument of shape [B] + its member shape is per member and the
-/// outputs gain the leading axis: members run one by one on their slices (<see cref="MemberBlocks.Map"/>, concurrently
+/// outputs gain the leading axis: members run one by one on their slices (<see cref="Batch.Map"/>, concurrently
 /// when nothing records), through this operator's prepared inputs when the parameters, rho and Ms are shared, else through
 /// one member operator per member with its own caches (sharing this operator's element operators when only rho or Ms
 /// differ per member).
@@ -112,11 +112,11 @@ internal sealed class FieldTermOperator
         {
             Prepare(a, names);
             if (field && (OnDevice(a, members) ?? HostBatchField(a, members)) is { } whole) return whole;
-            return MemberBlocks.Map(members, a, shapes, (_, x) => member(this, x), parallel);
+            return Batch.Map(members, a, shapes, (_, x) => member(this, x), parallel);
         }
         if (!ownParameters) Parameters(a);
         var ops = MemberOperators(members, shareParameters: !ownParameters);
-        return MemberBlocks.Map(members, a, shapes, (b, x) => member(ops[b], x), parallel);
+        return Batch.Map(members, a, shapes, (b, x) => member(ops[b], x), parallel);
     }
 
     /// <summary>

@@ -64,7 +64,7 @@ public abstract class InterfaceFieldTerm
 /// The tensor side of an <see cref="InterfaceFieldTerm"/>: E and h with their VJPs on the tape. For a density quadratic
 /// in m, with v = g/(μ0 M): g·h = −v·∇E(m) = −s [E(m + v/s) − E(m − v/s)]/2 for any s &gt; 0, so the VJPs in m and in
 /// the face parameters are exact differences of two gradient passes at m ± v/s. On a batched state an argument of
-/// shape [B] + its member shape is per member: members run one by one on their slices (<see cref="MemberBlocks.Map"/>,
+/// shape [B] + its member shape is per member: members run one by one on their slices (<see cref="Batch.Map"/>,
 /// concurrently on the CPU when nothing records; the operator keeps no state between calls).
 /// </summary>
 internal sealed class InterfaceOperator
@@ -109,7 +109,7 @@ internal sealed class InterfaceOperator
         for (int i = 1; i < a.Length; i++) shapes[i] = i <= _np ? FaceShape : _state.Mesh.N;
         bool any = false;
         for (int i = 0; i < a.Length; i++) any |= Batch.Members(a[i], shapes[i]!, names[i], members) > 0;
-        return any ? MemberBlocks.Map(members, a, shapes, (_, x) => member(x), _state.Device.IsCpu) : null;
+        return any ? Batch.Map(members, a, shapes, (_, x) => member(x), _state.Device.IsCpu) : null;
     }
 
     private NTensor MemberEnergy(NTensor[] a)

@@ -52,9 +52,7 @@ public sealed class TotalField
             }
         if (!differ) return xs;
         // A term of the member shape beside batched ones (e.g. a shared applied field) is repeated per member.
-        return xs.Select(x => Shapes.Equal(x.GetShape(), shape) ? x
-            : x.Rank + 1 == shape.Length && Shapes.Equal(x.GetShape(), shape[1..]) ? MemberBlocks.Repeat(x, shape[0])
-            : x.Expand(shape)).ToArray();
+        return xs.Select(x => Shapes.Equal(x.GetShape(), shape) ? x : x.Expand(shape)).ToArray();
     }
 
     /// <summary>

@@ -27,6 +27,23 @@ public sealed class BatchTests
     }
 
     [TestMethod]
+    public void ContiguousBlocksAndLeadingRepeatsGatherTheSameValuesAsTheStridedPath()
+    {
+        foreach (var dtype in new[] { DType.Float64, DType.Float32 })
+        {
+            var x = NTensor.FromArray(Enumerable.Range(0, 24).Select(i => i * 0.5).ToArray(), new[] { 4, 2, 3 }, dtype);
+            // A member block (contiguous) and a non-contiguous slice, against the values picked by hand.
+            CollectionAssert.AreEqual(Enumerable.Range(12, 6).Select(i => i * 0.5).ToArray(), x.Slice(0, 2, 3).ToArray());
+            CollectionAssert.AreEqual(new[] { 0.0, 1.5, 3.0, 4.5, 6.0, 7.5, 9.0, 10.5 }, x.Slice(2, 0, 1).ToArray());
+            // A shared value repeated along a new leading axis, and a broadcast that is not a leading repeat.
+            var shared = x.Slice(0, 1, 2).Squeeze(0);
+            var repeated = shared.Expand(3, 2, 3).ToArray();
+            for (int r = 0; r < 3; r++) CollectionAssert.AreEqual(shared.ToArray(), repeated.Skip(6 * r).Take(6).ToArray(), $"{dtype} repeat {r}");
+            CollectionAssert.AreEqual(new[] { 3.0, 3.0, 3.0, 4.5, 4.5, 4.5 }, x.Slice(0, 1, 2).Slice(2, 0, 1).Squeeze(0).Expand(2, 3).ToArray());
+        }
+    }
+
+    [TestMethod]
     public void LeadingConcatJoinsBlocksAndItsVjpSplitsThem()
     {
         var a = Ramp(2, 3);
