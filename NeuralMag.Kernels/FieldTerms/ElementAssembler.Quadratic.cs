@@ -144,6 +144,20 @@ public sealed partial class ElementAssembler
         for (int k = 0; k < 3; k++) lists[k] = k < dim ? ColorClasses(_g.Cells[k], _g.Periodic[k]) : new[] { new[] { 0 }, Array.Empty<int>(), Array.Empty<int>() };
         if (dEdm != null) Array.Clear(dEdm, offset, _g.NumNodes * 3);
         var tables = op.Tables<T>();
+        // Brick elements (3-D grids) on SIMD hardware: the specialised row loop; other grids the general one below.
+        if (corners == 8 && Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
+        {
+            var pass = new BrickPass<T>(m, offset, rho, dEdm, cellEnergy, tables, op.CellOperator, op.HasLinear, cells, nodes, stride);
+            for (int cx = 0; cx < 3; cx++)
+                for (int cy = 0; cy < 3; cy++)
+                    for (int cz = 0; cz < 3; cz++)
+                    {
+                        int[] lx = lists[0][cx], ly = lists[1][cy], lz = lists[2][cz];
+                        if (lx.Length == 0 || ly.Length == 0 || lz.Length == 0) continue;
+                        NeuralMag.AD.ParallelLoop.For(lx.Length * ly.Length, (lo, hi) => BrickRows(pass, lx, ly, lz, lo, hi), Math.Max(1, 512 / lz.Length));
+                    }
+            return;
+        }
         var cellOp = op.CellOperator;
         T half = T.CreateTruncating(0.5);
         for (int cx = 0; cx < 3; cx++)
@@ -227,6 +241,131 @@ public sealed partial class ElementAssembler
                         }
                     }, Math.Max(1, 4096 / lz.Length));
                 }
+    }
+
+    /// <summary>What one quadratic assembly pass on a brick grid (8-corner elements) reads and writes.</summary>
+    private readonly struct BrickPass<T> where T : unmanaged
+    {
+        public readonly T[] M, Rho;
+        public readonly T[]? DEdm, CellEnergy;
+        public readonly int Offset, CellsY, CellsZ, NodesX, NodesY, NodesZ, StrideX, StrideY;
+        public readonly QuadraticTables<T> Tables;
+        public readonly int[]? CellOperator;
+        public readonly bool HasLinear;
+
+        public BrickPass(T[] m, int offset, T[] rho, T[]? dEdm, T[]? cellEnergy, QuadraticTables<T> tables, int[]? cellOperator, bool hasLinear, int[] cells, int[] nodes, int[] stride)
+        {
+            M = m;
+            Offset = offset;
+            Rho = rho;
+            DEdm = dEdm;
+            CellEnergy = cellEnergy;
+            Tables = tables;
+            CellOperator = cellOperator;
+            HasLinear = hasLinear;
+            CellsY = cells[1];
+            CellsZ = cells[2];
+            NodesX = nodes[0];
+            NodesY = nodes[1];
+            NodesZ = nodes[2];
+            StrideX = stride[0];
+            StrideY = stride[1];
+        }
+    }
+
+    /// <summary>
+    /// The cells of rows [lo, hi) of one colour class on a brick grid: per cell, y_i = Σ_j K_ij m_j for the output
+    /// components i with nonzero blocks (two vectors of 4 doubles or one of 8 floats per component, the m_j of each
+    /// corner broadcast straight from m), then dE/dm_i += rho y_i at the corners (and the cell energy
+    /// rho (½ yᵀm + bᵀm + e0 V) when asked). Summation order as in <see cref="BlockProduct{T}"/>.
+    /// </summary>
+    private static void BrickRows<T>(in BrickPass<T> p, int[] lx, int[] ly, int[] lz, int lo, int hi) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = Vector256<T>.Count;
+        T[] mArr = p.M, rho = p.Rho;
+        T[]? dEdm = p.DEdm, cellEnergy = p.CellEnergy;
+        int offset = p.Offset, cy = p.CellsY, cz = p.CellsZ, nx = p.NodesX, ny = p.NodesY, nz = p.NodesZ, sx = p.StrideX, sy = p.StrideY;
+        var rowTables = p.Tables.Rows;
+        var cellOp = p.CellOperator;
+        bool scaled = cellEnergy == null && !p.HasLinear;
+        T half = T.CreateTruncating(0.5);
+        ref T m0 = ref MemoryMarshal.GetArrayDataReference(mArr);
+        Span<int> at = stackalloc int[8];
+        Span<int> cornerOffset = stackalloc int[8];
+        Span<T> y = stackalloc T[24];
+        int nly = ly.Length, last0 = int.MinValue, last1 = int.MinValue, last2 = int.MinValue;
+        for (int r = lo; r < hi; r++)
+        {
+            int ix = lx[r / nly], iy = ly[r % nly];
+            // Node offsets of the corners along x and y; they change only where a periodic axis wraps.
+            int o0 = ix + 1 == nx ? -ix * sx : sx;
+            int o1 = iy + 1 == ny ? -iy * sy : sy;
+            foreach (int iz in lz)
+            {
+                int o2 = iz + 1 == nz ? -iz : 1;
+                if (o0 != last0 || o1 != last1 || o2 != last2)
+                {
+                    (last0, last1, last2) = (o0, o1, o2);
+                    for (int a = 0; a < 8; a++) cornerOffset[a] = ((a & 1) != 0 ? o0 : 0) + ((a & 2) != 0 ? o1 : 0) + ((a & 4) != 0 ? o2 : 0);
+                }
+                int cell = (ix * cy + iy) * cz + iz;
+                int baseNode = ix * sx + iy * sy + iz;
+                for (int a = 0; a < 8; a++) at[a] = offset + (baseNode + cornerOffset[a]) * 3;
+                int o = cellOp == null ? 0 : cellOp[cell];
+                var rows = rowTables[o];
+                T r2 = rho[cell];
+                var rv = Vector256.Create(r2);
+                for (int i = 0; i < 3; i++)
+                {
+                    var (sources, kt) = rows[i];
+                    var y0 = Vector256<T>.Zero;
+                    var y1 = Vector256<T>.Zero;
+                    ref T k0 = ref MemoryMarshal.GetArrayDataReference(kt);
+                    for (int s = 0; s < sources.Length; s++)
+                    {
+                        int j = sources[s];
+                        ref T kb = ref Unsafe.Add(ref k0, s * 64);
+                        for (int b = 0; b < 8; b++)
+                        {
+                            var xb = Vector256.Create(Unsafe.Add(ref m0, at[b] + j));
+                            y0 += Vector256.LoadUnsafe(ref kb, (nuint)(b * 8)) * xb;
+                            if (w == 4) y1 += Vector256.LoadUnsafe(ref kb, (nuint)(b * 8 + 4)) * xb;
+                        }
+                    }
+                    ref T yi = ref MemoryMarshal.GetReference(y.Slice(i * 8, 8));
+                    if (scaled)
+                    {
+                        if (sources.Length == 0) continue;
+                        y0 *= rv;
+                        y1 *= rv;
+                    }
+                    y0.StoreUnsafe(ref yi);
+                    if (w == 4) y1.StoreUnsafe(ref yi, 4);
+                    if (scaled && dEdm != null)
+                    {
+                        ref T g0 = ref MemoryMarshal.GetArrayDataReference(dEdm);
+                        for (int a = 0; a < 8; a++) Unsafe.Add(ref g0, at[a] + i) += Unsafe.Add(ref yi, a);
+                    }
+                }
+                if (scaled) continue;
+                var lin = p.Tables.B[o];
+                if (cellEnergy != null)
+                {
+                    T e = T.Zero;
+                    for (int i = 0; i < 3; i++)
+                        for (int a = 0; a < 8; a++) e += (half * y[i * 8 + a] + lin[i * 8 + a]) * Unsafe.Add(ref m0, at[a] + i);
+                    cellEnergy[cell] = r2 * (e + p.Tables.E0V[o]);
+                }
+                if (dEdm == null) continue;
+                ref T g = ref MemoryMarshal.GetArrayDataReference(dEdm);
+                for (int i = 0; i < 3; i++)
+                    for (int a = 0; a < 8; a++)
+                    {
+                        T v = p.HasLinear ? y[i * 8 + a] + lin[i * 8 + a] : y[i * 8 + a];
+                        Unsafe.Add(ref g, at[a] + i) += r2 * v;
+                    }
+            }
+        }
     }
 
     /// <summary>y += Kᵀ-stored block times x: y_a += Σ_b kt[b C + a] x_b (vectorized for the 8-corner element).</summary>

@@ -44,9 +44,9 @@ public sealed class QuadraticElementOperator
     {
         // Callers on several threads (members of a batch) may ask at once: the first table stored is the one every caller gets.
         if (typeof(T) == typeof(double))
-            return (QuadraticTables<T>)(object)(Volatile.Read(ref _double) ?? Interlocked.CompareExchange(ref _double, new QuadraticTables<double>(BlocksTransposed, B, E0V), null) ?? _double!);
+            return (QuadraticTables<T>)(object)(Volatile.Read(ref _double) ?? Interlocked.CompareExchange(ref _double, QuadraticTables<double>.Create(this, BlocksTransposed, B, E0V), null) ?? _double!);
         if (typeof(T) == typeof(float))
-            return (QuadraticTables<T>)(object)(Volatile.Read(ref _single) ?? Interlocked.CompareExchange(ref _single, new QuadraticTables<float>(
+            return (QuadraticTables<T>)(object)(Volatile.Read(ref _single) ?? Interlocked.CompareExchange(ref _single, QuadraticTables<float>.Create(this,
                 BlocksTransposed.Select(o => o.Select(Round).ToArray()).ToArray(), B.Select(Round).ToArray(), Round(E0V)), null) ?? _single!);
         throw new NotSupportedException($"QuadraticElementOperator: no tables in {typeof(T).Name}.");
     }
@@ -219,4 +219,26 @@ public sealed class QuadraticElementOperator
 }
 
 /// <summary>Per operator: the transposed nonzero blocks of K, the linear coefficients and e0 V, in precision T.</summary>
-internal sealed record QuadraticTables<T>(T[][][] BlocksTransposed, T[][] B, T[] E0V);
+internal sealed record QuadraticTables<T>(T[][][] BlocksTransposed, T[][] B, T[] E0V)
+{
+    /// <summary>
+    /// Per operator and output component i, the nonzero blocks (i, j) of K by rows: the source components j and the
+    /// transposed C x C blocks one after another, so that y_i = Σ_j K_ij m_j is one pass over contiguous tables.
+    /// </summary>
+    internal (int[] Sources, T[] Kt)[][] Rows { get; private init; } = null!;
+
+    internal static QuadraticTables<T> Create(QuadraticElementOperator op, T[][][] blocksTransposed, T[][] b, T[] e0v)
+    {
+        var rows = new (int[] Sources, T[] Kt)[op.Blocks.Length][];
+        for (int o = 0; o < rows.Length; o++)
+        {
+            rows[o] = new (int[], T[])[3];
+            for (int i = 0; i < 3; i++)
+            {
+                var mine = Enumerable.Range(0, op.Blocks[o].Length).Where(k => op.Blocks[o][k].I == i).ToArray();
+                rows[o][i] = (mine.Select(k => op.Blocks[o][k].J).ToArray(), mine.SelectMany(k => blocksTransposed[o][k]).ToArray());
+            }
+        }
+        return new QuadraticTables<T>(blocksTransposed, b, e0v) { Rows = rows };
+    }
+}
