@@ -77,7 +77,12 @@ public static class Batch
     /// <param name="memberShapes">Per argument, its member shape, or null for an argument without a batch axis.</param>
     /// <param name="member">Computes one member from its arguments.</param>
     /// <param name="parallel">Run members concurrently when nothing records.</param>
-    public static NTensor Map(int members, IReadOnlyList<NTensor> args, IReadOnlyList<int[]?> memberShapes, Func<int, NTensor[], NTensor> member, bool parallel = false)
+    /// <param name="memo">
+    /// Optional: the operator's memo of its members' last arguments and results. Off the tape, a member whose
+    /// arguments equal its last ones bit for bit takes its last result instead of running again (see
+    /// <see cref="MemberMemo"/>).
+    /// </param>
+    public static NTensor Map(int members, IReadOnlyList<NTensor> args, IReadOnlyList<int[]?> memberShapes, Func<int, NTensor[], NTensor> member, bool parallel = false, MemberMemo? memo = null)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(memberShapes);
@@ -96,10 +101,21 @@ public static class Batch
         }
         var results = new NTensor[members];
         var arr = args as NTensor[] ?? args.ToArray();
-        if (parallel && members > 1 && !Tape.IsRecording(arr))
-            Parallel.For(0, members, b => results[b] = member(b, ArgsOf(b)));
+        bool recording = Tape.IsRecording(arr);
+        if (recording) memo = null;
+        memo?.Prepare(members);
+        NTensor Run(int b)
+        {
+            var a = ArgsOf(b);
+            if (memo?.Lookup(b, a) is { } last) return last;
+            var r = member(b, a);
+            memo?.Store(b, a, r);
+            return r;
+        }
+        if (parallel && members > 1 && !recording)
+            Parallel.For(0, members, b => results[b] = Run(b));
         else
-            for (int b = 0; b < members; b++) results[b] = member(b, ArgsOf(b));
+            for (int b = 0; b < members; b++) results[b] = Run(b);
         return NTensor.Stack(0, results);
     }
 
@@ -132,4 +148,73 @@ public static class Batch
             if (shape[i] != 1 && shape[i] != target[off + i]) return false;
         return true;
     }
+}
+
+/// <summary>
+/// An operator's memo over the members of a batch: member b's last arguments and result. A member whose arguments are
+/// bit for bit those of its last evaluation (a converged member of a batched relaxation or minimization, a member that
+/// reached the end of its interval while others go on) takes its last result again instead of being computed: the
+/// operators are deterministic, so the result is the one a new evaluation would give. Holds only references to
+/// immutable tensors (host tensors; arguments on a device are never matched). Used off the tape only. One memo belongs
+/// to one operator; members are read and written from one thread each.
+/// </summary>
+public sealed class MemberMemo
+{
+    private NTensor[]?[] _args = Array.Empty<NTensor[]?>();
+    private NTensor?[] _results = Array.Empty<NTensor?>();
+    private long _reused;
+
+    /// <summary>Members served from the memo since it was made.</summary>
+    public long Reused => Interlocked.Read(ref _reused);
+
+    /// <summary>Sizes the memo for a batch of <paramref name="members"/> (clears it when the size changes).</summary>
+    internal void Prepare(int members)
+    {
+        if (_results.Length == members) return;
+        _args = new NTensor[]?[members];
+        _results = new NTensor?[members];
+    }
+
+    /// <summary>Member b's last result when <paramref name="args"/> equal its last arguments bit for bit; else null.</summary>
+    internal NTensor? Lookup(int b, NTensor[] args)
+    {
+        if (_args[b] is not { } last || _results[b] is not { } result || last.Length != args.Length) return null;
+        for (int i = 0; i < args.Length; i++)
+            if (!SameBits(last[i], args[i])) return null;
+        Interlocked.Increment(ref _reused);
+        return result;
+    }
+
+    /// <summary>Keeps member b's arguments and result.</summary>
+    internal void Store(int b, NTensor[] args, NTensor result)
+    {
+        _args[b] = args;
+        _results[b] = result;
+    }
+
+    /// <summary>Count one member served from a memo kept elsewhere (an operator that memoizes raw arrays).</summary>
+    public void CountReused() => Interlocked.Increment(ref _reused);
+
+    /// <summary>Same shape, dtype and bits (host tensors; a tensor always equals itself).</summary>
+    internal static bool SameBits(NTensor a, NTensor b)
+    {
+        if (ReferenceEquals(a.Storage, b.Storage) && Shapes.Equal(a.ShapeArray, b.ShapeArray)) return true;
+        if (!Shapes.Equal(a.ShapeArray, b.ShapeArray)) return false;
+        return (a.Storage, b.Storage) switch
+        {
+            (CpuStorage { F64: { } x }, CpuStorage { F64: { } y }) => BlockEquals(x, 0, y, 0, x.Length),
+            (CpuStorage { F32: { } x }, CpuStorage { F32: { } y }) => BlockEquals(x, 0, y, 0, x.Length),
+            _ => false,
+        };
+    }
+
+    /// <summary>True when x[xOffset ..] and y[yOffset ..] hold the same bits over <paramref name="length"/> values.</summary>
+    public static bool BlockEquals(double[] x, int xOffset, double[] y, int yOffset, int length) =>
+        System.Runtime.InteropServices.MemoryMarshal.Cast<double, long>(x.AsSpan(xOffset, length))
+            .SequenceEqual(System.Runtime.InteropServices.MemoryMarshal.Cast<double, long>(y.AsSpan(yOffset, length)));
+
+    /// <summary>True when x[xOffset ..] and y[yOffset ..] hold the same bits over <paramref name="length"/> values.</summary>
+    public static bool BlockEquals(float[] x, int xOffset, float[] y, int yOffset, int length) =>
+        System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(x.AsSpan(xOffset, length))
+            .SequenceEqual(System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(y.AsSpan(yOffset, length)));
 }

@@ -170,6 +170,20 @@ public sealed partial class State
     /// <summary>Counts one construction of the prepared operator <paramref name="what"/> (see <see cref="PreparedBuilds"/>).</summary>
     internal void CountPreparedBuild(string what) => _preparedBuilds.AddOrUpdate(what, 1, (_, n) => n + 1);
 
+    /// <summary>
+    /// Diagnostics of a batched state: how many members each term served from its member memo instead of computing
+    /// them (members whose inputs did not change since their last evaluation), by term name ("exchange", "demag", ...).
+    /// </summary>
+    internal IReadOnlyDictionary<string, long> MemberReuses => _memberReuses;
+
+    /// <summary>Counts <paramref name="members"/> members of term <paramref name="what"/> served from its memo.</summary>
+    internal void CountMemberReuses(string what, long members)
+    {
+        if (members > 0) _memberReuses.AddOrUpdate(what, members, (_, n) => n + members);
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _memberReuses = new();
+
     /// <summary>Drops all cached resolutions (a Function switched between a fixed tensor and a defining function).</summary>
     internal void InvalidateResolved()
     {

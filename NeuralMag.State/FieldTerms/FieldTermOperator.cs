@@ -96,6 +96,14 @@ internal sealed class FieldTermOperator
     /// <param name="field">The field h (may take the batched device kernel).</param>
     private NTensor? InBatch(NTensor[] a, string[] names, Func<FieldTermOperator, NTensor[], NTensor> member, bool field = false)
     {
+        long reused = FieldMemo.Reused;
+        var result = InBatchCore(a, names, member, field);
+        _state.CountMemberReuses(_term, FieldMemo.Reused - reused);
+        return result;
+    }
+
+    private NTensor? InBatchCore(NTensor[] a, string[] names, Func<FieldTermOperator, NTensor[], NTensor> member, bool field)
+    {
         if (_state.Batch is not int members) return null;
         var shapes = MemberShapes(a.Length);
         bool any = false, ownParameters = false, ownCells = false;
@@ -112,11 +120,11 @@ internal sealed class FieldTermOperator
         {
             Prepare(a, names);
             if (field && (OnDevice(a, members) ?? HostBatchField(a, members)) is { } whole) return whole;
-            return Batch.Map(members, a, shapes, (_, x) => member(this, x), parallel);
+            return Batch.Map(members, a, shapes, (_, x) => member(this, x), parallel, field ? FieldMemo : null);
         }
         if (!ownParameters) Parameters(a);
         var ops = MemberOperators(members, shareParameters: !ownParameters);
-        return Batch.Map(members, a, shapes, (b, x) => member(ops[b], x), parallel);
+        return Batch.Map(members, a, shapes, (b, x) => member(ops[b], x), parallel, field ? FieldMemo : null);
     }
 
     /// <summary>
@@ -132,6 +140,10 @@ internal sealed class FieldTermOperator
         if (!Shapes.Equal(a[0].GetShape(), shape)) return null;
         if (OperatorInputs(a) is not var (_, op, rho, mass)) return null;
         int size = 3 * Geo.NumNodes;
+        // The last batch evaluated with these shared inputs: a member whose block of m is unchanged bit for bit
+        // takes its block of the last field (FieldMemo counts it).
+        var last = Volatile.Read(ref _lastBatch);
+        if (last != null && (last.Op != op || last.Rho != rho || last.Mass != mass || last.M.Length != a[0].Size)) last = null;
         void EachMember(Action<int> member)
         {
             if (members > 1) Parallel.For(0, members, member);
@@ -142,12 +154,20 @@ internal sealed class FieldTermOperator
             case CpuStorage { F64: { } m } when _state.DType == DType.Float64:
             {
                 var h = GC.AllocateUninitializedArray<double>(m.Length);
+                var (lastM, lastH) = (last?.M as double[], last?.H as double[]);
                 EachMember(b =>
                 {
+                    if (lastM != null && MemberMemo.BlockEquals(m, b * size, lastM, b * size, size))
+                    {
+                        Array.Copy(lastH!, b * size, h, b * size, size);
+                        FieldMemo.CountReused();
+                        return;
+                    }
                     _asm.AssembleQuadraticMember(op, m, b, rho, h);
                     FieldFromGradient(h, mass, b * size);
                 });
                 LastFieldPrecision = DType.Float64;
+                Volatile.Write(ref _lastBatch, new LastBatch(m, h, op, rho, mass));
                 return new NTensor(new CpuStorage(h), shape);
             }
             case CpuStorage { F32: { } m } when _state.DType == DType.Float32:
@@ -155,18 +175,36 @@ internal sealed class FieldTermOperator
                 var rs = Volatile.Read(ref _rhoSingle);
                 if (rs == null || !ReferenceEquals(rs.Key, rho)) Volatile.Write(ref _rhoSingle, rs = new SingleRho(rho, Array.ConvertAll(rho, v => (float)v)));
                 var h = GC.AllocateUninitializedArray<float>(m.Length);
+                var (lastM, lastH) = (last?.M as float[], last?.H as float[]);
                 EachMember(b =>
                 {
+                    if (lastM != null && MemberMemo.BlockEquals(m, b * size, lastM, b * size, size))
+                    {
+                        Array.Copy(lastH!, b * size, h, b * size, size);
+                        FieldMemo.CountReused();
+                        return;
+                    }
                     _asm.AssembleQuadraticMember(op, m, b, rs.Values, h);
                     FieldFromGradient(h, mass, b * size);
                 });
                 LastFieldPrecision = DType.Float32;
+                Volatile.Write(ref _lastBatch, new LastBatch(m, h, op, rho, mass));
                 return new NTensor(new CpuStorage(h), shape);
             }
             default:
                 return null;
         }
     }
+
+    /// <summary>
+    /// The batch's field memo: members whose inputs did not change since their last evaluation (converged members of
+    /// a relaxation) take their last field (<see cref="MemberMemo"/>); <see cref="MemberMemo.Reused"/> counts them.
+    /// </summary>
+    internal MemberMemo FieldMemo { get; } = new();
+
+    /// <summary>The last batched field of <see cref="HostBatchField"/>: m and h (immutable arrays) and the shared inputs.</summary>
+    private sealed record LastBatch(Array M, Array H, QuadraticElementOperator Op, double[] Rho, double[] Mass);
+    private LastBatch? _lastBatch;
 
     /// <summary>Per argument (m, parameters, nodal fields, rho, then Ms when the field takes it) its member shape.</summary>
     private int[]?[] MemberShapes(int count)
