@@ -209,12 +209,7 @@ public sealed class MemberMemo
     }
 
     /// <summary>True when x[xOffset ..] and y[yOffset ..] hold the same bits over <paramref name="length"/> values.</summary>
-    public static bool BlockEquals(double[] x, int xOffset, double[] y, int yOffset, int length) =>
-        System.Runtime.InteropServices.MemoryMarshal.Cast<double, long>(x.AsSpan(xOffset, length))
-            .SequenceEqual(System.Runtime.InteropServices.MemoryMarshal.Cast<double, long>(y.AsSpan(yOffset, length)));
-
-    /// <summary>True when x[xOffset ..] and y[yOffset ..] hold the same bits over <paramref name="length"/> values.</summary>
-    public static bool BlockEquals(float[] x, int xOffset, float[] y, int yOffset, int length) =>
-        System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(x.AsSpan(xOffset, length))
-            .SequenceEqual(System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(y.AsSpan(yOffset, length)));
+    public static bool BlockEquals<T>(T[] x, int xOffset, T[] y, int yOffset, int length) where T : unmanaged =>
+        System.Runtime.InteropServices.MemoryMarshal.AsBytes(x.AsSpan(xOffset, length))
+            .SequenceEqual(System.Runtime.InteropServices.MemoryMarshal.AsBytes(y.AsSpan(yOffset, length)));
 }

@@ -88,23 +88,27 @@ public static unsafe class DemagConvolution
     /// <param name="kernel">Demag kernel of the grid.</param>
     /// <param name="magnetization">Per member, cells x 3 values of Ms rho m.</param>
     /// <param name="into">Per member, a cells x 3 array for the result.</param>
-    public static void ApplyBatch(DemagKernel kernel, double[][] magnetization, double[][] into) =>
-        ConvolveBatch(kernel, kernel.Transform<double>(), CheckBlocks(kernel, magnetization, into));
+    /// <param name="skip">Optional, per member: true leaves member b out (its output untouched). The members left are
+    /// chunked as the whole batch would be, so that they run on the batch's FFT plans (no new plan per subset).</param>
+    public static void ApplyBatch(DemagKernel kernel, double[][] magnetization, double[][] into, bool[]? skip = null) =>
+        ConvolveBatch(kernel, kernel.Transform<double>(), CheckBlocks(kernel, magnetization, into, skip), skip);
 
-    /// <summary>The single-precision <see cref="ApplyBatch(DemagKernel, double[][], double[][])"/> (libfftw3f; without it, member by member through the float64 fallback).</summary>
+    /// <summary>The single-precision <see cref="ApplyBatch(DemagKernel, double[][], double[][], bool[])"/> (libfftw3f; without it, member by member through the float64 fallback).</summary>
     /// <param name="kernel">Demag kernel of the grid.</param>
     /// <param name="magnetization">Per member, cells x 3 values of Ms rho m.</param>
     /// <param name="into">Per member, a cells x 3 array for the result.</param>
-    public static void ApplyBatch(DemagKernel kernel, float[][] magnetization, float[][] into)
+    /// <param name="skip">Optional, per member: true leaves member b out (as for float64).</param>
+    public static void ApplyBatch(DemagKernel kernel, float[][] magnetization, float[][] into, bool[]? skip = null)
     {
-        var blocks = CheckBlocks(kernel, magnetization, into);
+        var blocks = CheckBlocks(kernel, magnetization, into, skip);
         var fft = kernel.Transform<float>();
         if (kernel.Fft != null && fft == null)
         {
-            for (int b = 0; b < magnetization.Length; b++) Apply(kernel, magnetization[b], into[b]);
+            for (int b = 0; b < magnetization.Length; b++)
+                if (skip == null || !skip[b]) Apply(kernel, magnetization[b], into[b]);
             return;
         }
-        ConvolveBatch(kernel, fft, blocks);
+        ConvolveBatch(kernel, fft, blocks, skip);
     }
 
     /// <summary>
@@ -161,11 +165,13 @@ public static unsafe class DemagConvolution
             }
             return;
         }
-        ConvolveBatch(kernel, fft, (from.From, to.To));
+        ConvolveBatch(kernel, fft, (from.From, to.To), null);
     }
 
-    private static (Block<T>[] From, Block<T>[] To) CheckBlocks<T>(DemagKernel kernel, T[][] magnetization, T[][] into)
+    private static (Block<T>[] From, Block<T>[] To) CheckBlocks<T>(DemagKernel kernel, T[][] magnetization, T[][] into, bool[]? skip = null)
     {
+        if (skip != null && skip.Length != magnetization?.Length)
+            throw new ArgumentException($"DemagConvolution: {skip.Length} skip flags for {magnetization?.Length ?? 0} members; give one per member.", nameof(skip));
         ArgumentNullException.ThrowIfNull(kernel);
         ArgumentNullException.ThrowIfNull(magnetization);
         ArgumentNullException.ThrowIfNull(into);
@@ -193,14 +199,17 @@ public static unsafe class DemagConvolution
     /// h_b = N * M_b for every member in precision T: chunks of members that fit <see cref="BatchCacheBytes"/>, each with
     /// one batched plan; chunks in parallel (their inner loops serial) unless the plans themselves are multi-threaded.
     /// </summary>
-    private static void ConvolveBatch<T>(DemagKernel kernel, IRealFft<T>? fft, (Block<T>[] From, Block<T>[] To) blocks) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void ConvolveBatch<T>(DemagKernel kernel, IRealFft<T>? fft, (Block<T>[] From, Block<T>[] To) blocks, bool[]? skip) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var n = kernel.Cells;
         int len = n[0] * n[1] * n[2] * 3, members = blocks.From.Length;
+        int[]? live = skip == null ? null : Enumerable.Range(0, members).Where(b => !skip[b]).ToArray();
+        if (live is { Length: 0 }) return;
         if (fft == null)
         {
+            // One cell: h = N(0) M, member by member.
             var sp = kernel.SpectrumOf<T>();
-            for (int b = 0; b < members; b++)
+            foreach (int b in live ?? Enumerable.Range(0, members))
             {
                 var (m, mo) = blocks.From[b];
                 var (h, ho) = blocks.To[b];
@@ -220,6 +229,13 @@ public static unsafe class DemagConvolution
         if (3L * chunk * fft.RealLength < 1 << 20) chunks = Math.Max(chunks, Math.Min(members, Environment.ProcessorCount));
         // Spread the members evenly over the chunks.
         chunk = (members + chunks - 1) / chunks;
+        if (live != null && live.Length < members)
+        {
+            // The members left, in chunks of the whole batch's size: the plans of the whole batch's chunks serve them.
+            blocks = (live.Select(b => blocks.From[b]).ToArray(), live.Select(b => blocks.To[b]).ToArray());
+            members = live.Length;
+            chunks = (members + chunk - 1) / chunk;
+        }
         bool threadedPlans = FftwRealFft3D.Threads > 1 || (FftwRealFft3D.Threads == 0 && 3L * chunk * fft.RealLength >= 1 << 20);
         bool parallelChunks = chunks > 1 && !threadedPlans && Environment.ProcessorCount > 1;
         var block = kernel.Axes.Select(k => n[k]).ToArray();

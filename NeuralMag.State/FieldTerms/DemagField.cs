@@ -570,7 +570,7 @@ internal sealed class DemagOperator
     /// <summary>
     /// The nodal field of a batch, [B] + node shape: member b is <see cref="Field"/> of member b alone (its m, Ms and
     /// rho, shared ones read by every member). On the host, the cell means and node gathers run per member (members in
-    /// parallel) around one batched convolution (<see cref="DemagConvolution.ApplyBatch(DemagKernel, double[][], double[][])"/>:
+    /// parallel) around one batched convolution (<see cref="DemagConvolution.ApplyBatch(DemagKernel, double[][], double[][], bool[])"/>:
     /// batched FFTW plans over the component grids of cache-sized chunks of members, the shared kernel spectra); true
     /// PBC convolves member by member.
     /// On an ILGPU device off the tape, one prepared device convolution per distinct weights serves its members one
@@ -624,28 +624,51 @@ internal sealed class DemagOperator
         var hCells = record ? Enumerable.Range(0, members).Select(_ => GC.AllocateUninitializedArray<T>(nc3)).ToArray() : work.Cell;
         var hNodes = record ? Enumerable.Range(0, members).Select(_ => GC.AllocateUninitializedArray<T>(nn3)).ToArray() : work.Node;
         var mbar = record && (wanted![1] || wanted[2]) ? new T[members][] : null;
+        // Off the tape, a member whose m block and weights are those of the last batch (a converged member of a
+        // relaxation) takes its block of the last field: no transfer, no transform (MemberReuses counts it).
+        var last = record || !mBatched ? null : Volatile.Read(ref _lastBatch);
+        if (last != null && (last.M is not T[] || last.M.Length != m.Length || last.W.Length != members || last.Kernel != _kernel || last.TruePbc != _truePbc)) last = null;
+        var (lastM, lastH) = (last?.M as T[], last?.H as T[]);
+        var reuse = new bool[members];
         ParallelMembers(members, b =>
         {
+            if (lastM != null && ReferenceEquals(last!.W[b], cw[b].W) && MemberMemo.BlockEquals(m, b * nn3, lastM, b * nn3, nn3))
+            {
+                reuse[b] = true;
+                return;
+            }
             var mb = m;
             if (mBatched) m.AsSpan(b * nn3, nn3).CopyTo(mb = work.M[b]);
             NodeCellTransfer.CellMean(_geo, mb, cw[b].W, work.Source[b]);
             if (mbar != null) NodeCellTransfer.CellMean(_geo, mb, cw[b].OnesCells, mbar[b] = GC.AllocateUninitializedArray<T>(nc3));
         });
+        int reused = reuse.Count(r => r);
         if (_truePbc)
         {
-            var all = DemagConvolution.ApplyPeriodicBatch(_cells3, _dx, (double[])(object)work.Source.SelectMany(x => x).ToArray(), members);
-            for (int b = 0; b < members; b++) all.AsSpan(b * nc3, nc3).CopyTo((double[])(object)hCells[b]);
+            var live = Enumerable.Range(0, members).Where(b => !reuse[b]).ToArray();
+            if (live.Length > 0)
+            {
+                var all = DemagConvolution.ApplyPeriodicBatch(_cells3, _dx, (double[])(object)live.SelectMany(b => work.Source[b]).ToArray(), live.Length);
+                for (int i = 0; i < live.Length; i++) all.AsSpan(i * nc3, nc3).CopyTo((double[])(object)hCells[live[i]]);
+            }
         }
-        else if (typeof(T) == typeof(float)) DemagConvolution.ApplyBatch(_kernel!, (float[][])(object)work.Source, (float[][])(object)hCells);
-        else DemagConvolution.ApplyBatch(_kernel!, (double[][])(object)work.Source, (double[][])(object)hCells);
+        else if (typeof(T) == typeof(float)) DemagConvolution.ApplyBatch(_kernel!, (float[][])(object)work.Source, (float[][])(object)hCells, reused > 0 ? reuse : null);
+        else DemagConvolution.ApplyBatch(_kernel!, (double[][])(object)work.Source, (double[][])(object)hCells, reused > 0 ? reuse : null);
         var hAll = GC.AllocateUninitializedArray<T>(members * nn3);
         ParallelMembers(members, b =>
         {
+            if (reuse[b])
+            {
+                Array.Copy(lastH!, b * nn3, hAll, b * nn3, nn3);
+                return;
+            }
             // The gather writes every element.
             NodeCellTransfer.NodeGather(_geo, hCells[b], cw[b].Wn, cw[b].InvMass, hNodes[b]);
             hNodes[b].CopyTo(hAll, b * nn3);
         });
         Volatile.Write(ref slot, work);
+        _state.CountMemberReuses(nameof(DemagField), reused);
+        if (!record && mBatched) Volatile.Write(ref _lastBatch, new LastBatch(m, hAll, cw.Select(c => (Array)c.W).ToArray(), _kernel, _truePbc));
         var result = StateTensor(hAll, Batch.Prepend(members, nodeShape));
         if (!record) return result;
         return Tape.Record(result, a, g =>
@@ -660,6 +683,10 @@ internal sealed class DemagOperator
             return new[] { Join(0), Join(1), Join(2) };
         });
     }
+
+    /// <summary>The last batched field off the tape: m and h (arrays no one writes again), each member's weights, the kernel.</summary>
+    private sealed record LastBatch(Array M, Array H, Array[] W, DemagKernel? Kernel, bool TruePbc);
+    private LastBatch? _lastBatch;
 
     /// <summary>Runs the member loop in parallel when there are several members (each member writes only its own arrays).</summary>
     private static void ParallelMembers(int members, Action<int> body)

@@ -36,9 +36,9 @@ public sealed class BatchMemberMemoTests
         return state;
     }
 
-    private static NTensor RandomBatch(DType dtype, int seed)
+    private static NTensor RandomBatch(DType dtype, int seed, Mesh? mesh = null)
     {
-        var shape = Batch.Prepend(B, Film.NodeCounts.Append(3).ToArray());
+        var shape = Batch.Prepend(B, (mesh ?? Film).NodeCounts.Append(3).ToArray());
         var rng = new Random(seed);
         var m = NTensor.FromArray(Enumerable.Range(0, shape.Aggregate(1, (a, b) => a * b)).Select(_ => rng.NextDouble() - 0.5).ToArray(), shape, dtype, Device.Cpu);
         return m / m.Norm(-1).Unsqueeze(-1);
@@ -73,6 +73,46 @@ public sealed class BatchMemberMemoTests
             Assert.AreEqual(2L, after - before, $"{term}: the two unchanged members are served from the memo ({string.Join(", ", state.MemberReuses)})");
         }
         Assert.IsFalse(fresh.MemberReuses.Any(), "a first evaluation reuses nothing");
+    }
+
+    /// <summary>Demag on the batch (open, pseudo-PBC along x or true PBC); Ms shared or one per member.</summary>
+    private static State BuildDemag(DType dtype, NTensor m, Mesh mesh, bool perMemberMs)
+    {
+        var state = new State(mesh, Device.Cpu, dtype, batch: B);
+        state.Material["Ms"] = perMemberMs ? state.Tensor(new[] { 8e5, 6e5, 4e5 }, new[] { B, 1, 1, 1 }) : 8e5;
+        state["m"] = new VectorFunction(state, m);
+        new DemagField().Register(state, "demag");
+        return state;
+    }
+
+    [TestMethod]
+    [DataRow("float64", "open", false)]
+    [DataRow("float32", "open", false)]
+    [DataRow("float64", "open", true)]
+    [DataRow("float64", "pseudo", false)]
+    [DataRow("float64", "true", false)]
+    public void UnchangedDemagMembersSkipTheTransformsAndEqualAFreshEvaluation(string dtypeName, string boundary, bool perMemberMs)
+    {
+        var dtype = dtypeName == "float64" ? DType.Float64 : DType.Float32;
+        var mesh = boundary switch
+        {
+            "open" => Film,
+            "pseudo" => new Mesh(Film.N, new[] { 2e-9, 2e-9, 2e-9 }, pbc: new Pbc[] { Pbc.Images(2), Pbc.Open, Pbc.Open }),
+            _ => new Mesh(Film.N, new[] { 2e-9, 2e-9, 2e-9 }, Pbc.True),
+        };
+        var m0 = RandomBatch(dtype, 4, mesh);
+        var state = BuildDemag(dtype, m0, mesh, perMemberMs);
+        var h = state.Resolve("h_demag", new[] { "m" });
+        h.Invoke(m0);
+        long before = state.MemberReuses.GetValueOrDefault(nameof(DemagField));
+        var m1 = NTensor.Concat(0, new[] { m0.Slice(0, 0, 2) * 1.0, RandomBatch(dtype, 5, mesh).Slice(0, 2, 3) });
+        var fresh = BuildDemag(dtype, m1, mesh, perMemberMs);
+        CollectionAssert.AreEqual(fresh.Resolve("h_demag", new[] { "m" }).Invoke(m1).ToArray(), h.Invoke(m1).ToArray(), "h_demag after one member moved equals a fresh evaluation bit for bit");
+        Assert.AreEqual(2L, state.MemberReuses.GetValueOrDefault(nameof(DemagField)) - before, "the two unchanged members are served from the memo");
+        Assert.IsFalse(fresh.MemberReuses.Any(), "a first evaluation reuses nothing");
+        // Every member unchanged: nothing is transformed, the field is the last one.
+        CollectionAssert.AreEqual(fresh.Resolve("h_demag", new[] { "m" }).Invoke(m1).ToArray(), h.Invoke(m1 * 1.0).ToArray(), "all members from the memo");
+        Assert.AreEqual(5L, state.MemberReuses.GetValueOrDefault(nameof(DemagField)) - before);
     }
 
     [TestMethod]
