@@ -48,6 +48,24 @@ public static class NodeCellTransfer
                 for (int iz = 0; iz < cz; iz++)
                 {
                     int up = (iz + 1) % nz;
+                    int c = c0 + iz;
+                    T w = weight[c] * share;
+                    if (width == 3)
+                    {
+                        // Vectors (m, h) in three registers: the same sums in the same order as the general loop.
+                        T s0 = T.Zero, s1 = T.Zero, s2 = T.Zero;
+                        for (int k = 0; k < count; k++)
+                        {
+                            int a = (cols[k] + iz) * 3, b = (cols[k] + up) * 3;
+                            s0 += node[a] + node[b];
+                            s1 += node[a + 1] + node[b + 1];
+                            s2 += node[a + 2] + node[b + 2];
+                        }
+                        cell[3 * c] = w * s0;
+                        cell[3 * c + 1] = w * s1;
+                        cell[3 * c + 2] = w * s2;
+                        continue;
+                    }
                     acc.Clear();
                     for (int k = 0; k < count; k++)
                     {
@@ -55,8 +73,6 @@ public static class NodeCellTransfer
                         int a = (cols[k] + iz) * width, b = (cols[k] + up) * width;
                         for (int i = 0; i < width; i++) acc[i] += node[a + i] + node[b + i];
                     }
-                    int c = c0 + iz;
-                    T w = weight[c] * share;
                     for (int i = 0; i < width; i++) cell[width * c + i] = w * acc[i];
                 }
             }
@@ -99,6 +115,36 @@ public static class NodeCellTransfer
                     // Cells iz (above) and iz - 1 (below) along the innermost axis.
                     int above = iz < cz ? iz : -1;
                     int below = iz >= 1 ? iz - 1 : periodicZ ? cz - 1 : -1;
+                    int n = n0 + iz;
+                    T s = scale[n];
+                    if (width == 3)
+                    {
+                        // Vectors in three registers: the same products and sums in the same order as the general loop.
+                        T s0 = T.Zero, s1 = T.Zero, s2 = T.Zero;
+                        for (int k = 0; k < count; k++)
+                        {
+                            if (above >= 0)
+                            {
+                                int c = cols[k] + above;
+                                T w = weight[c];
+                                s0 += w * cell[3 * c];
+                                s1 += w * cell[3 * c + 1];
+                                s2 += w * cell[3 * c + 2];
+                            }
+                            if (below >= 0)
+                            {
+                                int c = cols[k] + below;
+                                T w = weight[c];
+                                s0 += w * cell[3 * c];
+                                s1 += w * cell[3 * c + 1];
+                                s2 += w * cell[3 * c + 2];
+                            }
+                        }
+                        node[3 * n] = s * s0;
+                        node[3 * n + 1] = s * s1;
+                        node[3 * n + 2] = s * s2;
+                        continue;
+                    }
                     acc.Clear();
                     for (int k = 0; k < count; k++)
                     {
@@ -115,8 +161,6 @@ public static class NodeCellTransfer
                             for (int i = 0; i < width; i++) acc[i] += w * cell[width * c + i];
                         }
                     }
-                    int n = n0 + iz;
-                    T s = scale[n];
                     for (int i = 0; i < width; i++) node[width * n + i] = s * acc[i];
                 }
             }
