@@ -111,23 +111,6 @@ public static unsafe class DemagConvolution
         ConvolveBatch(kernel, fft, blocks, skip);
     }
 
-    /// <summary>
-    /// <see cref="ApplyPeriodic"/> of <paramref name="members"/> magnetizations (layout of
-    /// <see cref="ApplyBatch(DemagKernel, double[], int, double[])"/>), member by member (the Fourier-space Poisson
-    /// solver transforms each grid on its own), members in parallel.
-    /// </summary>
-    public static double[] ApplyPeriodicBatch(int[] cells, double[] dx, double[] magnetization, int members)
-    {
-        ArgumentNullException.ThrowIfNull(cells);
-        ArgumentNullException.ThrowIfNull(magnetization);
-        if (members < 1) throw new ArgumentOutOfRangeException(nameof(members), members, "A batch has at least one member.");
-        int len = cells[0] * cells[1] * cells[2] * 3;
-        if (magnetization.Length != (long)members * len) throw new ArgumentException($"DemagConvolution: {magnetization.Length} values for {members} members x {len / 3} cells x 3.", nameof(magnetization));
-        var h = new double[magnetization.Length];
-        Parallel.For(0, members, b => ApplyPeriodic(cells, dx, magnetization.AsSpan(b * len, len).ToArray()).CopyTo(h, b * len));
-        return h;
-    }
-
     private static T[] PrepareBatch<T>(DemagKernel kernel, T[] magnetization, int members, T[]? into)
     {
         ArgumentNullException.ThrowIfNull(kernel);
@@ -259,7 +242,7 @@ public static unsafe class DemagConvolution
                 long rl = fft.RealLength, sl2 = 2 * fft.SpectrumLength;
                 ScatterBatch(blocks.From.AsSpan(b0, count).ToArray(), n, kernel.FftShape, ws.Real.Pointer, rl, grain);
                 fft.ForwardPrunedBatch(ws.Real.Pointer, ws.Spectra.Pointer, forwardBlock, first, 3 * count);
-                MultiplyInPlace(kernel, fft.SpectrumShape, ws.Spectra.Pointer, ws.Spectra.Pointer + sl2, ws.Spectra.Pointer + 2 * sl2, count, 3 * sl2, grain);
+                SpectralProduct(kernel, fft, ws.Spectra.Pointer, ws.Spectra.Pointer + sl2, ws.Spectra.Pointer + 2 * sl2, count, 3 * sl2, grain);
                 fft.InversePrunedBatch(ws.Spectra.Pointer, ws.Output.Pointer, block, 3 * count);
                 GatherBatch(ws.Output.Pointer, rl, n, kernel.FftShape, blocks.To.AsSpan(b0, count).ToArray(), grain);
             }
@@ -350,7 +333,7 @@ public static unsafe class DemagConvolution
                 Scatter(magnetization, j, n, kernel.FftShape, ws.Real.Pointer);
                 fft.ForwardPruned(ws.Real.Pointer, ws.Spectra[j].Pointer, forwardBlock, first);
             }
-            MultiplyInPlace(kernel, fft.SpectrumShape, ws);
+            MultiplyInPlace(kernel, fft, ws);
             for (int i = 0; i < 3; i++)
             {
                 fft.InversePruned(ws.Spectra[i].Pointer, ws.Output.Pointer, block);
@@ -389,8 +372,19 @@ public static unsafe class DemagConvolution
     /// non-negative frequencies of the folded axes: a mirrored row reads the stored row and flips the sign of the
     /// components odd along that axis.
     /// </summary>
-    private static void MultiplyInPlace<T>(DemagKernel kernel, int[] hs, DemagWorkspace<T> ws) where T : unmanaged, IFloatingPointIeee754<T> =>
-        MultiplyInPlace(kernel, hs, ws.Spectra[0].Pointer, ws.Spectra[1].Pointer, ws.Spectra[2].Pointer, 1, 0, 16384);
+    private static void MultiplyInPlace<T>(DemagKernel kernel, IRealFft<T> fft, DemagWorkspace<T> ws) where T : unmanaged, IFloatingPointIeee754<T> =>
+        SpectralProduct(kernel, fft, ws.Spectra[0].Pointer, ws.Spectra[1].Pointer, ws.Spectra[2].Pointer, 1, 0, 16384);
+
+    /// <summary>
+    /// Ĥ from M̂ in place for <paramref name="members"/> members: the Newell tensor's product
+    /// (<see cref="MultiplyInPlace{T}(DemagKernel, int[], T*, T*, T*, int, long, int)"/>) or the true-PBC projector's
+    /// (<see cref="TruePeriodicDemag.ProjectInPlace{T}"/>).
+    /// </summary>
+    private static void SpectralProduct<T>(DemagKernel kernel, IRealFft<T> fft, T* x, T* y, T* z, int members, long memberStride, int grain) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (kernel.IsTruePeriodic) TruePeriodicDemag.ProjectInPlace(kernel.ProjectorOf<T>(), fft.SpectrumLength, x, y, z, members, memberStride, grain);
+        else MultiplyInPlace(kernel, fft.SpectrumShape, x, y, z, members, memberStride, grain);
+    }
 
     /// <summary>
     /// The product of <see cref="MultiplyInPlace{T}(DemagKernel, int[], DemagWorkspace{T})"/> for
@@ -478,47 +472,4 @@ public static unsafe class DemagConvolution
     {
         (0, 0) => 0, (0, 1) => 1, (0, 2) => 2, (1, 1) => 3, (1, 2) => 4, _ => 5,
     };
-
-    /// <summary>
-    /// True-PBC field on a cells[0] x cells[1] x cells[2] periodic grid: solve the discrete Poisson equation for the
-    /// scalar potential u with the divergence of M by backward differences, h = -grad u by forward differences.
-    /// </summary>
-    public static double[] ApplyPeriodic(int[] cells, double[] dx, double[] magnetization)
-    {
-        int n0 = cells[0], n1 = cells[1], n2 = cells[2], size = n0 * n1 * n2;
-        var axes = Enumerable.Range(0, 3).Where(k => cells[k] > 1).ToArray();
-        var mf = new Complex[3][];
-        for (int j = 0; j < 3; j++)
-        {
-            var buf = new Complex[size];
-            for (int c = 0; c < size; c++) buf[c] = magnetization[c * 3 + j];
-            Fft.Transform(buf, cells, axes, inverse: false);
-            mf[j] = buf;
-        }
-        var hf = new[] { new Complex[size], new Complex[size], new Complex[size] };
-        for (int i0 = 0; i0 < n0; i0++)
-            for (int i1 = 0; i1 < n1; i1++)
-                for (int i2 = 0; i2 < n2; i2++)
-                {
-                    int c = (i0 * n1 + i1) * n2 + i2;
-                    double kx = 2.0 * Math.PI * i0 / n0, ky = 2.0 * Math.PI * i1 / n1, kz = 2.0 * Math.PI * i2 / n2;
-                    var div = (1.0 - Complex.Exp(-Complex.ImaginaryOne * kx)) * mf[0][c] / dx[0]
-                            + (1.0 - Complex.Exp(-Complex.ImaginaryOne * ky)) * mf[1][c] / dx[1]
-                            + (1.0 - Complex.Exp(-Complex.ImaginaryOne * kz)) * mf[2][c] / dx[2];
-                    double sx = Math.Sin(kx / 2.0), sy = Math.Sin(ky / 2.0), sz = Math.Sin(kz / 2.0);
-                    double lap = 4.0 / (dx[0] * dx[0]) * (sx * sx) + 4.0 / (dx[1] * dx[1]) * (sy * sy) + 4.0 / (dx[2] * dx[2]) * (sz * sz);
-                    if (c == 0) continue; // the mean potential is free: u(k = 0) = 0
-                    var u = -div / lap;
-                    hf[0][c] = (1.0 - Complex.Exp(Complex.ImaginaryOne * kx)) * u / dx[0];
-                    hf[1][c] = (1.0 - Complex.Exp(Complex.ImaginaryOne * ky)) * u / dx[1];
-                    hf[2][c] = (1.0 - Complex.Exp(Complex.ImaginaryOne * kz)) * u / dx[2];
-                }
-        var h = new double[size * 3];
-        for (int i = 0; i < 3; i++)
-        {
-            Fft.Transform(hf[i], cells, axes, inverse: true);
-            for (int c = 0; c < size; c++) h[c * 3 + i] = hf[i][c].Real;
-        }
-        return h;
-    }
 }

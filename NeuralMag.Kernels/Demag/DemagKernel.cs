@@ -100,6 +100,46 @@ public sealed unsafe class DemagKernel
         }
     }
 
+    /// <summary>
+    /// The true-PBC kernel of a fully periodic grid (<see cref="TruePeriodicDemag"/>): the convolution runs on the grid
+    /// itself (no padding), and its spectral product is the Hermitian projector −conj(a)(a·M̂) instead of a real
+    /// symmetric tensor. Built once per grid in float64.
+    /// </summary>
+    /// <param name="cells">Cells per axis (3 entries; 1 for the missing axes of 1D/2D meshes).</param>
+    /// <param name="dx">Cell size in m (3 entries).</param>
+    /// <param name="backend">The real FFT of the grid (default: <see cref="RealFft3D.DefaultBackend"/>).</param>
+    public static DemagKernel TruePeriodic(int[] cells, double[] dx, FftBackend backend = FftBackend.Auto) => new(cells, dx, backend);
+
+    private DemagKernel(int[] cells, double[] dx, FftBackend backend)
+    {
+        Cells = (int[])cells.Clone();
+        FftShape = (int[])cells.Clone();
+        Axes = Enumerable.Range(0, 3).Where(k => cells[k] > 1).ToArray();
+        TransformShape = Axes.Select(k => FftShape[k]).ToArray();
+        Fft = Axes.Length > 0 ? RealFft3D.Create(TransformShape, backend) : null;
+        StoredShape = Fft?.SpectrumShape ?? Array.Empty<int>();
+        // A single cell has only k = 0, where the field vanishes: a zero self term.
+        Spectrum = Enumerable.Range(0, 6).Select(_ => new double[1]).ToArray();
+        Projector = Fft == null ? new double[6] : TruePeriodicDemag.Projector(Cells, dx, Axes, Fft.SpectrumShape);
+    }
+
+    /// <summary>True for the true-PBC kernel (<see cref="TruePeriodic"/>), whose spectral product is a projector.</summary>
+    public bool IsTruePeriodic => Projector != null;
+
+    /// <summary>The true-PBC projector a/√N, six values per frequency of the half spectrum (null for the Newell kernel).</summary>
+    internal double[]? Projector { get; }
+
+    private float[]? _singleProjector;
+
+    /// <summary><see cref="Projector"/> in precision T (float: computed in float64, rounded once).</summary>
+    internal T[] ProjectorOf<T>() where T : unmanaged
+    {
+        var a = Projector ?? throw new InvalidOperationException("DemagKernel: the Newell kernel has no projector.");
+        if (typeof(T) == typeof(double)) return (T[])(object)a;
+        if (typeof(T) != typeof(float)) throw new NotSupportedException($"DemagKernel: no projector in {typeof(T).Name}.");
+        lock (_singleLock) return (T[])(object)(_singleProjector ??= Array.ConvertAll(a, v => (float)v));
+    }
+
     /// <summary>Physical axes along which each component (<see cref="Components"/> order) is odd.</summary>
     private static readonly int[][] OddAxes = { Array.Empty<int>(), new[] { 0, 1 }, new[] { 0, 2 }, Array.Empty<int>(), new[] { 1, 2 }, Array.Empty<int>() };
 
@@ -179,6 +219,7 @@ public sealed unsafe class DemagKernel
     /// <summary>Component c's half spectrum in the layout of <see cref="RealFft3D.SpectrumShape"/> (unfolded).</summary>
     public double[] HalfSpectrum(int c)
     {
+        if (IsTruePeriodic) throw new InvalidOperationException("DemagKernel: the true-PBC kernel is a projector, not a tensor spectrum.");
         if (Fft == null) return (double[])Spectrum[c].Clone();
         var hs = Pad3(Fft.SpectrumShape);
         var st = Pad3(StoredShape);
@@ -217,7 +258,8 @@ public sealed unsafe class DemagKernel
     public double[][] Spectrum { get; }
 
     /// <summary>Memory held by the kernel's spectra in bytes (float64, and their float32 copies once made).</summary>
-    public long Bytes => Spectrum.Sum(s => (long)s.Length * sizeof(double)) + (_singleSpectrum?.Sum(s => (long)s.Length * sizeof(float)) ?? 0);
+    public long Bytes => Spectrum.Sum(s => (long)s.Length * sizeof(double)) + (_singleSpectrum?.Sum(s => (long)s.Length * sizeof(float)) ?? 0)
+        + (Projector?.LongLength ?? 0) * sizeof(double) + (_singleProjector?.LongLength ?? 0) * sizeof(float);
 
     /// <summary>Memory of one float64 convolution work space in bytes (two real grids and three half spectra; half as much in float32).</summary>
     public long WorkspaceBytes => Fft == null ? 0 : 2 * Fft.RealLength * sizeof(double) + 3 * Fft.SpectrumLength * sizeof(Complex);

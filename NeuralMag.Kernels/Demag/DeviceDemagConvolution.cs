@@ -43,9 +43,9 @@ public sealed class DeviceDemagConvolution : IDisposable
     private MemoryBuffer1D<double, Stride1D.Dense>? _spectra, _twiddles, _w, _wn, _invMass, _scratch;
     private readonly MemoryBuffer1D<double, Stride1D.Dense>[] _grids;
 
-    /// <summary>True when this kernel and grid can run on the device (power-of-two padded lengths, more than one cell).</summary>
+    /// <summary>True when this kernel and grid can run on the device (the Newell kernel, power-of-two padded lengths, more than one cell).</summary>
     public static bool Supports(DemagKernel kernel) =>
-        kernel.Fft != null && kernel.FftShape.All(n => n == 1 || (n & (n - 1)) == 0);
+        kernel.Fft != null && !kernel.IsTruePeriodic && kernel.FftShape.All(n => n == 1 || (n & (n - 1)) == 0);
 
     /// <param name="kernel">The demag kernel of the grid's cells.</param>
     /// <param name="g">The node/cell grid.</param>

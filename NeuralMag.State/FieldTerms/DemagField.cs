@@ -6,8 +6,8 @@ namespace NeuralMag;
 
 /// <summary>
 /// Demagnetization (stray) field. The nodal m is averaged to cells, M = Ms rho m is convolved with the demag tensor
-/// (open boundaries by zero padding, pseudo-PBC by image sums, true PBC on all three axes by the Fourier-space Poisson
-/// solver), and the cell field is projected back to the nodes weighted by Ms rho. The energy is
+/// (open boundaries by zero padding, pseudo-PBC by image sums, true PBC on all three axes by the discrete Poisson
+/// equation's Fourier-space projector, TruePeriodicDemag.cs), and the cell field is projected back to the nodes weighted by Ms rho. The energy is
 /// E = -mu0/2 ∫ Ms m · h_demag dV. Reads material.Ms and rho; h is differentiable with respect to m, Ms and rho.
 /// On a batched state (<see cref="State.Batch"/>) m, Ms and rho may each carry a leading member axis; h_demag is then
 /// [B] + its shape, member b as it would be alone (one kernel for all members, batched FFT plans).
@@ -85,9 +85,7 @@ internal sealed class DemagOperator
     private readonly State _state;
     private readonly GridGeometry _geo;
     private readonly DemagKernel? _kernel;
-    private readonly bool _truePbc;
     private readonly int[] _cells3;
-    private readonly double[] _dx;
     private readonly bool _float32Mass;
     private readonly bool _cuFft;
 
@@ -99,17 +97,11 @@ internal sealed class DemagOperator
         var mesh = state.Mesh;
         _geo = new GridGeometry(mesh.N, mesh.Pbc.Take(mesh.Dim).Select(b => b.IsPeriodic).ToArray(), mesh.Dx);
         _cells3 = Enumerable.Range(0, 3).Select(i => i < mesh.Dim ? mesh.N[i] : 1).ToArray();
-        _dx = mesh.Dx;
-        _truePbc = truePbc;
-        if (!truePbc)
-        {
-            var images = Enumerable.Range(0, 3).Select(i => i < mesh.Dim ? mesh.Pbc[i].ImageCount : 0).ToArray();
-            _kernel = KernelCache.Get(_cells3, mesh.Dx, images, p);
-        }
+        var images = Enumerable.Range(0, 3).Select(i => i < mesh.Dim ? mesh.Pbc[i].ImageCount : 0).ToArray();
+        _kernel = truePbc ? KernelCache.GetTruePeriodic(_cells3, mesh.Dx) : KernelCache.Get(_cells3, mesh.Dx, images, p);
     }
 
-    private double[] Convolve(double[] magnetization) =>
-        _truePbc ? DemagConvolution.ApplyPeriodic(_cells3, _dx, magnetization) : DemagConvolution.Apply(_kernel!, magnetization);
+    private double[] Convolve(double[] magnetization) => DemagConvolution.Apply(_kernel!, magnetization);
 
     private double[] CellValues(NTensor t, string what)
     {
@@ -241,9 +233,9 @@ internal sealed class DemagOperator
         bool record = Tape.IsRecording(a);
         // Only the gradients of the inputs on the tape are formed (the design variable is usually rho alone).
         var wanted = record ? new[] { Tape.IsRecording(a[0]), Tape.IsRecording(a[1]), Tape.IsRecording(a[2]) } : null;
-        if (!record && !_state.Device.IsCpu && !_truePbc && a[0].Device == _state.Device && DeviceDemagConvolution.Supports(_kernel!))
+        if (!record && !_state.Device.IsCpu && a[0].Device == _state.Device && DeviceDemagConvolution.Supports(_kernel!))
             return DeviceField(a[0], wt);
-        if (_state.DType == DType.Float32 && _state.Device.IsCpu && !_truePbc && a[0].Storage is CpuStorage { F32: { } m32 })
+        if (_state.DType == DType.Float32 && _state.Device.IsCpu && a[0].Storage is CpuStorage { F32: { } m32 })
         {
             LastFieldPrecision = DType.Float32;
             if (!record) return SingleField(m32, wt, nodeShape, null);
@@ -275,8 +267,7 @@ internal sealed class DemagOperator
         if (record && (wanted![1] || wanted[2])) NodeCellTransfer.CellMean(_geo, m, OnesCells(), mbar = GC.AllocateUninitializedArray<double>(nc * 3));
         if (mHost != null) _mBuffer = mHost;
         var hCell = record ? GC.AllocateUninitializedArray<double>(nc * 3) : Interlocked.Exchange(ref _cellFieldBuffer, null) ?? new double[nc * 3];
-        if (_truePbc) hCell = DemagConvolution.ApplyPeriodic(_cells3, _dx, source);
-        else DemagConvolution.Apply(_kernel!, source, hCell);
+        DemagConvolution.Apply(_kernel!, source, hCell);
         // The gather writes every element, so a new array need not be cleared.
         bool ownsResult = _state.DType == DType.Float64 && _state.Device.IsCpu;
         var h = ownsResult || record ? GC.AllocateUninitializedArray<double>(_geo.NumNodes * 3) : Interlocked.Exchange(ref _hBuffer, null) ?? new double[_geo.NumNodes * 3];
@@ -298,7 +289,7 @@ internal sealed class DemagOperator
     /// <summary>Diagnostic: the precision the last host evaluation of <see cref="Field"/> computed in.</summary>
     internal DType? LastFieldPrecision { get; private set; }
 
-    /// <summary>The demag kernel (null with true PBC).</summary>
+    /// <summary>The demag kernel: Newell's tensor, or the true-PBC projector (<see cref="DemagKernel.IsTruePeriodic"/>).</summary>
     internal DemagKernel? Kernel => _kernel;
 
     /// <summary>
@@ -471,13 +462,11 @@ internal sealed class DemagOperator
             : NTensor.FromArray((float[])(object)v, shape, _state.DType, _state.Device);
     }
 
-    /// <summary>N * x into <paramref name="into"/> in T (true PBC: float64 only).</summary>
-    private T[] Convolve<T>(T[] x, T[] into) where T : unmanaged
-    {
-        if (typeof(T) == typeof(float)) return (T[])(object)DemagConvolution.Apply(_kernel!, (float[])(object)x, (float[])(object)into);
-        var xd = (double[])(object)x;
-        return (T[])(object)(_truePbc ? DemagConvolution.ApplyPeriodic(_cells3, _dx, xd) : DemagConvolution.Apply(_kernel!, xd, (double[])(object)into));
-    }
+    /// <summary>N * x into <paramref name="into"/> in T.</summary>
+    private T[] Convolve<T>(T[] x, T[] into) where T : unmanaged =>
+        typeof(T) == typeof(float)
+            ? (T[])(object)DemagConvolution.Apply(_kernel!, (float[])(object)x, (float[])(object)into)
+            : (T[])(object)DemagConvolution.Apply(_kernel!, (double[])(object)x, (double[])(object)into);
 
     /// <summary>The field on an ILGPU device: the whole convolution there, with our FFT kernel or cuFFT (built once per weights).</summary>
     private NTensor DeviceField(NTensor m, Weights wt)
@@ -571,8 +560,8 @@ internal sealed class DemagOperator
     /// The nodal field of a batch, [B] + node shape: member b is <see cref="Field"/> of member b alone (its m, Ms and
     /// rho, shared ones read by every member). On the host, the cell means and node gathers run per member (members in
     /// parallel) around one batched convolution (<see cref="DemagConvolution.ApplyBatch(DemagKernel, double[][], double[][], bool[])"/>:
-    /// batched FFTW plans over the component grids of cache-sized chunks of members, the shared kernel spectra); true
-    /// PBC convolves member by member.
+    /// batched FFTW plans over the component grids of cache-sized chunks of members, the shared kernel spectra or true-PBC
+    /// projector).
     /// On an ILGPU device off the tape, one prepared device convolution per distinct weights serves its members one
     /// after the other. On the tape the VJP pulls back member by member (the single-system VJP, members in parallel).
     /// </summary>
@@ -582,9 +571,9 @@ internal sealed class DemagOperator
         bool mBatched = Batch.Members(a[0], nodeShape, "m") > 0;
         bool record = Tape.IsRecording(a);
         var wanted = record ? new[] { Tape.IsRecording(a[0]), Tape.IsRecording(a[1]), Tape.IsRecording(a[2]) } : null;
-        if (!record && !_state.Device.IsCpu && !_truePbc && a[0].Device == _state.Device && DeviceDemagConvolution.Supports(_kernel!))
+        if (!record && !_state.Device.IsCpu && a[0].Device == _state.Device && DeviceDemagConvolution.Supports(_kernel!))
             return BatchedDeviceField(a[0], mBatched, wts, members, nodeShape);
-        if (_state.DType == DType.Float32 && _state.Device.IsCpu && !_truePbc && a[0].Storage is CpuStorage { F32: { } m32 })
+        if (_state.DType == DType.Float32 && _state.Device.IsCpu && a[0].Storage is CpuStorage { F32: { } m32 })
         {
             LastFieldPrecision = DType.Float32;
             return BatchedHostField(a, m32, mBatched, wts.Select(SingleCellWeights).ToArray(), members, nodeShape, wanted);
@@ -627,7 +616,7 @@ internal sealed class DemagOperator
         // Off the tape, a member whose m block and weights are those of the last batch (a converged member of a
         // relaxation) takes its block of the last field: no transfer, no transform (MemberReuses counts it).
         var last = record || !mBatched ? null : Volatile.Read(ref _lastBatch);
-        if (last != null && (last.M is not T[] || last.M.Length != m.Length || last.W.Length != members || last.Kernel != _kernel || last.TruePbc != _truePbc)) last = null;
+        if (last != null && (last.M is not T[] || last.M.Length != m.Length || last.W.Length != members || last.Kernel != _kernel)) last = null;
         var (lastM, lastH) = (last?.M as T[], last?.H as T[]);
         var reuse = new bool[members];
         ParallelMembers(members, b =>
@@ -643,16 +632,7 @@ internal sealed class DemagOperator
             if (mbar != null) NodeCellTransfer.CellMean(_geo, mb, cw[b].OnesCells, mbar[b] = GC.AllocateUninitializedArray<T>(nc3));
         });
         int reused = reuse.Count(r => r);
-        if (_truePbc)
-        {
-            var live = Enumerable.Range(0, members).Where(b => !reuse[b]).ToArray();
-            if (live.Length > 0)
-            {
-                var all = DemagConvolution.ApplyPeriodicBatch(_cells3, _dx, (double[])(object)live.SelectMany(b => work.Source[b]).ToArray(), live.Length);
-                for (int i = 0; i < live.Length; i++) all.AsSpan(i * nc3, nc3).CopyTo((double[])(object)hCells[live[i]]);
-            }
-        }
-        else if (typeof(T) == typeof(float)) DemagConvolution.ApplyBatch(_kernel!, (float[][])(object)work.Source, (float[][])(object)hCells, reused > 0 ? reuse : null);
+        if (typeof(T) == typeof(float)) DemagConvolution.ApplyBatch(_kernel!, (float[][])(object)work.Source, (float[][])(object)hCells, reused > 0 ? reuse : null);
         else DemagConvolution.ApplyBatch(_kernel!, (double[][])(object)work.Source, (double[][])(object)hCells, reused > 0 ? reuse : null);
         var hAll = GC.AllocateUninitializedArray<T>(members * nn3);
         ParallelMembers(members, b =>
@@ -668,7 +648,7 @@ internal sealed class DemagOperator
         });
         Volatile.Write(ref slot, work);
         _state.CountMemberReuses(nameof(DemagField), reused);
-        if (!record && mBatched) Volatile.Write(ref _lastBatch, new LastBatch(m, hAll, cw.Select(c => (Array)c.W).ToArray(), _kernel, _truePbc));
+        if (!record && mBatched) Volatile.Write(ref _lastBatch, new LastBatch(m, hAll, cw.Select(c => (Array)c.W).ToArray(), _kernel));
         var result = StateTensor(hAll, Batch.Prepend(members, nodeShape));
         if (!record) return result;
         return Tape.Record(result, a, g =>
@@ -685,7 +665,7 @@ internal sealed class DemagOperator
     }
 
     /// <summary>The last batched field off the tape: m and h (arrays no one writes again), each member's weights, the kernel.</summary>
-    private sealed record LastBatch(Array M, Array H, Array[] W, DemagKernel? Kernel, bool TruePbc);
+    private sealed record LastBatch(Array M, Array H, Array[] W, DemagKernel? Kernel);
     private LastBatch? _lastBatch;
 
     /// <summary>Runs the member loop in parallel when there are several members (each member writes only its own arrays).</summary>
@@ -727,8 +707,7 @@ internal sealed class DemagOperator
     private DeviceCache[]? _memberDevices;
 
     /// <summary>
-    /// FIC on a batch: h_b = C(rho_b Ms_b m_b) for every member with one batched convolution (true PBC: member by
-    /// member); the VJP convolves the batched output gradient the same way (the operator is self-adjoint).
+    /// FIC on a batch: h_b = C(rho_b Ms_b m_b) for every member with one batched convolution; the VJP convolves the batched output gradient the same way (the operator is self-adjoint).
     /// </summary>
     private NTensor BatchedCellField(NTensor[] a, int members, int[] cellShape)
     {
@@ -746,7 +725,7 @@ internal sealed class DemagOperator
             for (int c = 0; c < nc; c++)
                 for (int i = 0; i < 3; i++) source[b * nc3 + c * 3 + i] = rho[b][c] * ms[b][c] * m[mo + c * 3 + i];
         }
-        double[] ConvolveAll(double[] x) => _truePbc ? DemagConvolution.ApplyPeriodicBatch(_cells3, _dx, x, members) : DemagConvolution.ApplyBatch(_kernel!, x, members);
+        double[] ConvolveAll(double[] x) => DemagConvolution.ApplyBatch(_kernel!, x, members);
         var shape = Batch.Prepend(members, cellShape);
         var result = NTensor.FromArray(ConvolveAll(source), shape, _state.DType, _state.Device);
         if (!Tape.IsRecording(a)) return result;
@@ -802,6 +781,17 @@ internal sealed class DemagOperator
 internal static class KernelCache
 {
     private static readonly Dictionary<string, DemagKernel> Cache = new();
+
+    /// <summary>The true-PBC kernel of the grid (<see cref="DemagKernel.TruePeriodic"/>), made once per grid.</summary>
+    public static DemagKernel GetTruePeriodic(int[] cells, double[] dx)
+    {
+        var key = $"true-pbc|{string.Join(",", cells)}|{string.Join(",", dx.Select(d => d.ToString("R")))}";
+        lock (Cache)
+        {
+            if (!Cache.TryGetValue(key, out var k)) Cache[key] = k = DemagKernel.TruePeriodic(cells, dx);
+            return k;
+        }
+    }
 
     public static DemagKernel Get(int[] cells, double[] dx, int[] images, double p)
     {
