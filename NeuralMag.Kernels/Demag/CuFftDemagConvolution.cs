@@ -31,9 +31,10 @@ public sealed class CuFftDemagConvolution : IDisposable
     private readonly MemoryBuffer1D<double, Stride1D.Dense>[] _real, _complex;
     private bool _disposed;
 
-    /// <summary>Whether this device and kernel can use cuFFT (a CUDA accelerator, more than one cell).</summary>
+    /// <summary>Whether this device and kernel can use cuFFT (a CUDA accelerator, the Newell kernel of more than one
+    /// cell; true PBC runs on our Stockham kernel, <see cref="DeviceDemagConvolution"/>).</summary>
     public static bool Supports(AD.Device device, DemagKernel kernel) =>
-        device.Backend is IlgpuBackend { Accelerator: CudaAccelerator } && kernel.Fft != null;
+        device.Backend is IlgpuBackend { Accelerator: CudaAccelerator } && kernel.Fft != null && !kernel.IsTruePeriodic;
 
     /// <summary>Uploads the kernel spectra and weights and plans the cuFFT transforms of the padded grid.</summary>
     /// <param name="kernel">The demag kernel of the grid's cells.</param>

@@ -9,9 +9,10 @@ namespace NeuralMag.Kernels.Demag;
 /// The nodal demag field on an ILGPU device (CUDA, OpenCL, or ILGPU's CPU accelerator), with our own FFT kernel:
 /// cell means of Ms rho m scattered into zero-padded complex grids, a radix-2 Stockham FFT along each transformed axis
 /// (one kernel launch per pass, twiddles from a host-computed table), the product with the kernel's real half spectra
-/// (the full spectrum follows from N̂(−k) = N̂(k)), the inverse FFT, and the weighted gather of the cell fields to the
-/// nodes. Every padded length must be a power of two (open axes always are; pseudo-periodic axes of other lengths use
-/// the host path). The kernel spectra, twiddles, weights and grids stay on the device; <see cref="Dispose"/> frees them.
+/// (the full spectrum follows from N̂(−k) = N̂(k)) or, for the true-PBC kernel, with its projector
+/// (Ĥ = −conj(a)(a·M̂), a(−k) = conj(a(k)); TruePeriodicDemag.cs), the inverse FFT, and the weighted gather of the cell
+/// fields to the nodes. Every padded length must be a power of two (open axes always are; pseudo-periodic or true-PBC
+/// axes of other lengths use the host path). The kernel spectra, twiddles, weights and grids stay on the device; <see cref="Dispose"/> frees them.
 /// </summary>
 public sealed class DeviceDemagConvolution : IDisposable
 {
@@ -38,14 +39,15 @@ public sealed class DeviceDemagConvolution : IDisposable
     private readonly IlgpuBackend _backend;
     private readonly GridConstants _grid;
     private readonly int _nodes, _cells, _points;
+    private readonly bool _truePeriodic;
     private readonly int[] _shape;
     private readonly int[] _twiddleOffset = new int[3];
     private MemoryBuffer1D<double, Stride1D.Dense>? _spectra, _twiddles, _w, _wn, _invMass, _scratch;
     private readonly MemoryBuffer1D<double, Stride1D.Dense>[] _grids;
 
-    /// <summary>True when this kernel and grid can run on the device (the Newell kernel, power-of-two padded lengths, more than one cell).</summary>
+    /// <summary>True when this kernel and grid can run on the device (power-of-two padded lengths, more than one cell).</summary>
     public static bool Supports(DemagKernel kernel) =>
-        kernel.Fft != null && !kernel.IsTruePeriodic && kernel.FftShape.All(n => n == 1 || (n & (n - 1)) == 0);
+        kernel.Fft != null && kernel.FftShape.All(n => n == 1 || (n & (n - 1)) == 0);
 
     /// <param name="kernel">The demag kernel of the grid's cells.</param>
     /// <param name="g">The node/cell grid.</param>
@@ -60,9 +62,11 @@ public sealed class DeviceDemagConvolution : IDisposable
         if (!Supports(kernel)) throw new NotSupportedException("DeviceDemagConvolution needs power-of-two padded lengths and more than one cell.");
         _shape = (int[])kernel.FftShape.Clone();
         _grid = Constants(kernel, g, stride: 2);
-        var halfSpectra = Enumerable.Range(0, 6).Select(kernel.HalfSpectrum).ToArray();
-        if (halfSpectra[0].Length != _grid.HalfLength)
-            throw new InvalidOperationException($"Unexpected half-spectrum length {halfSpectra[0].Length}, expected {_grid.HalfLength}.");
+        _truePeriodic = kernel.IsTruePeriodic;
+        // Newell: the six real half spectra one after the other; true PBC: the projector, six values per frequency.
+        var spectra = _truePeriodic ? kernel.Projector! : Enumerable.Range(0, 6).SelectMany(kernel.HalfSpectrum).ToArray();
+        if (spectra.Length != 6L * _grid.HalfLength)
+            throw new InvalidOperationException($"Unexpected half-spectrum length {spectra.Length / 6}, expected {_grid.HalfLength}.");
         _nodes = g.NumNodes;
         _cells = g.NumCells;
         _points = _shape[0] * _shape[1] * _shape[2];
@@ -81,7 +85,7 @@ public sealed class DeviceDemagConvolution : IDisposable
         }
         if (tw.Count == 0) tw.Add(0);
         var acc = _backend.Accelerator;
-        _spectra = _backend.Upload(halfSpectra.SelectMany(s => s).ToArray());
+        _spectra = _backend.Upload(spectra);
         _twiddles = _backend.Upload(tw.ToArray());
         _w = _backend.Upload(cellWeight);
         _wn = _backend.Upload(gatherWeight);
@@ -130,7 +134,7 @@ public sealed class DeviceDemagConvolution : IDisposable
         _backend.Kernel<Action<Index1D, GridConstants, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>>>(ScatterCellMean)(
             _cells, _grid, mView, _w!.View, _grids[0].View, _grids[1].View, _grids[2].View);
         foreach (var grid in _grids) Transform(grid, sign: -1);
-        _backend.Kernel<Action<Index1D, GridConstants, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>>>(MultiplyBySpectrum)(
+        _backend.Kernel<Action<Index1D, GridConstants, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>>>(_truePeriodic ? ProjectBySpectrum : MultiplyBySpectrum)(
             _points, _grid, _grids[0].View, _grids[1].View, _grids[2].View, _spectra.View);
         foreach (var grid in _grids) Transform(grid, sign: +1);
         var output = _backend.Full(DType.Float64, m.Size, 0);
@@ -231,6 +235,39 @@ public sealed class DeviceDemagConvolution : IDisposable
         }
         int s = (i0 * g.Dy + i1) * g.Dz + i2;
         MultiplyPoint(k, s, g.HalfLength, gx, gy, gz, spectra);
+    }
+
+    /// <summary>
+    /// True PBC: Ĥ = −conj(a)(a·M̂) at frequency k, with a read from the stored half at k, or at −k and conjugated
+    /// (a(−k) = conj(a(k))) beyond the half axis' middle.
+    /// </summary>
+    private static void ProjectBySpectrum(Index1D k, GridConstants g, ArrayView<double> gx, ArrayView<double> gy, ArrayView<double> gz, ArrayView<double> projector)
+    {
+        int i2 = k % g.Sz, i1 = k / g.Sz % g.Sy, i0 = k / (g.Sz * g.Sy);
+        int h = g.HalfAxis == 0 ? i0 : g.HalfAxis == 1 ? i1 : i2;
+        int hl = g.HalfAxis == 0 ? g.Sx : g.HalfAxis == 1 ? g.Sy : g.Sz;
+        double conj = 1;
+        if (h > hl / 2)
+        {
+            i0 = (g.Sx - i0) % g.Sx;
+            i1 = (g.Sy - i1) % g.Sy;
+            i2 = (g.Sz - i2) % g.Sz;
+            conj = -1;
+        }
+        int o = 6 * ((i0 * g.Dy + i1) * g.Dz + i2);
+        double axr = projector[o], axi = conj * projector[o + 1], ayr = projector[o + 2], ayi = conj * projector[o + 3];
+        double azr = projector[o + 4], azi = conj * projector[o + 5];
+        int p = 2 * k;
+        double xr = gx[p], xi = gx[p + 1], yr = gy[p], yi = gy[p + 1], zr = gz[p], zi = gz[p + 1];
+        // s = a·M̂, then Ĥ_i = −conj(a_i) s.
+        double sr = axr * xr - axi * xi + ayr * yr - ayi * yi + azr * zr - azi * zi;
+        double si = axr * xi + axi * xr + ayr * yi + ayi * yr + azr * zi + azi * zr;
+        gx[p] = -(axr * sr + axi * si);
+        gx[p + 1] = -(axr * si - axi * sr);
+        gy[p] = -(ayr * sr + ayi * si);
+        gy[p + 1] = -(ayr * si - ayi * sr);
+        gz[p] = -(azr * sr + azi * si);
+        gz[p + 1] = -(azr * si - azi * sr);
     }
 
     /// <summary>

@@ -6,7 +6,7 @@ using State = NeuralMag.State;
 
 /// <summary>
 /// The demag field on ILGPU devices (our Stockham FFT kernel) against the CPU device (FFTW or the managed FFT), float64
-/// to relative 1e-12 as the issue asks between devices. ilgpu-cpu runs everywhere; CUDA/OpenCL when present.
+/// to relative 1e-12 as the issue asks between devices: open, pseudo- and true PBC. ilgpu-cpu runs everywhere; CUDA/OpenCL when present.
 /// </summary>
 [TestClass]
 public sealed class DeviceDemagTests
@@ -42,6 +42,10 @@ public sealed class DeviceDemagTests
                      (new[] { 4, 6, 2 }, new Pbc[] { 2, false, false }),
                      (new[] { 7, 5 }, new Pbc[] { false, false }),
                      (new[] { 9 }, new Pbc[] { false }),
+                     // True PBC: the projector on the device (power-of-two grids); other lengths on the host.
+                     (new[] { 4, 4, 2 }, new Pbc[] { true, true, true }),
+                     (new[] { 8, 2, 4 }, new Pbc[] { true, true, true }),
+                     (new[] { 5, 4, 3 }, new Pbc[] { true, true, true }),
                  })
         {
             var h = NewState(device, n, pbc, cuFft).Tensor("h_demag");

@@ -213,6 +213,44 @@ public sealed class DeviceResidencyTests
     }
 
     [TestMethod]
+    public void ATruePbcDemagFieldStaysOnTheDevice()
+    {
+        // The true-PBC projector runs in the device convolution (power-of-two periodic grid): after the first
+        // evaluation, a new m on the device gives its field with no field-sized copy.
+        var device = Own.Value;
+        var n = new[] { 4, 4, 2 };
+        State Make(Device d)
+        {
+            var s = new State(new Mesh(n, new[] { 3e-9, 3e-9, 2e-9 }, pbc: new Pbc[] { true, true, true }), d, DType.Float64);
+            s.Material["Ms"] = 8e5;
+            s["m"] = new VectorFunction(s).Fill(new[] { 0.6, 0.0, 0.8 });
+            new DemagField().Register(s, "demag");
+            return s;
+        }
+        var gpu = Make(device);
+        var cpu = Make(Device.Cpu);
+        var onDevice = gpu.Resolve("h_demag", new[] { "m" });
+        var onCpu = cpu.Resolve("h_demag", new[] { "m" });
+        var counters = Devices.Transfers(device);
+        int nodes = gpu.Mesh.NumNodes;
+        for (int k = 0; k < 3; k++)
+        {
+            var values = Enumerable.Range(0, 3 * nodes).Select(i => Math.Sin(0.7 * i + k)).ToArray();
+            var mGpu = gpu.Tensor(values, gpu.Mesh.NodeCounts.Append(3).ToArray());
+            var before = counters.Snapshot();
+            var h = onDevice.Invoke(mGpu);
+            var copies = counters.Snapshot() - before;
+            Assert.AreEqual(device, h.Device, "h_demag stays on the device");
+            if (k > 0) Assert.AreEqual(0L, copies.FieldSized, $"evaluation {k}: {copies}");
+            var a = h.ToArray();
+            var b = onCpu.Invoke(cpu.Tensor(values, cpu.Mesh.NodeCounts.Append(3).ToArray())).ToArray();
+            double scale = b.Max(Math.Abs);
+            Assert.IsTrue(scale > 0);
+            for (int i = 0; i < a.Length; i++) Assert.AreEqual(b[i], a[i], 1e-12 * scale, $"evaluation {k}, element {i}");
+        }
+    }
+
+    [TestMethod]
     public void TheCountersSeeEveryCopyWithItsSize()
     {
         var device = Own.Value;

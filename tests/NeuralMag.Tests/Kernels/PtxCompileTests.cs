@@ -14,7 +14,7 @@ using Device = NeuralMag.AD.Device;
 /// <summary>
 /// CUDA code generation without a GPU: ILGPU's CPU accelerator runs the kernels' IL directly and never exercises
 /// the PTX code generator, so a kernel could pass every ilgpu-cpu test and still fail to compile for CUDA. This test
-/// runs a workload that touches the kernels of the tensor primitives, the field terms, demag and an LLG step (both
+/// runs a workload that touches the kernels of the tensor primitives, the field terms, demag (open and true PBC) and an LLG step (both
 /// dtypes) on ilgpu-cpu, then compiles every kernel that backend compiled with ILGPU's PTX backend for sm_80 and
 /// sm_90 (no driver needed).
 /// </summary>
@@ -41,6 +41,12 @@ public sealed class PtxCompileTests
         new ExternalField(new[] { 1e4, 0, 0 }).Register(state, "external");
         new TotalField("exchange", "aniso", "dmi", "demag", "external").Register(state);
         new LLGSolver(state).Step(1e-13);
+        // True-PBC demag: the projector's spectral product.
+        var periodic = new State(new Mesh(new[] { 4, 4, 2 }, new[] { 2e-9, 2e-9, 2e-9 }, pbc: new Pbc[] { true, true, true }), device, dtype);
+        periodic.Material["Ms"] = 8e5;
+        periodic["m"] = new VectorFunction(periodic, raw[..4, ..4, ..2] / raw[..4, ..4, ..2].Norm(-1).Unsqueeze(-1));
+        new DemagField().Register(periodic);
+        _ = periodic.Tensor("h_demag").Sum().Item();
         var m = state.M.Tensor;
         _ = (m.Sum(0).Max(-1).Min() + m[1, .., .., 2].Mean() + NTensor.Where(m.Gt(0.0), m, -m).Sum()).Item();
         using var tape = new Tape();
