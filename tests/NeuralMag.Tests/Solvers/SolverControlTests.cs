@@ -70,6 +70,34 @@ public sealed class SolverControlTests
     }
 
     [TestMethod]
+    [DoNotParallelize] // captures the process-wide notice writer
+    public void TheSolversOwnDriftFromUnitLengthIsNormalizedWithoutANotice()
+    {
+        var notices = new StringWriter();
+        var previous = Config.Notices;
+        Config.Notices = notices;
+        try
+        {
+            // Loose tolerances: Runge–Kutta steps do not conserve |m|, so one Step leaves it off by far more than 1e-6.
+            var state = SolverBadInputTests.Macrospin(alpha: 0.02, m: new[] { 0.6, 0, 0.8 });
+            var llg = new LLGSolver(state, rtol: 1e-2, atol: 1e-2);
+            llg.Step(2e-10);
+            double drift = state.M.Tensor.Norm(-1).ToArray().Max(l => Math.Abs(l - 1));
+            Assert.IsTrue(drift > 1e-5, $"the loose step drifts from unit length (by {drift:g3})");
+            llg.Step(1e-13);
+            Assert.AreEqual("", notices.ToString(), "no notice for the solver's own result");
+            // The next call started from the normalized m: one tiny step keeps it within the integrator's error of 1.
+            double after = state.M.Tensor.Norm(-1).ToArray().Max(l => Math.Abs(l - 1));
+            Assert.IsTrue(after < drift / 10, $"m normalized at the second call's start (|m| - 1 now {after:g3}, was {drift:g3})");
+            // An m the user sets is still reported.
+            state.M.Tensor = state.M.Tensor * 1.01;
+            llg.Step(1e-13);
+            StringAssert.Contains(notices.ToString(), "LLGSolver.Step: |m| differs from 1");
+        }
+        finally { Config.Notices = previous; }
+    }
+
+    [TestMethod]
     public void StepSolveRelaxAndMinimizeReportProgress()
     {
         var state = ExchangeBlock();
