@@ -421,17 +421,28 @@ public static unsafe class DemagConvolution
                 for (int i2 = 0; i2 < n2; i2++)
                 {
                     long k = 2 * (k0 + i2), o = o0 + i2;
-                    T kxx = nxx[o], kxy = sxy * nxy[o], kxz = sxz * nxz[o], kyy = nyy[o], kyz = syz * nyz[o], kzz = nzz[o];
-                    T xr = a[k], xi = a[k + 1], yr = b[k], yi = b[k + 1], zr = c[k], zi = c[k + 1];
-                    a[k] = kxx * xr + kxy * yr + kxz * zr;
-                    a[k + 1] = kxx * xi + kxy * yi + kxz * zi;
-                    b[k] = kxy * xr + kyy * yr + kyz * zr;
-                    b[k + 1] = kxy * xi + kyy * yi + kyz * zi;
-                    c[k] = kxz * xr + kyz * yr + kzz * zr;
-                    c[k + 1] = kxz * xi + kyz * yi + kzz * zi;
+                    TensorPoint(nxx[o], sxy * nxy[o], sxz * nxz[o], nyy[o], syz * nyz[o], nzz[o], ref a[k], ref a[k + 1], ref b[k], ref b[k + 1], ref c[k], ref c[k + 1]);
                 }
             }
         }, grain == int.MaxValue ? grain : Math.Max(1, grain / n2));
+    }
+
+    /// <summary>
+    /// ĥ = N̂ M̂ at one frequency, in place on M̂ = (x, y, z) (real and imaginary parts), with the real symmetric
+    /// tensor (xx, xy, xz, yy, yz, zz) there: the arithmetic of the product for the CPU loop above and the device
+    /// kernel (DeviceDemagConvolution).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static void TensorPoint<T>(T kxx, T kxy, T kxz, T kyy, T kyz, T kzz, ref T xr, ref T xi, ref T yr, ref T yi, ref T zr, ref T zi)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T x0 = xr, x1 = xi, y0 = yr, y1 = yi, z0 = zr, z1 = zi;
+        xr = kxx * x0 + kxy * y0 + kxz * z0;
+        xi = kxx * x1 + kxy * y1 + kxz * z1;
+        yr = kxy * x0 + kyy * y0 + kyz * z0;
+        yi = kxy * x1 + kyy * y1 + kyz * z1;
+        zr = kxz * x0 + kyz * y0 + kzz * z0;
+        zi = kxz * x1 + kyz * y1 + kzz * z1;
     }
 
     /// <summary>Component j of the cell values into the corner block of the padded grid s.</summary>

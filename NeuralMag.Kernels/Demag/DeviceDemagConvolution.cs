@@ -224,16 +224,7 @@ public sealed class DeviceDemagConvolution : IDisposable
     /// <summary>ĥ = N̂ M̂ at frequency k; the kernel's half spectra are real and even, N̂(k) = N̂(−k).</summary>
     private static void MultiplyBySpectrum(Index1D k, GridConstants g, ArrayView<double> gx, ArrayView<double> gy, ArrayView<double> gz, ArrayView<double> spectra)
     {
-        int i2 = k % g.Sz, i1 = k / g.Sz % g.Sy, i0 = k / (g.Sz * g.Sy);
-        int h = g.HalfAxis == 0 ? i0 : g.HalfAxis == 1 ? i1 : i2;
-        int hl = g.HalfAxis == 0 ? g.Sx : g.HalfAxis == 1 ? g.Sy : g.Sz;
-        if (h > hl / 2)
-        {
-            i0 = (g.Sx - i0) % g.Sx;
-            i1 = (g.Sy - i1) % g.Sy;
-            i2 = (g.Sz - i2) % g.Sz;
-        }
-        int s = (i0 * g.Dy + i1) * g.Dz + i2;
+        HalfSpectrumIndex(k, g, out int s);
         MultiplyPoint(k, s, g.HalfLength, gx, gy, gz, spectra);
     }
 
@@ -243,31 +234,31 @@ public sealed class DeviceDemagConvolution : IDisposable
     /// </summary>
     private static void ProjectBySpectrum(Index1D k, GridConstants g, ArrayView<double> gx, ArrayView<double> gy, ArrayView<double> gz, ArrayView<double> projector)
     {
+        bool mirrored = HalfSpectrumIndex(k, g, out int s);
+        double conj = mirrored ? -1 : 1;
+        int o = 6 * s, p = 2 * k;
+        TruePeriodicDemag.ProjectPoint(projector[o], conj * projector[o + 1], projector[o + 2], conj * projector[o + 3], projector[o + 4], conj * projector[o + 5],
+            ref gx[p], ref gx[p + 1], ref gy[p], ref gy[p + 1], ref gz[p], ref gz[p + 1]);
+    }
+
+    /// <summary>
+    /// The index s in the half-spectrum layout of the full-grid frequency k: k itself in the stored half, −k beyond the
+    /// half axis' middle (then true is returned: the stored value is that of −k).
+    /// </summary>
+    private static bool HalfSpectrumIndex(int k, GridConstants g, out int s)
+    {
         int i2 = k % g.Sz, i1 = k / g.Sz % g.Sy, i0 = k / (g.Sz * g.Sy);
         int h = g.HalfAxis == 0 ? i0 : g.HalfAxis == 1 ? i1 : i2;
         int hl = g.HalfAxis == 0 ? g.Sx : g.HalfAxis == 1 ? g.Sy : g.Sz;
-        double conj = 1;
-        if (h > hl / 2)
+        bool mirrored = h > hl / 2;
+        if (mirrored)
         {
             i0 = (g.Sx - i0) % g.Sx;
             i1 = (g.Sy - i1) % g.Sy;
             i2 = (g.Sz - i2) % g.Sz;
-            conj = -1;
         }
-        int o = 6 * ((i0 * g.Dy + i1) * g.Dz + i2);
-        double axr = projector[o], axi = conj * projector[o + 1], ayr = projector[o + 2], ayi = conj * projector[o + 3];
-        double azr = projector[o + 4], azi = conj * projector[o + 5];
-        int p = 2 * k;
-        double xr = gx[p], xi = gx[p + 1], yr = gy[p], yi = gy[p + 1], zr = gz[p], zi = gz[p + 1];
-        // s = a·M̂, then Ĥ_i = −conj(a_i) s.
-        double sr = axr * xr - axi * xi + ayr * yr - ayi * yi + azr * zr - azi * zi;
-        double si = axr * xi + axi * xr + ayr * yi + ayi * yr + azr * zi + azi * zr;
-        gx[p] = -(axr * sr + axi * si);
-        gx[p + 1] = -(axr * si - axi * sr);
-        gy[p] = -(ayr * sr + ayi * si);
-        gy[p + 1] = -(ayr * si - ayi * sr);
-        gz[p] = -(azr * sr + azi * si);
-        gz[p + 1] = -(azr * si - azi * sr);
+        s = (i0 * g.Dy + i1) * g.Dz + i2;
+        return mirrored;
     }
 
     /// <summary>
@@ -276,15 +267,9 @@ public sealed class DeviceDemagConvolution : IDisposable
     /// </summary>
     internal static void MultiplyPoint(int k, int s, int n, ArrayView<double> gx, ArrayView<double> gy, ArrayView<double> gz, ArrayView<double> spectra)
     {
-        double nxx = spectra[s], nxy = spectra[n + s], nxz = spectra[2 * n + s], nyy = spectra[3 * n + s], nyz = spectra[4 * n + s], nzz = spectra[5 * n + s];
         int p = 2 * k;
-        double xr = gx[p], xi = gx[p + 1], yr = gy[p], yi = gy[p + 1], zr = gz[p], zi = gz[p + 1];
-        gx[p] = nxx * xr + nxy * yr + nxz * zr;
-        gx[p + 1] = nxx * xi + nxy * yi + nxz * zi;
-        gy[p] = nxy * xr + nyy * yr + nyz * zr;
-        gy[p + 1] = nxy * xi + nyy * yi + nyz * zi;
-        gz[p] = nxz * xr + nyz * yr + nzz * zr;
-        gz[p + 1] = nxz * xi + nyz * yi + nzz * zi;
+        DemagConvolution.TensorPoint(spectra[s], spectra[n + s], spectra[2 * n + s], spectra[3 * n + s], spectra[4 * n + s], spectra[5 * n + s],
+            ref gx[p], ref gx[p + 1], ref gy[p], ref gy[p + 1], ref gz[p], ref gz[p + 1]);
     }
 
     /// <summary>Node n: h = invMass_n Σ_{cells c at n} wn_c H_c (real parts of the padded grids).</summary>

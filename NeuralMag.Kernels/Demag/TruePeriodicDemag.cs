@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace NeuralMag.Kernels.Demag;
 
@@ -76,17 +77,27 @@ internal static unsafe class TruePeriodicDemag
                 long f = t % frequencies, k = t / frequencies * memberStride + 2 * f;
                 T* mx = (T*)p0 + k, my = (T*)p1 + k, mz = (T*)p2 + k;
                 long o = 6 * f;
-                T axr = a[o], axi = a[o + 1], ayr = a[o + 2], ayi = a[o + 3], azr = a[o + 4], azi = a[o + 5];
-                // s = a·M̂ (complex products), then Ĥ_i = −conj(a_i) s.
-                T sr = axr * mx[0] - axi * mx[1] + ayr * my[0] - ayi * my[1] + azr * mz[0] - azi * mz[1];
-                T si = axr * mx[1] + axi * mx[0] + ayr * my[1] + ayi * my[0] + azr * mz[1] + azi * mz[0];
-                mx[0] = -(axr * sr + axi * si);
-                mx[1] = -(axr * si - axi * sr);
-                my[0] = -(ayr * sr + ayi * si);
-                my[1] = -(ayr * si - ayi * sr);
-                mz[0] = -(azr * sr + azi * si);
-                mz[1] = -(azr * si - azi * sr);
+                ProjectPoint(a[o], a[o + 1], a[o + 2], a[o + 3], a[o + 4], a[o + 5], ref mx[0], ref mx[1], ref my[0], ref my[1], ref mz[0], ref mz[1]);
             }
         }, grain == int.MaxValue ? grain : Math.Max(1, grain / 256));
+    }
+
+    /// <summary>
+    /// Ĥ = −conj(a)(a·M̂) at one frequency, in place on M̂ = (x, y, z) (real and imaginary parts), a = (ax, ay, az): the
+    /// arithmetic of the projector for the CPU loop above and the device kernel (DeviceDemagConvolution).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void ProjectPoint<T>(T axr, T axi, T ayr, T ayi, T azr, T azi, ref T xr, ref T xi, ref T yr, ref T yi, ref T zr, ref T zi)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        // s = a·M̂ (complex products), then Ĥ_i = −conj(a_i) s.
+        T sr = axr * xr - axi * xi + ayr * yr - ayi * yi + azr * zr - azi * zi;
+        T si = axr * xi + axi * xr + ayr * yi + ayi * yr + azr * zi + azi * zr;
+        xr = -(axr * sr + axi * si);
+        xi = -(axr * si - axi * sr);
+        yr = -(ayr * sr + ayi * si);
+        yi = -(ayr * si - ayi * sr);
+        zr = -(azr * sr + azi * si);
+        zi = -(azr * si - azi * sr);
     }
 }
