@@ -36,6 +36,16 @@ public sealed class QuadraticElementOperator
     /// <summary>Operator index per cell, or null when one operator serves every cell.</summary>
     internal int[]? CellOperator { get; }
 
+    /// <summary>The energy at m = 0, Σ_c ρ_c e₀ V_c (J): the constant of E(m) = ½ mᵀKm + bᵀm + E₀.</summary>
+    /// <param name="rho">Density per cell.</param>
+    public double ConstantEnergy(double[] rho)
+    {
+        ArgumentNullException.ThrowIfNull(rho);
+        double e0 = 0;
+        for (int c = 0; c < rho.Length; c++) e0 += rho[c] * E0V[CellOperator?[c] ?? 0];
+        return e0;
+    }
+
     /// <summary>
     /// The tables the assembly reads, in precision T: for double K's blocks, B and E0V themselves; for float the same
     /// values computed in float64 and rounded once (made on first request and kept).

@@ -418,6 +418,7 @@ internal sealed class FieldTermOperator
 
     private NTensor MemberEnergy(NTensor[] a)
     {
+        if (OnDeviceEnergy(a) is { } onDevice) return onDevice;
         var x = Inputs(a);
         var r = Run(x, x.MNode, ElementAssembler.Mode.Energy);
         var e = NTensor.Scalar(r.Energy, _state.DType, _state.Device);
@@ -581,6 +582,36 @@ internal sealed class FieldTermOperator
     }
 
     private DeviceCache? _device;
+
+    /// <summary>
+    /// E on an ILGPU device when the density has element operators, m is nodal and nothing records; null otherwise (the
+    /// host path then copies m there). A quadratic energy E(m) = ½ mᵀKm + bᵀm + E₀ has ∇E = Km + b and ∇E(0) = b, so
+    /// E = ½ m·(∇E(m) + ∇E(0)) + E₀: one application of the element operator with unit node scale (the raw gradient),
+    /// a dot product reduced on the device, and the constants ∇E(0) and E₀ = Σ_c ρ_c e₀V made once per operator.
+    /// The result stays on the device (nothing is read back).
+    /// </summary>
+    private NTensor? OnDeviceEnergy(NTensor[] a)
+    {
+        if (_state.Device.IsCpu || _fic || !_useOperators || Tape.IsRecording(a)) return null;
+        if (!Shapes.Equal(a[0].GetShape(), MShape) || a[0].Device != _state.Device) return null;
+        if (Parameters(a).Op is not { } op) return null;
+        var rho = Cached(ref _rho, a[_rhoIndex], "rho");
+        if (_deviceEnergy is not { } d || d.Op != op || d.Rho != rho)
+        {
+            _deviceEnergy?.Operator.Dispose();
+            _state.CountPreparedBuild(_term + ".device-energy");
+            var unit = new double[Geo.NumNodes];
+            Array.Fill(unit, 1.0);
+            var gradient = new DeviceElementOperator(op, Geo, rho, unit, _state.Device);
+            var atZero = gradient.Apply(NTensor.Zeros(MShape, a[0].DType, _state.Device));
+            _deviceEnergy = d = new DeviceEnergyCache(op, rho, gradient, atZero, op.ConstantEnergy(rho));
+        }
+        var m = a[0].DType == d.AtZero.DType ? a[0] : a[0].Cast(d.AtZero.DType);
+        return (m * (d.Operator.Apply(m) + d.AtZero)).Sum() * 0.5 + d.E0;
+    }
+
+    private sealed record DeviceEnergyCache(QuadraticElementOperator Op, double[] Rho, DeviceElementOperator Operator, NTensor AtZero, double E0);
+    private DeviceEnergyCache? _deviceEnergy;
 
     /// <summary>
     /// What the element-operator paths (device, float32) read besides m: the density's parameters with their element

@@ -213,6 +213,38 @@ public sealed class DeviceResidencyTests
     }
 
     [TestMethod]
+    public void ElementOperatorEnergiesStayOnTheDevice()
+    {
+        // E_exchange and E_uaniso: one gradient application and a device reduction; after the first evaluation (which
+        // builds the energy operator) nothing field-sized crosses, and the value is read as one scalar.
+        var device = Own.Value;
+        var gpu = NewState(device);
+        var cpu = NewState(Device.Cpu);
+        var counters = Devices.Transfers(device);
+        foreach (var term in new[] { "E_exchange", "E_uaniso" })
+        {
+            var onDevice = gpu.Resolve(term, new[] { "m" });
+            var onCpu = cpu.Resolve(term, new[] { "m" });
+            int nodes = gpu.Mesh.NumNodes;
+            for (int k = 0; k < 3; k++)
+            {
+                var values = Enumerable.Range(0, 3 * nodes).Select(i => Math.Cos(0.3 * i + k)).ToArray();
+                var m = gpu.Tensor(values, gpu.Mesh.NodeCounts.Append(3).ToArray());
+                var before = counters.Snapshot();
+                var e = onDevice.Invoke(m);
+                var copies = counters.Snapshot() - before;
+                Assert.AreEqual(device, e.Device, $"{term} stays on the device");
+                if (k > 0) Assert.AreEqual(0L, copies.FieldSized, $"{term}, evaluation {k}: {copies}");
+                double expected = onCpu.Invoke(cpu.Tensor(values, cpu.Mesh.NodeCounts.Append(3).ToArray())).Item();
+                Assert.AreEqual(expected, e.Item(), 1e-12 * Math.Abs(expected), $"{term}, evaluation {k}");
+            }
+        }
+        var builds = Builds(gpu);
+        Assert.AreEqual(1L, builds.GetValueOrDefault("ExchangeField.device-energy"), Format(builds));
+        Assert.AreEqual(1L, builds.GetValueOrDefault("UniaxialAnisotropyField.device-energy"), Format(builds));
+    }
+
+    [TestMethod]
     public void ATruePbcDemagFieldStaysOnTheDevice()
     {
         // The true-PBC projector runs in the device convolution (power-of-two periodic grid): after the first
