@@ -38,7 +38,7 @@ internal sealed class FieldTermOperator
 
     private sealed record ValuesCache(Storage Key, double[] Values);
     private sealed record MassCache(double[] Ms, double[] Rho, double[] Values);
-    private sealed record DeviceCache(QuadraticElementOperator Op, double[] Rho, double[] Mass, DeviceElementOperator Operator);
+    private sealed record DeviceCache(QuadraticElementOperator Op, double[] Rho, double[] Mass, DeviceElementOperator Operator, NTensor Scale);
 
     private sealed record ParamCache(Storage[] Keys, double[][] Values, QuadraticElementOperator? Op);
 
@@ -566,7 +566,9 @@ internal sealed class FieldTermOperator
     /// </summary>
     private NTensor? OnDevice(NTensor[] a, int members = 0)
     {
-        if (_state.Device.IsCpu || _fic || !_useOperators || Tape.IsRecording(a)) return null;
+        if (_state.Device.IsCpu || _fic || !_useOperators) return null;
+        bool recording = Tape.IsRecording(a);
+        if (recording && (members != 0 || !OnlyMRecords(a))) return null;
         var mShape = members == 0 ? MShape : Batch.Prepend(members, MShape);
         if (!Shapes.Equal(a[0].GetShape(), mShape) || a[0].Device != _state.Device) return null;
         if (OperatorInputs(a) is not var (pc, op, rho, mass)) return null;
@@ -576,42 +578,73 @@ internal sealed class FieldTermOperator
             _state.CountPreparedBuild(_term + ".device");
             var scale = new double[mass.Length];
             for (int i = 0; i < scale.Length; i++) scale[i] = -ElementAssembler.InverseMass(mass[i]) / Constants.Mu0;
-            _device = d = new DeviceCache(op, rho, mass, new DeviceElementOperator(op, Geo, rho, scale, _state.Device));
+            var scaleTensor = NTensor.FromArray(scale, Geo.Nodes.Append(1).ToArray(), a[0].DType, _state.Device);
+            _device = d = new DeviceCache(op, rho, mass, new DeviceElementOperator(op, Geo, rho, scale, _state.Device), scaleTensor);
         }
-        return d.Operator.Apply(a[0]);
+        var h = d.Operator.Apply(a[0]);
+        if (!recording) return h;
+        // h = S(Km + b) with S = diag(-1/(mu0 M)) and K symmetric: the VJP in m is K(S g) = ∇E(S g) − ∇E(0).
+        var gradient = DeviceGradient(op, rho, a[0].DType);
+        return Tape.Record(h, a, g => Only(a.Length, gradient.Operator.Apply(g * d.Scale) - gradient.AtZero));
+    }
+
+    /// <summary>True when m is the only input on the tape (the device paths differentiate with respect to m alone).</summary>
+    private static bool OnlyMRecords(NTensor[] a)
+    {
+        for (int i = 1; i < a.Length; i++)
+            if (Tape.IsRecording(a[i])) return false;
+        return Tape.IsRecording(a[0]);
+    }
+
+    /// <summary>The gradients of a VJP that reaches m alone (every other input has none).</summary>
+    private static NTensor?[] Only(int inputs, NTensor gm)
+    {
+        var grads = new NTensor?[inputs];
+        grads[0] = gm;
+        return grads;
     }
 
     private DeviceCache? _device;
 
     /// <summary>
-    /// E on an ILGPU device when the density has element operators, m is nodal and nothing records; null otherwise (the
-    /// host path then copies m there). A quadratic energy E(m) = ½ mᵀKm + bᵀm + E₀ has ∇E = Km + b and ∇E(0) = b, so
-    /// E = ½ m·(∇E(m) + ∇E(0)) + E₀: one application of the element operator with unit node scale (the raw gradient),
-    /// a dot product reduced on the device, and the constants ∇E(0) and E₀ = Σ_c ρ_c e₀V made once per operator.
-    /// The result stays on the device (nothing is read back).
+    /// E on an ILGPU device when the density has element operators, m is nodal and nothing but m records; null
+    /// otherwise (the host path then copies m there). A quadratic energy E(m) = ½ mᵀKm + bᵀm + E₀ has ∇E = Km + b and
+    /// ∇E(0) = b, so E = ½ m·(∇E(m) + ∇E(0)) + E₀: one application of the element operator with unit node scale (the
+    /// raw gradient, <see cref="DeviceGradient"/>), a dot product reduced on the device, and the constants ∇E(0) and
+    /// E₀ = Σ_c ρ_c e₀V made once per operator. The result stays on the device; its VJP in m is g ∇E(m).
     /// </summary>
     private NTensor? OnDeviceEnergy(NTensor[] a)
     {
-        if (_state.Device.IsCpu || _fic || !_useOperators || Tape.IsRecording(a)) return null;
+        if (_state.Device.IsCpu || _fic || !_useOperators) return null;
+        bool recording = Tape.IsRecording(a);
+        if (recording && !OnlyMRecords(a)) return null;
         if (!Shapes.Equal(a[0].GetShape(), MShape) || a[0].Device != _state.Device) return null;
         if (Parameters(a).Op is not { } op) return null;
-        var rho = Cached(ref _rho, a[_rhoIndex], "rho");
-        if (_deviceEnergy is not { } d || d.Op != op || d.Rho != rho)
-        {
-            _deviceEnergy?.Operator.Dispose();
-            _state.CountPreparedBuild(_term + ".device-energy");
-            var unit = new double[Geo.NumNodes];
-            Array.Fill(unit, 1.0);
-            var gradient = new DeviceElementOperator(op, Geo, rho, unit, _state.Device);
-            var atZero = gradient.Apply(NTensor.Zeros(MShape, a[0].DType, _state.Device));
-            _deviceEnergy = d = new DeviceEnergyCache(op, rho, gradient, atZero, op.ConstantEnergy(rho));
-        }
+        var d = DeviceGradient(op, Cached(ref _rho, a[_rhoIndex], "rho"), a[0].DType);
         var m = a[0].DType == d.AtZero.DType ? a[0] : a[0].Cast(d.AtZero.DType);
-        return (m * (d.Operator.Apply(m) + d.AtZero)).Sum() * 0.5 + d.E0;
+        var gm = d.Operator.Apply(m);
+        var e = (m * (gm + d.AtZero)).Sum() * 0.5 + d.E0;
+        return recording ? Tape.Record(e, a, g => Only(a.Length, gm * g)) : e;
     }
 
-    private sealed record DeviceEnergyCache(QuadraticElementOperator Op, double[] Rho, DeviceElementOperator Operator, NTensor AtZero, double E0);
-    private DeviceEnergyCache? _deviceEnergy;
+    /// <summary>
+    /// The element operator with unit node scale on the device (∇E at the nodes), ∇E(0) and E₀ for the operator and rho,
+    /// made once per (operator, rho).
+    /// </summary>
+    private DeviceGradientCache DeviceGradient(QuadraticElementOperator op, double[] rho, DType dtype)
+    {
+        if (_deviceGradient is { } d && d.Op == op && d.Rho == rho && d.AtZero.DType == dtype) return d;
+        _deviceGradient?.Operator.Dispose();
+        _state.CountPreparedBuild(_term + ".device-gradient");
+        var unit = new double[Geo.NumNodes];
+        Array.Fill(unit, 1.0);
+        var gradient = new DeviceElementOperator(op, Geo, rho, unit, _state.Device);
+        var atZero = gradient.Apply(NTensor.Zeros(MShape, dtype, _state.Device));
+        return _deviceGradient = new DeviceGradientCache(op, rho, gradient, atZero, op.ConstantEnergy(rho));
+    }
+
+    private sealed record DeviceGradientCache(QuadraticElementOperator Op, double[] Rho, DeviceElementOperator Operator, NTensor AtZero, double E0);
+    private DeviceGradientCache? _deviceGradient;
 
     /// <summary>
     /// What the element-operator paths (device, float32) read besides m: the density's parameters with their element

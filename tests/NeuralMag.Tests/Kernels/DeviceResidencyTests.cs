@@ -240,8 +240,45 @@ public sealed class DeviceResidencyTests
             }
         }
         var builds = Builds(gpu);
-        Assert.AreEqual(1L, builds.GetValueOrDefault("ExchangeField.device-energy"), Format(builds));
-        Assert.AreEqual(1L, builds.GetValueOrDefault("UniaxialAnisotropyField.device-energy"), Format(builds));
+        Assert.AreEqual(1L, builds.GetValueOrDefault("ExchangeField.device-gradient"), Format(builds));
+        Assert.AreEqual(1L, builds.GetValueOrDefault("UniaxialAnisotropyField.device-gradient"), Format(builds));
+    }
+
+    [TestMethod]
+    public void GradientsWithRespectToMStayOnTheDevice()
+    {
+        // d(w·h)/dm and dE/dm of the element-operator terms through Resolve and the tape: the VJPs apply the unit-scale
+        // operator on the device (K symmetric), so the backward pass copies nothing field-sized either.
+        var device = Own.Value;
+        var gpu = NewState(device);
+        var cpu = NewState(Device.Cpu);
+        var counters = Devices.Transfers(device);
+        int nodes = gpu.Mesh.NumNodes;
+        var shape = gpu.Mesh.NodeCounts.Append(3).ToArray();
+        var mValues = Enumerable.Range(0, 3 * nodes).Select(i => Math.Sin(0.45 * i)).ToArray();
+        var wValues = Enumerable.Range(0, 3 * nodes).Select(i => Math.Cos(0.2 * i + 1)).ToArray();
+        foreach (var (attribute, isField) in new[] { ("h_exchange", true), ("h_uaniso", true), ("E_exchange", false), ("E_uaniso", false) })
+        {
+            var onDevice = gpu.Resolve(attribute, new[] { "m" });
+            var onCpu = cpu.Resolve(attribute, new[] { "m" });
+            NTensor Loss(Func<NTensor[], NTensor> f, NTensor m, NTensor w) => isField ? (f(new[] { m }) * w).Sum() : f(new[] { m });
+            var (mg, wg) = (gpu.Tensor(mValues, shape), gpu.Tensor(wValues, shape));
+            var (mc, wc) = (cpu.Tensor(mValues, shape), cpu.Tensor(wValues, shape));
+            var expected = Autodiff.Grad(v => Loss(onCpu.Invoke, v, wc))(mc).ToArray();
+            NTensor actual = null!;
+            for (int k = 0; k < 2; k++)
+            {
+                var before = counters.Snapshot();
+                actual = Autodiff.Grad(v => Loss(onDevice.Invoke, v, wg))(mg);
+                var copies = counters.Snapshot() - before;
+                if (k > 0) Assert.AreEqual(0L, copies.FieldSized, $"d{attribute}/dm, evaluation {k}: {copies}");
+            }
+            Assert.AreEqual(device, actual.Device, $"d{attribute}/dm stays on the device");
+            var a = actual.ToArray();
+            double scale = expected.Max(Math.Abs);
+            Assert.IsTrue(scale > 0, attribute);
+            for (int i = 0; i < a.Length; i++) Assert.AreEqual(expected[i], a[i], 1e-12 * scale, $"d{attribute}/dm element {i}");
+        }
     }
 
     [TestMethod]
