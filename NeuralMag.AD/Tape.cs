@@ -89,6 +89,16 @@ public sealed class Tape : IDisposable
         return any;
     }
 
+    /// <summary>True when the tape of this thread would record an operation on inputs[<paramref name="index"/>] and on no
+    /// other input (an operator whose VJP is written for that input alone can then take its fast path).</summary>
+    public static bool IsRecordingOnly(ReadOnlySpan<NTensor> inputs, int index)
+    {
+        if (_current == null) return false;
+        for (int i = 0; i < inputs.Length; i++)
+            if (i != index && IsRecording(inputs[i])) return false;
+        return IsRecording(inputs[index]);
+    }
+
     /// <summary>Remembers that this tape's computation read a tensor of <paramref name="other"/> if that tape encloses it.</summary>
     private void NoteForeign(Tape other)
     {

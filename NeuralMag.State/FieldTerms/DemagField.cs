@@ -233,8 +233,8 @@ internal sealed class DemagOperator
         bool record = Tape.IsRecording(a);
         // Only the gradients of the inputs on the tape are formed (the design variable is usually rho alone).
         var wanted = record ? new[] { Tape.IsRecording(a[0]), Tape.IsRecording(a[1]), Tape.IsRecording(a[2]) } : null;
-        if (!record && !_state.Device.IsCpu && a[0].Device == _state.Device && DeviceDemagConvolution.Supports(_kernel!))
-            return DeviceField(a[0], wt);
+        if (!_state.Device.IsCpu && a[0].Device == _state.Device && DeviceDemagConvolution.Supports(_kernel!) && (!record || Tape.IsRecordingOnly(a, 0)))
+            return record ? RecordedDeviceField(a, wt) : DeviceField(a[0], wt);
         if (_state.DType == DType.Float32 && _state.Device.IsCpu && a[0].Storage is CpuStorage { F32: { } m32 })
         {
             LastFieldPrecision = DType.Float32;
@@ -478,6 +478,33 @@ internal sealed class DemagOperator
         }
         return dv.Apply(m);
     }
+
+    /// <summary>
+    /// <see cref="DeviceField"/> on the tape with respect to m alone. The field is h = B N A m with the weighted cell
+    /// mean A_cn = w_c/2^d (n a corner of c), the symmetric convolution N and the gather B_nc = wn_c/W_n, so the VJP
+    /// Aᵀ N Bᵀ g is the same device convolution with the weights swapped: cell weight 2^d wn, gather weight w/2^d,
+    /// unit node mass, applied to g/W (made once per weights).
+    /// </summary>
+    private NTensor RecordedDeviceField(NTensor[] a, Weights wt)
+    {
+        var h = DeviceField(a[0], wt);
+        if (_deviceAdjoint is not { } adj || adj.Weights != wt.W)
+        {
+            _deviceAdjoint?.Operator.Dispose();
+            _state.CountPreparedBuild("demag.device-adjoint");
+            int corners = _geo.Corners;
+            var cellWeight = wt.Wn.Select(v => v * corners).ToArray();
+            var gatherWeight = wt.W.Select(v => v / corners).ToArray();
+            var unit = Enumerable.Repeat(1.0, _geo.NumNodes).ToArray();
+            var op = new DeviceDemagConvolution(_kernel!, _geo, cellWeight, gatherWeight, unit, _state.Device);
+            var invMass = NTensor.FromArray(wt.InvMass, _geo.Nodes.Append(1).ToArray(), a[0].DType, _state.Device);
+            _deviceAdjoint = adj = new DeviceAdjoint(wt.W, op, invMass);
+        }
+        return Tape.Record(h, a, g => new NTensor?[] { adj.Operator.Apply(g * adj.InvMass), null, null });
+    }
+
+    private sealed record DeviceAdjoint(double[] Weights, DeviceDemagConvolution Operator, NTensor InvMass);
+    private DeviceAdjoint? _deviceAdjoint;
 
     /// <summary>A prepared device convolution for the weights (cuFFT or our FFT kernel; one prepared build).</summary>
     private DeviceCache NewDeviceCache(Weights wt)

@@ -568,7 +568,7 @@ internal sealed class FieldTermOperator
     {
         if (_state.Device.IsCpu || _fic || !_useOperators) return null;
         bool recording = Tape.IsRecording(a);
-        if (recording && (members != 0 || !OnlyMRecords(a))) return null;
+        if (recording && (members != 0 || !Tape.IsRecordingOnly(a, 0))) return null;
         var mShape = members == 0 ? MShape : Batch.Prepend(members, MShape);
         if (!Shapes.Equal(a[0].GetShape(), mShape) || a[0].Device != _state.Device) return null;
         if (OperatorInputs(a) is not var (pc, op, rho, mass)) return null;
@@ -586,14 +586,6 @@ internal sealed class FieldTermOperator
         // h = S(Km + b) with S = diag(-1/(mu0 M)) and K symmetric: the VJP in m is K(S g) = ∇E(S g) − ∇E(0).
         var gradient = DeviceGradient(op, rho, a[0].DType);
         return Tape.Record(h, a, g => Only(a.Length, gradient.Operator.Apply(g * d.Scale) - gradient.AtZero));
-    }
-
-    /// <summary>True when m is the only input on the tape (the device paths differentiate with respect to m alone).</summary>
-    private static bool OnlyMRecords(NTensor[] a)
-    {
-        for (int i = 1; i < a.Length; i++)
-            if (Tape.IsRecording(a[i])) return false;
-        return Tape.IsRecording(a[0]);
     }
 
     /// <summary>The gradients of a VJP that reaches m alone (every other input has none).</summary>
@@ -617,7 +609,7 @@ internal sealed class FieldTermOperator
     {
         if (_state.Device.IsCpu || _fic || !_useOperators) return null;
         bool recording = Tape.IsRecording(a);
-        if (recording && !OnlyMRecords(a)) return null;
+        if (recording && !Tape.IsRecordingOnly(a, 0)) return null;
         if (!Shapes.Equal(a[0].GetShape(), MShape) || a[0].Device != _state.Device) return null;
         if (Parameters(a).Op is not { } op) return null;
         var d = DeviceGradient(op, Cached(ref _rho, a[_rhoIndex], "rho"), a[0].DType);

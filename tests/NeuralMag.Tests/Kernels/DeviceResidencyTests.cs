@@ -247,8 +247,9 @@ public sealed class DeviceResidencyTests
     [TestMethod]
     public void GradientsWithRespectToMStayOnTheDevice()
     {
-        // d(w·h)/dm and dE/dm of the element-operator terms through Resolve and the tape: the VJPs apply the unit-scale
-        // operator on the device (K symmetric), so the backward pass copies nothing field-sized either.
+        // d(w·h)/dm and dE/dm through Resolve and the tape: the element-operator terms' VJPs apply the unit-scale operator
+        // on the device (K symmetric), demag's the device convolution with swapped weights, so the backward pass copies
+        // nothing field-sized either.
         var device = Own.Value;
         var gpu = NewState(device);
         var cpu = NewState(Device.Cpu);
@@ -257,7 +258,7 @@ public sealed class DeviceResidencyTests
         var shape = gpu.Mesh.NodeCounts.Append(3).ToArray();
         var mValues = Enumerable.Range(0, 3 * nodes).Select(i => Math.Sin(0.45 * i)).ToArray();
         var wValues = Enumerable.Range(0, 3 * nodes).Select(i => Math.Cos(0.2 * i + 1)).ToArray();
-        foreach (var (attribute, isField) in new[] { ("h_exchange", true), ("h_uaniso", true), ("E_exchange", false), ("E_uaniso", false) })
+        foreach (var (attribute, isField) in new[] { ("h_exchange", true), ("h_uaniso", true), ("h_demag", true), ("h", true), ("E_exchange", false), ("E_uaniso", false) })
         {
             var onDevice = gpu.Resolve(attribute, new[] { "m" });
             var onCpu = cpu.Resolve(attribute, new[] { "m" });
