@@ -317,6 +317,22 @@ public sealed class DeviceResidencyTests
     }
 
     [TestMethod]
+    public void AMinimizerRunCopiesNoFieldAfterItsFirstIteration()
+    {
+        // Barzilai–Borwein iterations on the device: the field, the torque-like direction and the step lengths are
+        // tensor operations there; the per-iteration convergence check reads scalars only.
+        var device = Own.Value;
+        var state = NewState(device);
+        var counters = Devices.Transfers(device);
+        new EnergyMinimizer(state, maxIter: 1).Minimize();
+        var before = counters.Snapshot();
+        var result = new EnergyMinimizer(state, maxIter: 40).Minimize();
+        var copies = counters.Snapshot() - before;
+        Console.WriteLine($"40 iterations: {copies}");
+        Assert.AreEqual(0L, copies.FieldSized, copies.ToString());
+    }
+
+    [TestMethod]
     public void ATruePbcDemagFieldStaysOnTheDevice()
     {
         // The true-PBC projector runs in the device convolution (power-of-two periodic grid): after the first
