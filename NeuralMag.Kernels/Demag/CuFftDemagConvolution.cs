@@ -57,7 +57,7 @@ public sealed class CuFftDemagConvolution : IDisposable
         _half = _grid.HalfLength;
         var acc = _backend.Accelerator;
         _spectra = _backend.Upload(Enumerable.Range(0, 6).SelectMany(kernel.HalfSpectrum).ToArray());
-        _w = _backend.Upload(cellWeight);
+        _w = _backend.Upload(DeviceDemagConvolution.CellMeanWeights(cellWeight, g.Corners));
         _wn = _backend.Upload(gatherWeight);
         _invMass = _backend.Upload(invNodeMass);
         _real = Enumerable.Range(0, 3).Select(_ => acc.Allocate1D<double>(_points)).ToArray();

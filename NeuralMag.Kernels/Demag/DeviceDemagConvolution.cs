@@ -1,3 +1,4 @@
+using System.Numerics;
 using ILGPU;
 using ILGPU.Runtime;
 using NeuralMag.AD;
@@ -12,7 +13,8 @@ namespace NeuralMag.Kernels.Demag;
 /// (the full spectrum follows from N̂(−k) = N̂(k)) or, for the true-PBC kernel, with its projector
 /// (Ĥ = −conj(a)(a·M̂), a(−k) = conj(a(k)); TruePeriodicDemag.cs), the inverse FFT, and the weighted gather of the cell
 /// fields to the nodes. Every padded length must be a power of two (open axes always are; pseudo-periodic or true-PBC
-/// axes of other lengths use the host path). The kernel spectra, twiddles, weights and grids stay on the device; <see cref="Dispose"/> frees them.
+/// axes of other lengths use the host path). The kernels are generic over the float type and run in m's precision:
+/// a float32 m is transformed in float32 with the spectra, twiddles and weights computed in float64 and rounded once. The kernel spectra, twiddles, weights and grids stay on the device; <see cref="Dispose"/> frees them.
 /// </summary>
 public sealed class DeviceDemagConvolution : IDisposable
 {
@@ -42,8 +44,36 @@ public sealed class DeviceDemagConvolution : IDisposable
     private readonly bool _truePeriodic;
     private readonly int[] _shape;
     private readonly int[] _twiddleOffset = new int[3];
-    private MemoryBuffer1D<double, Stride1D.Dense>? _spectra, _twiddles, _w, _wn, _invMass, _scratch;
-    private readonly MemoryBuffer1D<double, Stride1D.Dense>[] _grids;
+    // Host copies (float64) of what the kernels read: spectra or projector, twiddles, w/2^d, wn, 1/W.
+    private readonly double[] _spectraHost, _twiddlesHost, _wHost, _wnHost, _invMassHost;
+    private Buffers<double>? _double;
+    private Buffers<float>? _single;
+    private bool _disposed;
+
+    /// <summary>The tables and work grids on the device in one precision.</summary>
+    private sealed class Buffers<T> : IDisposable where T : unmanaged
+    {
+        public required MemoryBuffer1D<T, Stride1D.Dense> Spectra, Twiddles, W, Wn, InvMass, Scratch;
+        public required MemoryBuffer1D<T, Stride1D.Dense>[] Grids;
+
+        public void Dispose()
+        {
+            foreach (var b in new[] { Spectra, Twiddles, W, Wn, InvMass, Scratch }.Concat(Grids)) b.Dispose();
+        }
+    }
+
+    private Buffers<T> Make<T>(Func<double, T> round) where T : unmanaged
+    {
+        T[] R(double[] v) => Array.ConvertAll(v, x => round(x));
+        var acc = _backend.Accelerator;
+        return new Buffers<T>
+        {
+            Spectra = _backend.Upload(R(_spectraHost)), Twiddles = _backend.Upload(R(_twiddlesHost)),
+            W = _backend.Upload(R(_wHost)), Wn = _backend.Upload(R(_wnHost)), InvMass = _backend.Upload(R(_invMassHost)),
+            Scratch = acc.Allocate1D<T>(2L * _points),
+            Grids = new[] { acc.Allocate1D<T>(2L * _points), acc.Allocate1D<T>(2L * _points), acc.Allocate1D<T>(2L * _points) },
+        };
+    }
 
     /// <summary>True when this kernel and grid can run on the device (power-of-two padded lengths, more than one cell).</summary>
     public static bool Supports(DemagKernel kernel) =>
@@ -84,15 +114,16 @@ public sealed class DeviceDemagConvolution : IDisposable
             }
         }
         if (tw.Count == 0) tw.Add(0);
-        var acc = _backend.Accelerator;
-        _spectra = _backend.Upload(spectra);
-        _twiddles = _backend.Upload(tw.ToArray());
-        _w = _backend.Upload(cellWeight);
-        _wn = _backend.Upload(gatherWeight);
-        _invMass = _backend.Upload(invNodeMass);
-        _grids = new[] { acc.Allocate1D<double>(2L * _points), acc.Allocate1D<double>(2L * _points), acc.Allocate1D<double>(2L * _points) };
-        _scratch = acc.Allocate1D<double>(2L * _points);
+        _spectraHost = spectra;
+        _twiddlesHost = tw.ToArray();
+        // The cell mean's factor w/2^d, formed once in float64.
+        _wHost = CellMeanWeights(cellWeight, g.Corners);
+        _wnHost = (double[])gatherWeight.Clone();
+        _invMassHost = (double[])invNodeMass.Clone();
     }
+
+    /// <summary>The scatter kernel's per-cell factor: the cell weight over the 2^d corners it averages.</summary>
+    internal static double[] CellMeanWeights(double[] cellWeight, int corners) => Array.ConvertAll(cellWeight, w => w / corners);
 
     /// <summary>The grid constants of the kernels for this demag kernel and grid (missing axes padded at the end).</summary>
     internal static GridConstants Constants(DemagKernel kernel, GridGeometry g, int stride)
@@ -119,36 +150,43 @@ public sealed class DeviceDemagConvolution : IDisposable
     }
 
     /// <summary>Device bytes held: kernel spectra, grids and weights.</summary>
-    public long Bytes => (_spectra?.LengthInBytes ?? 0) + 4 * 16L * _points + (_w?.LengthInBytes ?? 0) * 2 + (_invMass?.LengthInBytes ?? 0);
+    public long Bytes => (_double == null ? 0 : 8L * Elements) + (_single == null ? 0 : 4L * Elements);
 
-    /// <summary>The nodal field for nodal m on this device (float64 or float32; the result has m's dtype).</summary>
+    /// <summary>Elements of the tables and grids of one precision.</summary>
+    private long Elements => _spectraHost.Length + _twiddlesHost.Length + 2L * _wHost.Length + _invMassHost.Length + 4 * 2L * _points;
+
+    /// <summary>The nodal field for nodal m on this device (float64 or float32, computed in m's precision).</summary>
     public NTensor Apply(NTensor m)
     {
-        if (_spectra == null) throw new ObjectDisposedException(nameof(DeviceDemagConvolution));
+        if (_disposed) throw new ObjectDisposedException(nameof(DeviceDemagConvolution));
         if (m.Device != _backend.Device) throw new ArgumentException($"m is on '{m.Device}', the demag operator on '{_backend.Device}'.");
         if (m.Size != 3 * _nodes) throw new ArgumentException($"m has {m.Size} values, expected {3 * _nodes} (nodes x 3).");
-        var m64 = m.DType == DType.Float64 ? m : m.Cast(DType.Float64);
-        var mView = ((IlgpuStorage)m64.Storage).F64;
-        var zero = _backend.Kernel<Action<Index1D, ArrayView<double>>>(Zero);
-        foreach (var grid in _grids) zero((int)grid.Length, grid.View);
-        _backend.Kernel<Action<Index1D, GridConstants, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>>>(ScatterCellMean)(
-            _cells, _grid, mView, _w!.View, _grids[0].View, _grids[1].View, _grids[2].View);
-        foreach (var grid in _grids) Transform(grid, sign: -1);
-        _backend.Kernel<Action<Index1D, GridConstants, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>>>(_truePeriodic ? ProjectBySpectrum : MultiplyBySpectrum)(
-            _points, _grid, _grids[0].View, _grids[1].View, _grids[2].View, _spectra.View);
-        foreach (var grid in _grids) Transform(grid, sign: +1);
-        var output = _backend.Full(DType.Float64, m.Size, 0);
-        _backend.Kernel<Action<Index1D, GridConstants, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>>>(GatherToNodes)(
-            _nodes, _grid, _grids[0].View, _grids[1].View, _grids[2].View, _wn!.View, _invMass!.View, ((IlgpuStorage)output).F64);
-        var h = new NTensor(output, m.GetShape());
-        return m.DType == DType.Float64 ? h : h.Cast(m.DType);
+        var storage = (IlgpuStorage)m.Storage;
+        var output = (IlgpuStorage)_backend.Full(m.DType, m.Size, 0);
+        if (m.DType == DType.Float32) Run(_single ??= Make(v => (float)v), storage.F32, output.F32);
+        else Run(_double ??= Make(v => v), storage.F64, output.F64);
+        return new NTensor(output, m.GetShape());
+    }
+
+    private void Run<T>(Buffers<T> b, ArrayView<T> m, ArrayView<T> h) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var zero = _backend.Kernel<Action<Index1D, ArrayView<T>>>(Zero);
+        foreach (var grid in b.Grids) zero((int)grid.Length, grid.View);
+        _backend.Kernel<Action<Index1D, GridConstants, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>>>(ScatterCellMean)(
+            _cells, _grid, m, b.W.View, b.Grids[0].View, b.Grids[1].View, b.Grids[2].View);
+        foreach (var grid in b.Grids) Transform(b, grid, sign: -1);
+        _backend.Kernel<Action<Index1D, GridConstants, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>>>(_truePeriodic ? ProjectBySpectrum : MultiplyBySpectrum)(
+            _points, _grid, b.Grids[0].View, b.Grids[1].View, b.Grids[2].View, b.Spectra.View);
+        foreach (var grid in b.Grids) Transform(b, grid, sign: +1);
+        _backend.Kernel<Action<Index1D, GridConstants, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>>>(GatherToNodes)(
+            _nodes, _grid, b.Grids[0].View, b.Grids[1].View, b.Grids[2].View, b.Wn.View, b.InvMass.View, h);
     }
 
     /// <summary>Unnormalized complex FFT of a padded grid along every axis of length > 1 (sign −1 forward, +1 inverse).</summary>
-    private void Transform(MemoryBuffer1D<double, Stride1D.Dense> grid, int sign)
+    private void Transform<T>(Buffers<T> b, MemoryBuffer1D<T, Stride1D.Dense> grid, int sign) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var pass = _backend.Kernel<Action<Index1D, PassConstants, ArrayView<double>, ArrayView<double>, ArrayView<double>>>(StockhamPass);
-        var copy = _backend.Kernel<Action<Index1D, ArrayView<double>, ArrayView<double>>>(Copy);
+        var pass = _backend.Kernel<Action<Index1D, PassConstants, ArrayView<T>, ArrayView<T>, ArrayView<T>>>(StockhamPass);
+        var copy = _backend.Kernel<Action<Index1D, ArrayView<T>, ArrayView<T>>>(Copy);
         var strides = new[] { _shape[1] * _shape[2], _shape[2], 1 };
         for (int k = 0; k < 3; k++)
         {
@@ -156,7 +194,7 @@ public sealed class DeviceDemagConvolution : IDisposable
             if (len == 1) continue;
             int o0 = k == 0 ? 1 : 0, o1 = k == 2 ? 1 : 2;
             var src = grid;
-            var dst = _scratch!;
+            var dst = b.Scratch;
             for (int s = 1; s < len; s *= 2)
             {
                 var c = new PassConstants
@@ -164,25 +202,27 @@ public sealed class DeviceDemagConvolution : IDisposable
                     Length = len, Stride = s, AxisStride = strides[k], OtherDim = _shape[o1], OtherStride0 = strides[o0],
                     OtherStride1 = strides[o1], Span = len / 2, Sign = sign, TwiddleOffset = _twiddleOffset[k],
                 };
-                pass(_points / 2, c, src.View, dst.View, _twiddles!.View);
+                pass(_points / 2, c, src.View, dst.View, b.Twiddles.View);
                 (src, dst) = (dst, src);
             }
             if (!ReferenceEquals(src, grid)) copy((int)grid.Length, src.View, grid.View);
         }
     }
 
-    internal static void Zero(Index1D i, ArrayView<double> a) => a[i] = 0;
+    internal static void Zero<T>(Index1D i, ArrayView<T> a) where T : unmanaged, IFloatingPointIeee754<T> => a[i] = T.Zero;
 
-    private static void Copy(Index1D i, ArrayView<double> from, ArrayView<double> to) => to[i] = from[i];
+    private static void Copy<T>(Index1D i, ArrayView<T> from, ArrayView<T> to) where T : unmanaged => to[i] = from[i];
 
-    /// <summary>Cell c: the three components of Ms rho · mean of the corners into the padded grids (real parts).</summary>
-    internal static void ScatterCellMean(Index1D c, GridConstants g, ArrayView<double> m, ArrayView<double> w, ArrayView<double> gx, ArrayView<double> gy, ArrayView<double> gz)
+    /// <summary>Cell c: the three components of Ms rho · mean of the corners into the padded grids (real parts); w holds
+    /// the factor (Ms rho)/2^d per cell (<see cref="CellMeanWeights"/>).</summary>
+    internal static void ScatterCellMean<T>(Index1D c, GridConstants g, ArrayView<T> m, ArrayView<T> w, ArrayView<T> gx, ArrayView<T> gy, ArrayView<T> gz)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         int iz = c % g.Cz, iy = c / g.Cz % g.Cy, ix = c / (g.Cz * g.Cy);
         int sy = g.Nz, sx = g.Ny * g.Nz;
         int ox = ix + 1 == g.Nx ? -ix * sx : sx, oy = iy + 1 == g.Ny ? -iy * sy : sy, oz = iz + 1 == g.Nz ? -iz : 1;
         int baseNode = ix * sx + iy * sy + iz;
-        double x = 0, y = 0, z = 0;
+        T x = T.Zero, y = T.Zero, z = T.Zero;
         for (int a = 0; a < g.Corners; a++)
         {
             int n = (baseNode + ((a & 1) != 0 ? ox : 0) + ((a & 2) != 0 ? oy : 0) + ((a & 4) != 0 ? oz : 0)) * 3;
@@ -190,7 +230,7 @@ public sealed class DeviceDemagConvolution : IDisposable
             y += m[n + 1];
             z += m[n + 2];
         }
-        double f = w[c] / g.Corners;
+        T f = w[c];
         int p = g.Stride * ((ix * g.Sy + iy) * g.Sz + iz);
         gx[p] = f * x;
         gy[p] = f * y;
@@ -201,7 +241,7 @@ public sealed class DeviceDemagConvolution : IDisposable
     /// One radix-2 Stockham pass: butterfly i of line ℓ with stride s (n = L/s points per sub-transform, m = n/2):
     /// y[q + s·2p] = a + b, y[q + s·(2p+1)] = (a − b)·exp(∓2πi p/n), a = x[q + s·p], b = x[q + s·(p + m)].
     /// </summary>
-    private static void StockhamPass(Index1D i, PassConstants c, ArrayView<double> x, ArrayView<double> y, ArrayView<double> tw)
+    private static void StockhamPass<T>(Index1D i, PassConstants c, ArrayView<T> x, ArrayView<T> y, ArrayView<T> tw) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int line = i / c.Span, b = i % c.Span;
         int p = b / c.Stride, q = b % c.Stride;
@@ -209,10 +249,10 @@ public sealed class DeviceDemagConvolution : IDisposable
         int lineBase = line / c.OtherDim * c.OtherStride0 + line % c.OtherDim * c.OtherStride1;
         int ia = 2 * (lineBase + (q + c.Stride * p) * c.AxisStride);
         int ib = 2 * (lineBase + (q + c.Stride * (p + half)) * c.AxisStride);
-        double ar = x[ia], ai = x[ia + 1], br = x[ib], bi = x[ib + 1];
+        T ar = x[ia], ai = x[ia + 1], br = x[ib], bi = x[ib + 1];
         int t = 2 * (c.TwiddleOffset + p * c.Stride);
-        double wr = tw[t], wi = c.Sign < 0 ? tw[t + 1] : -tw[t + 1];
-        double dr = ar - br, di = ai - bi;
+        T wr = tw[t], wi = c.Sign < 0 ? tw[t + 1] : -tw[t + 1];
+        T dr = ar - br, di = ai - bi;
         int o0 = 2 * (lineBase + (q + c.Stride * 2 * p) * c.AxisStride);
         int o1 = 2 * (lineBase + (q + c.Stride * (2 * p + 1)) * c.AxisStride);
         y[o0] = ar + br;
@@ -222,7 +262,8 @@ public sealed class DeviceDemagConvolution : IDisposable
     }
 
     /// <summary>ĥ = N̂ M̂ at frequency k; the kernel's half spectra are real and even, N̂(k) = N̂(−k).</summary>
-    private static void MultiplyBySpectrum(Index1D k, GridConstants g, ArrayView<double> gx, ArrayView<double> gy, ArrayView<double> gz, ArrayView<double> spectra)
+    private static void MultiplyBySpectrum<T>(Index1D k, GridConstants g, ArrayView<T> gx, ArrayView<T> gy, ArrayView<T> gz, ArrayView<T> spectra)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         HalfSpectrumIndex(k, g, out int s);
         MultiplyPoint(k, s, g.HalfLength, gx, gy, gz, spectra);
@@ -232,12 +273,19 @@ public sealed class DeviceDemagConvolution : IDisposable
     /// True PBC: Ĥ = −conj(a)(a·M̂) at frequency k, with a read from the stored half at k, or at −k and conjugated
     /// (a(−k) = conj(a(k))) beyond the half axis' middle.
     /// </summary>
-    private static void ProjectBySpectrum(Index1D k, GridConstants g, ArrayView<double> gx, ArrayView<double> gy, ArrayView<double> gz, ArrayView<double> projector)
+    private static void ProjectBySpectrum<T>(Index1D k, GridConstants g, ArrayView<T> gx, ArrayView<T> gy, ArrayView<T> gz, ArrayView<T> projector)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         bool mirrored = HalfSpectrumIndex(k, g, out int s);
-        double conj = mirrored ? -1 : 1;
         int o = 6 * s, p = 2 * k;
-        TruePeriodicDemag.ProjectPoint(projector[o], conj * projector[o + 1], projector[o + 2], conj * projector[o + 3], projector[o + 4], conj * projector[o + 5],
+        T axi = projector[o + 1], ayi = projector[o + 3], azi = projector[o + 5];
+        if (mirrored)
+        {
+            axi = -axi;
+            ayi = -ayi;
+            azi = -azi;
+        }
+        TruePeriodicDemag.ProjectPoint(projector[o], axi, projector[o + 2], ayi, projector[o + 4], azi,
             ref gx[p], ref gx[p + 1], ref gy[p], ref gy[p + 1], ref gz[p], ref gz[p + 1]);
     }
 
@@ -265,7 +313,8 @@ public sealed class DeviceDemagConvolution : IDisposable
     /// ĥ = N̂ M̂ at the interleaved complex point k of the grids, with the symmetric tensor read at index s of the six
     /// real kernel spectra of length n each.
     /// </summary>
-    internal static void MultiplyPoint(int k, int s, int n, ArrayView<double> gx, ArrayView<double> gy, ArrayView<double> gz, ArrayView<double> spectra)
+    internal static void MultiplyPoint<T>(int k, int s, int n, ArrayView<T> gx, ArrayView<T> gy, ArrayView<T> gz, ArrayView<T> spectra)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         int p = 2 * k;
         DemagConvolution.TensorPoint(spectra[s], spectra[n + s], spectra[2 * n + s], spectra[3 * n + s], spectra[4 * n + s], spectra[5 * n + s],
@@ -273,10 +322,11 @@ public sealed class DeviceDemagConvolution : IDisposable
     }
 
     /// <summary>Node n: h = invMass_n Σ_{cells c at n} wn_c H_c (real parts of the padded grids).</summary>
-    internal static void GatherToNodes(Index1D n, GridConstants g, ArrayView<double> gx, ArrayView<double> gy, ArrayView<double> gz, ArrayView<double> wn, ArrayView<double> invMass, ArrayView<double> h)
+    internal static void GatherToNodes<T>(Index1D n, GridConstants g, ArrayView<T> gx, ArrayView<T> gy, ArrayView<T> gz, ArrayView<T> wn, ArrayView<T> invMass, ArrayView<T> h)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         int iz = n % g.Nz, iy = n / g.Nz % g.Ny, ix = n / (g.Nz * g.Ny);
-        double x = 0, y = 0, z = 0;
+        T x = T.Zero, y = T.Zero, z = T.Zero;
         for (int a = 0; a < g.Corners; a++)
         {
             int cx = ix - (a & 1), cy = iy - ((a >> 1) & 1), cz = iz - ((a >> 2) & 1);
@@ -284,13 +334,13 @@ public sealed class DeviceDemagConvolution : IDisposable
             if (cy < 0) { if (g.Cy == g.Ny) cy += g.Cy; else continue; }
             if (cz < 0) { if (g.Cz == g.Nz) cz += g.Cz; else continue; }
             if (cx >= g.Cx || cy >= g.Cy || cz >= g.Cz) continue;
-            double w = wn[(cx * g.Cy + cy) * g.Cz + cz];
+            T w = wn[(cx * g.Cy + cy) * g.Cz + cz];
             int p = g.Stride * ((cx * g.Sy + cy) * g.Sz + cz);
             x += w * gx[p];
             y += w * gy[p];
             z += w * gz[p];
         }
-        double s = invMass[n];
+        T s = invMass[n];
         h[3 * n] = s * x;
         h[3 * n + 1] = s * y;
         h[3 * n + 2] = s * z;
@@ -299,8 +349,11 @@ public sealed class DeviceDemagConvolution : IDisposable
     /// <summary>Frees the device buffers.</summary>
     public void Dispose()
     {
-        foreach (var b in new[] { _spectra, _twiddles, _w, _wn, _invMass, _scratch }) b?.Dispose();
-        foreach (var b in _grids) b.Dispose();
-        _spectra = _twiddles = _w = _wn = _invMass = _scratch = null;
+        if (_disposed) return;
+        _disposed = true;
+        _double?.Dispose();
+        _single?.Dispose();
+        _double = null;
+        _single = null;
     }
 }

@@ -1,3 +1,4 @@
+using System.Numerics;
 using ILGPU;
 using ILGPU.Runtime;
 using NeuralMag.AD;
@@ -11,7 +12,8 @@ namespace NeuralMag.Kernels.FieldTerms;
 /// <code>h_n = s_n Σ_{cells c ∋ n} rho_c (Σ_{j,b} K_c[(i,a_n),(j,b)] m_{b,j} + b_c[(i,a_n)]),  s_n = −1/(mu0 M_n),</code>
 /// where a_n is the corner of node n in cell c. The operator, rho and the scale live on the device and are reused until
 /// they change; <see cref="Dispose"/> frees them. A batch of B magnetizations ([B] + nodes x 3, member after member)
-/// is one launch of B x nodes threads, each member computed as it would be alone.
+/// is one launch of B x nodes threads, each member computed as it would be alone. The kernel runs in m's precision:
+/// float32 tensors read tables rounded once from the float64 operator and compute in float32.
 /// </summary>
 public sealed class DeviceElementOperator : IDisposable
 {
@@ -29,8 +31,33 @@ public sealed class DeviceElementOperator : IDisposable
     private readonly IlgpuBackend _backend;
     private readonly GridConstants _grid;
     private readonly int _nodes;
-    private MemoryBuffer1D<double, Stride1D.Dense>? _k, _b, _rho, _scale;
+    private readonly double[] _kHost, _bHost, _rhoHost, _scaleHost;
+    private Tables<double>? _double;
+    private Tables<float>? _single;
     private MemoryBuffer1D<int, Stride1D.Dense>? _cellOp;
+    private bool _disposed;
+
+    /// <summary>The operator, rho and the node scale on the device in one precision.</summary>
+    private sealed class Tables<T> : IDisposable where T : unmanaged
+    {
+        public required MemoryBuffer1D<T, Stride1D.Dense> K, B, Rho, Scale;
+
+        public void Dispose()
+        {
+            K.Dispose();
+            B.Dispose();
+            Rho.Dispose();
+            Scale.Dispose();
+        }
+    }
+
+    private Tables<T> Upload<T>(Func<double, T> round) where T : unmanaged => new()
+    {
+        K = _backend.Upload(Array.ConvertAll(_kHost, v => round(v))),
+        B = _backend.Upload(Array.ConvertAll(_bHost, v => round(v))),
+        Rho = _backend.Upload(Array.ConvertAll(_rhoHost, v => round(v))),
+        Scale = _backend.Upload(Array.ConvertAll(_scaleHost, v => round(v))),
+    };
 
     /// <param name="op">The element operators.</param>
     /// <param name="geometry">The grid they were built for.</param>
@@ -54,11 +81,12 @@ public sealed class DeviceElementOperator : IDisposable
             Px = Periodic(0), Py = Periodic(1), Pz = Periodic(2), Nodes = geometry.NumNodes,
         };
         _nodes = geometry.NumNodes;
-        _k = _backend.Upload(op.K.SelectMany(k => k).ToArray());
-        _b = _backend.Upload(op.B.SelectMany(b => b).ToArray());
+        _kHost = op.K.SelectMany(k => k).ToArray();
+        _bHost = op.B.SelectMany(b => b).ToArray();
+        _rhoHost = (double[])rho.Clone();
+        _scaleHost = (double[])scale.Clone();
         _cellOp = _backend.Upload(op.CellOperator ?? new int[1]);
-        _rho = _backend.Upload(rho);
-        _scale = _backend.Upload(scale);
+        _double = Upload(v => v);
     }
 
     /// <summary>
@@ -67,25 +95,35 @@ public sealed class DeviceElementOperator : IDisposable
     /// </summary>
     public NTensor Apply(NTensor m)
     {
-        if (_k == null) throw new ObjectDisposedException(nameof(DeviceElementOperator));
+        if (_disposed) throw new ObjectDisposedException(nameof(DeviceElementOperator));
         if (m.Device != _backend.Device) throw new ArgumentException($"m is on '{m.Device}', the operator on '{_backend.Device}'.");
         if (m.Size == 0 || m.Size % (3 * _nodes) != 0)
             throw new ArgumentException($"m has {m.Size} values, expected {3 * _nodes} (nodes x 3) or a batch of B times that.", nameof(m));
-        var m64 = m.DType == DType.Float64 ? m : m.Cast(DType.Float64);
-        var output = _backend.Full(DType.Float64, m.Size, 0);
-        var kernel = _backend.Kernel<Action<Index1D, GridConstants, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<int>, ArrayView<double>, ArrayView<double>, ArrayView<double>>>(NodeKernel);
-        kernel(m.Size / 3, _grid, ((IlgpuStorage)m64.Storage).F64, _k.View, _b!.View, _cellOp!.View, _rho!.View, _scale!.View, ((IlgpuStorage)output).F64);
-        var h = new NTensor(output, m.GetShape());
-        return m.DType == DType.Float64 ? h : h.Cast(m.DType);
+        var storage = (IlgpuStorage)m.Storage;
+        if (m.DType == DType.Float32)
+        {
+            var output = (IlgpuStorage)_backend.Full(DType.Float32, m.Size, 0);
+            Launch(m.Size / 3, _single ??= Upload(v => (float)v), storage.F32, output.F32);
+            return new NTensor(output, m.GetShape());
+        }
+        var result = (IlgpuStorage)_backend.Full(DType.Float64, m.Size, 0);
+        Launch(m.Size / 3, _double!, storage.F64, result.F64);
+        return new NTensor(result, m.GetShape());
     }
 
-    private static void NodeKernel(Index1D index, GridConstants g, ArrayView<double> m, ArrayView<double> k, ArrayView<double> b,
-        ArrayView<int> cellOp, ArrayView<double> rho, ArrayView<double> scale, ArrayView<double> h)
+    private void Launch<T>(int threads, Tables<T> t, ArrayView<T> m, ArrayView<T> h) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var kernel = _backend.Kernel<Action<Index1D, GridConstants, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<int>, ArrayView<T>, ArrayView<T>, ArrayView<T>>>(NodeKernel);
+        kernel(threads, _grid, m, t.K.View, t.B.View, _cellOp!.View, t.Rho.View, t.Scale.View, h);
+    }
+
+    private static void NodeKernel<T>(Index1D index, GridConstants g, ArrayView<T> m, ArrayView<T> k, ArrayView<T> b,
+        ArrayView<int> cellOp, ArrayView<T> rho, ArrayView<T> scale, ArrayView<T> h) where T : unmanaged, IFloatingPointIeee754<T>
     {
         // Thread index = member * nodes + node; the member's m starts at its first node.
         int node = index % g.Nodes, first = (index - node) * 3;
         int iz = node % g.Nz, iy = node / g.Nz % g.Ny, ix = node / (g.Nz * g.Ny);
-        double h0 = 0, h1 = 0, h2 = 0;
+        T h0 = T.Zero, h1 = T.Zero, h2 = T.Zero;
         int n = g.N, corners = g.Corners;
         for (int a = 0; a < corners; a++)
         {
@@ -100,7 +138,7 @@ public sealed class DeviceElementOperator : IDisposable
             int cell = (cx * g.Cy + cy) * g.Cz + cz;
             int o = g.Uniform == 1 ? 0 : cellOp[cell];
             int kBase = o * n * n, bBase = o * n;
-            double s0 = b[bBase + a], s1 = b[bBase + corners + a], s2 = b[bBase + 2 * corners + a];
+            T s0 = b[bBase + a], s1 = b[bBase + corners + a], s2 = b[bBase + 2 * corners + a];
             for (int c = 0; c < corners; c++)
             {
                 int nx = cx + (c & 1), ny = cy + ((c >> 1) & 1), nz = cz + ((c >> 2) & 1);
@@ -108,18 +146,18 @@ public sealed class DeviceElementOperator : IDisposable
                 if (ny == g.Ny) ny = 0;
                 if (nz == g.Nz) nz = 0;
                 int mb = first + ((nx * g.Ny + ny) * g.Nz + nz) * 3;
-                double m0 = m[mb], m1 = m[mb + 1], m2 = m[mb + 2];
+                T m0 = m[mb], m1 = m[mb + 1], m2 = m[mb + 2];
                 int r0 = kBase + a * n, r1 = kBase + (corners + a) * n, r2 = kBase + (2 * corners + a) * n;
                 s0 += k[r0 + c] * m0 + k[r0 + corners + c] * m1 + k[r0 + 2 * corners + c] * m2;
                 s1 += k[r1 + c] * m0 + k[r1 + corners + c] * m1 + k[r1 + 2 * corners + c] * m2;
                 s2 += k[r2 + c] * m0 + k[r2 + corners + c] * m1 + k[r2 + 2 * corners + c] * m2;
             }
-            double r = rho[cell];
+            T r = rho[cell];
             h0 += r * s0;
             h1 += r * s1;
             h2 += r * s2;
         }
-        double sc = scale[node];
+        T sc = scale[node];
         h[index * 3] = sc * h0;
         h[index * 3 + 1] = sc * h1;
         h[index * 3 + 2] = sc * h2;
@@ -128,12 +166,13 @@ public sealed class DeviceElementOperator : IDisposable
     /// <summary>Frees the device buffers.</summary>
     public void Dispose()
     {
-        _k?.Dispose();
-        _b?.Dispose();
+        if (_disposed) return;
+        _disposed = true;
+        _double?.Dispose();
+        _single?.Dispose();
         _cellOp?.Dispose();
-        _rho?.Dispose();
-        _scale?.Dispose();
-        _k = _b = _rho = _scale = null;
+        _double = null;
+        _single = null;
         _cellOp = null;
     }
 }

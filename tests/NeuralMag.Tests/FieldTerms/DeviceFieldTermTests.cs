@@ -95,6 +95,20 @@ public sealed class DeviceFieldTermTests
     }
 
     [TestMethod]
+    public void AFloat32FieldRunsTheFloat32Kernel()
+    {
+        // The element-operator kernel is generic over the float type: a float32 state's field is computed in float32
+        // on the device (tables rounded once), not in float64 and rounded.
+        var device = Get("ilgpu-cpu");
+        var state = NewState(device, DType.Float32, new[] { 4, 3, 3 }, new Pbc[] { false, false, false });
+        var h = state.Tensor("h_exchange");
+        Assert.AreEqual(DType.Float32, h.DType);
+        var kernels = ((NeuralMag.Kernels.IlgpuBackend)device.Backend).CompiledKernels;
+        Assert.IsTrue(kernels.Any(k => k.Name == "NodeKernel" && k.IsGenericMethod && k.GetGenericArguments()[0] == typeof(float)),
+            "the float32 instantiation of the element-operator kernel was compiled: " + string.Join(", ", kernels.Where(k => k.Name == "NodeKernel").Select(k => k.ToString())));
+    }
+
+    [TestMethod]
     public void TheNodeGatherKernelEqualsTheCellScatterAssembly()
     {
         var device = Get("ilgpu-cpu");
