@@ -37,6 +37,15 @@ public sealed class InterfaceAssembler
         }
     }
 
+    /// <summary>The face rule: the weights w_q A (4) and the shape values N_a(x_q) at [q * 4 + a] (16), corner bit 0 = x, bit 1 = y.</summary>
+    internal (double[] Weights, double[] Shape) Rule() => ((double[])_weight.Clone(), (double[])_shape.Clone());
+
+    /// <summary>z index of the first node layer.</summary>
+    public int Layer1 => _layer1;
+
+    /// <summary>z index of the second node layer.</summary>
+    public int Layer2 => _layer2;
+
     /// <summary>Faces per layer: cells in x times cells in y.</summary>
     public int Faces => _g.Cells[0] * _g.Cells[1];
 

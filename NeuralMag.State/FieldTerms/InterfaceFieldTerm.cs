@@ -114,6 +114,14 @@ internal sealed class InterfaceOperator
 
     private NTensor MemberEnergy(NTensor[] a)
     {
+        if (DeviceUsable(a))
+        {
+            // E = ½ m·(∇E(m) + ∇E(0)) + E₀ for the quadratic density, reduced on the device; its VJP in m is g ∇E(m).
+            var u = UnitGradient(a);
+            var gm = u.Operator.Apply(a[0]);
+            var e = (a[0] * (gm + u.AtZero)).Sum() * 0.5 + u.Operator.ConstantEnergy;
+            return Tape.IsRecording(a) ? Tape.Record(e, a, g => OnlyM(a.Length, gm * g)) : e;
+        }
         var m = NodeValues(a[0]);
         var p = FaceValues(a);
         var result = _state.Scalar(_asm.Assemble(_density, m, p, false, false).Energy);
@@ -131,6 +139,7 @@ internal sealed class InterfaceOperator
 
     private NTensor MemberField(NTensor[] a)
     {
+        if (DeviceUsable(a)) return DeviceField(a);
         var m = NodeValues(a[0]);
         var p = FaceValues(a);
         var ms = CellValues(a[1 + _np], "material__Ms");
@@ -172,6 +181,68 @@ internal sealed class InterfaceOperator
             grads[2 + _np] = Back(a[2 + _np], gRho, _state.Mesh.N);
             return grads;
         });
+    }
+
+    /// <summary>
+    /// The device paths serve m on this state's ILGPU device when nothing but m records (the VJPs in the face
+    /// parameters, Ms and rho run on the host).
+    /// </summary>
+    private bool DeviceUsable(NTensor[] a) =>
+        !_state.Device.IsCpu && a[0].Device == _state.Device && Shapes.Equal(a[0].GetShape(), _state.Mesh.NodeCounts.Append(3).ToArray())
+        && (!Tape.IsRecording(a) || Tape.IsRecordingOnly(a, 0));
+
+    private sealed record DeviceFieldCache(Storage[] Keys, DeviceInterfaceOperator Operator, NTensor Scale);
+    private sealed record UnitGradientCache(Storage[] Keys, DeviceInterfaceOperator Operator, NTensor AtZero);
+    private DeviceFieldCache? _deviceField;
+    private UnitGradientCache? _unitGradient;
+
+    private static Storage[] Keys(NTensor[] a, int count) => a.Skip(1).Take(count).Select(t => t.Storage).ToArray();
+
+    private static bool Same(Storage[] x, Storage[] y) => x.Length == y.Length && x.Zip(y).All(p => ReferenceEquals(p.First, p.Second));
+
+    /// <summary>h on the device: the interface operator with node scale −1/(μ0 M), built once per face parameters, Ms and
+    /// rho; on the tape (m alone) its VJP is K(S g) = ∇E(S g) − ∇E(0), K symmetric.</summary>
+    private NTensor DeviceField(NTensor[] a)
+    {
+        var keys = Keys(a, _np + 2);
+        if (_deviceField is not { } d || !Same(d.Keys, keys))
+        {
+            _deviceField?.Operator.Dispose();
+            _state.CountPreparedBuild(_term + ".device");
+            var ms = CellValues(a[1 + _np], "material__Ms");
+            var rho = CellValues(a[2 + _np], "rho");
+            var weight = new double[ms.Length];
+            for (int c = 0; c < ms.Length; c++) weight[c] = ms[c] * rho[c];
+            var mass = _volume.LumpedMass(weight);
+            var scale = mass.Select(v => -ElementAssembler.InverseMass(v) / Constants.Mu0).ToArray();
+            var op = new DeviceInterfaceOperator(_density, _state.Mesh.Geometry, _asm.Layer1, _asm.Layer2, FaceValues(a), scale, _state.Device);
+            var scaleTensor = NTensor.FromArray(scale, _state.Mesh.NodeCounts.Append(1).ToArray(), a[0].DType, _state.Device);
+            _deviceField = d = new DeviceFieldCache(keys, op, scaleTensor);
+        }
+        var h = d.Operator.Apply(a[0]);
+        if (!Tape.IsRecording(a)) return h;
+        var u = UnitGradient(a);
+        return Tape.Record(h, a, g => OnlyM(a.Length, u.Operator.Apply(g * d.Scale) - u.AtZero));
+    }
+
+    /// <summary>The interface operator with unit node scale (∇E) and ∇E(0), built once per face parameters.</summary>
+    private UnitGradientCache UnitGradient(NTensor[] a)
+    {
+        var keys = Keys(a, _np);
+        if (_unitGradient is { } u && Same(u.Keys, keys) && u.AtZero.DType == a[0].DType) return u;
+        _unitGradient?.Operator.Dispose();
+        _state.CountPreparedBuild(_term + ".device-gradient");
+        var unit = Enumerable.Repeat(1.0, _state.Mesh.NumNodes).ToArray();
+        var op = new DeviceInterfaceOperator(_density, _state.Mesh.Geometry, _asm.Layer1, _asm.Layer2, FaceValues(a), unit, _state.Device);
+        var atZero = op.Apply(NTensor.Zeros(a[0].GetShape(), a[0].DType, _state.Device));
+        return _unitGradient = new UnitGradientCache(keys, op, atZero);
+    }
+
+    private static NTensor?[] OnlyM(int inputs, NTensor gm)
+    {
+        var grads = new NTensor?[inputs];
+        grads[0] = gm;
+        return grads;
     }
 
     private double[] NodeValues(NTensor m)

@@ -14,7 +14,7 @@ using Device = NeuralMag.AD.Device;
 /// <summary>
 /// CUDA code generation without a GPU: ILGPU's CPU accelerator runs the kernels' IL directly and never exercises
 /// the PTX code generator, so a kernel could pass every ilgpu-cpu test and still fail to compile for CUDA. This test
-/// runs a workload that touches the kernels of the tensor primitives, the field terms, demag (open and true PBC) and an LLG step (both
+/// runs a workload that touches the kernels of the tensor primitives, the field terms (volume and interface), demag (open and true PBC) and an LLG step (both
 /// dtypes) on ilgpu-cpu, then compiles every kernel that backend compiled with ILGPU's PTX backend for sm_80 and
 /// sm_90 (no driver needed).
 /// </summary>
@@ -39,7 +39,9 @@ public sealed class PtxCompileTests
         new InterfaceDMIField().Register(state, "dmi");
         new DemagField().Register(state, "demag");
         new ExternalField(new[] { 1e4, 0, 0 }).Register(state, "external");
-        new TotalField("exchange", "aniso", "dmi", "demag", "external").Register(state);
+        state.Material["iA"] = new Function(state, "ccn").Fill(1e-3);
+        new InterlayerExchangeField(0, 2).Register(state, "iexchange");
+        new TotalField("exchange", "aniso", "dmi", "demag", "external", "iexchange").Register(state);
         new LLGSolver(state).Step(1e-13);
         // True-PBC demag: the projector's spectral product.
         var periodic = new State(new Mesh(new[] { 4, 4, 2 }, new[] { 2e-9, 2e-9, 2e-9 }, pbc: new Pbc[] { true, true, true }), device, dtype);
