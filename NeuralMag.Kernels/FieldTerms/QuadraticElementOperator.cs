@@ -67,7 +67,7 @@ public sealed class QuadraticElementOperator
     private QuadraticTables<float>? _single;
 
     /// <summary>True when some operator has a nonzero linear part b.</summary>
-    internal bool HasLinear { get; }
+    public bool HasLinear { get; }
 
     private QuadraticElementOperator(int corners, double[][] k, double[][] b, double[] e0v, int[]? cellOperator)
     {

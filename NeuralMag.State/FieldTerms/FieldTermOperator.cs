@@ -666,14 +666,33 @@ internal sealed class FieldTermOperator
     /// </summary>
     private NTensor? SingleField(NTensor[] a)
     {
-        if (_state.DType != DType.Float32 || !_state.Device.IsCpu || _fic || !_useOperators || Tape.IsRecording(a)) return null;
+        bool recording = Tape.IsRecording(a);
+        if (_state.DType != DType.Float32 || !_state.Device.IsCpu || _fic || !_useOperators || (recording && !Tape.IsRecordingOnly(a, 0))) return null;
         if (a[0].Storage is not CpuStorage { F32: { } m } || !Shapes.Equal(a[0].GetShape(), MShape)) return null;
         if (OperatorInputs(a) is not var (pc, op, rho, mass)) return null;
         var rs = Volatile.Read(ref _rhoSingle);
         if (rs == null || !ReferenceEquals(rs.Key, rho)) Volatile.Write(ref _rhoSingle, rs = new SingleRho(rho, Array.ConvertAll(rho, v => (float)v)));
         var h = GC.AllocateUninitializedArray<float>(m.Length);
         _asm.AssembleQuadratic(op, m, rs.Values, h, null);
-        return new NTensor(new CpuStorage(FieldFromGradient(h, mass)), MShape);
+        var result = new NTensor(new CpuStorage(FieldFromGradient(h, mass)), MShape);
+        if (!recording) return result;
+        // On the tape with respect to m alone: h = S(Km + b) with S = diag(-1/(mu0 M)) and K symmetric, so the VJP is
+        // K(S g), assembled in float32 like the forward (minus the assembly at 0 when the density has a linear part).
+        return Tape.Record(result, a, g =>
+        {
+            var sg = g.Storage is CpuStorage { F32: { } gf } ? (float[])gf.Clone() : Array.ConvertAll(g.ToArray(), v => (float)v);
+            var k = GC.AllocateUninitializedArray<float>(sg.Length);
+            _asm.AssembleQuadratic(op, FieldFromGradient(sg, mass), rs.Values, k, null);
+            if (op.HasLinear)
+            {
+                var b = GC.AllocateUninitializedArray<float>(sg.Length);
+                _asm.AssembleQuadratic(op, new float[sg.Length], rs.Values, b, null);
+                for (int i = 0; i < k.Length; i++) k[i] -= b[i];
+            }
+            var grads = new NTensor?[a.Length];
+            grads[0] = new NTensor(new CpuStorage(k), MShape);
+            return grads;
+        });
     }
 
     /// <summary>

@@ -87,6 +87,39 @@ public sealed class Float32PathTests
         }
     }
 
+    /// <summary>
+    /// On the tape with respect to m alone, a float32 state's element-operator field computes forward and VJP in float32
+    /// (K(S g) from the same float32 assembly) and its gradient follows the float64 one.
+    /// </summary>
+    [TestMethod]
+    [DataRow("exchange")]
+    [DataRow("uaniso")]
+    public void TheFloat32GradientWithRespectToMComputesInFloat32AndMatchesFloat64(string term)
+    {
+        int[] n = { 9, 7, 5 };
+        var pbc = new Pbc[] { true, false, false };
+        double[] reference = null!;
+        foreach (var dtype in new[] { DType.Float64, DType.Float32 })
+        {
+            var state = NewState(dtype, n, pbc);
+            FieldTerm ft = term == "exchange" ? new ExchangeField() : new UniaxialAnisotropyField();
+            var op = new FieldTermOperator(state, ft.Density, ft.Density.DefaultGaussPoints, term, Array.Empty<string>(), useOperators: true);
+            var args = op.FieldParameters.Select(p => Arg(state, p)).ToArray();
+            var m = args[0];
+            var w = state.Tensor(Enumerable.Range(0, m.Size).Select(i => Math.Sin(0.3 * i)).ToArray(), m.GetShape());
+            var g = Autodiff.Grad(v => (op.Field(args.Select((t, i) => i == 0 ? v : t).ToArray()) * w).Sum())(m);
+            Assert.AreEqual(dtype, op.LastFieldPrecision, "the precision the recorded field was computed in");
+            Assert.AreEqual(dtype, g.DType);
+            if (dtype == DType.Float64) reference = g.ToArray();
+            else
+            {
+                double err = RelativeError(Single(g), reference);
+                Console.WriteLine($"{term}: float32 vs float64 gradient relative max error {err:E2}");
+                Assert.IsTrue(err < Float32Tolerance, $"{term}: float32 gradient differs from float64 by {err:E2} (relative)");
+            }
+        }
+    }
+
     /// <summary>The convolution in float32 uses libfftw3f and equals the float64 convolution to float32 round-off.</summary>
     [TestMethod]
     [DataRow(new[] { 12, 10, 6 })]
