@@ -89,6 +89,7 @@ public static class NodeCellTransfer
         NeuralMag.AD.ParallelLoop.For(nodes[0] * ny, (lo, hi) =>
         {
             Span<int> cols = stackalloc int[4];
+            Span<int> zc = stackalloc int[2];
             Span<T> acc = stackalloc T[width];
             int ix = lo / ny, iy = lo % ny;
             for (int row = lo; row < hi; row++, iy++)
@@ -112,9 +113,11 @@ public static class NodeCellTransfer
                 int n0 = row * nz;
                 for (int iz = 0; iz < nz; iz++)
                 {
-                    // Cells iz (above) and iz - 1 (below) along the innermost axis.
-                    int above = iz < cz ? iz : -1;
+                    // Cells iz (above) and iz - 1 (below) along the innermost axis, in that order.
+                    int layers = 0;
+                    if (iz < cz) zc[layers++] = iz;
                     int below = iz >= 1 ? iz - 1 : periodicZ ? cz - 1 : -1;
+                    if (below >= 0) zc[layers++] = below;
                     int n = n0 + iz;
                     T s = scale[n];
                     if (width == 3)
@@ -122,24 +125,14 @@ public static class NodeCellTransfer
                         // Vectors in three registers: the same products and sums in the same order as the general loop.
                         T s0 = T.Zero, s1 = T.Zero, s2 = T.Zero;
                         for (int k = 0; k < count; k++)
-                        {
-                            if (above >= 0)
+                            for (int l = 0; l < layers; l++)
                             {
-                                int c = cols[k] + above;
+                                int c = cols[k] + zc[l];
                                 T w = weight[c];
                                 s0 += w * cell[3 * c];
                                 s1 += w * cell[3 * c + 1];
                                 s2 += w * cell[3 * c + 2];
                             }
-                            if (below >= 0)
-                            {
-                                int c = cols[k] + below;
-                                T w = weight[c];
-                                s0 += w * cell[3 * c];
-                                s1 += w * cell[3 * c + 1];
-                                s2 += w * cell[3 * c + 2];
-                            }
-                        }
                         node[3 * n] = s * s0;
                         node[3 * n + 1] = s * s1;
                         node[3 * n + 2] = s * s2;
@@ -147,20 +140,12 @@ public static class NodeCellTransfer
                     }
                     acc.Clear();
                     for (int k = 0; k < count; k++)
-                    {
-                        if (above >= 0)
+                        for (int l = 0; l < layers; l++)
                         {
-                            int c = cols[k] + above;
+                            int c = cols[k] + zc[l];
                             T w = weight[c];
                             for (int i = 0; i < width; i++) acc[i] += w * cell[width * c + i];
                         }
-                        if (below >= 0)
-                        {
-                            int c = cols[k] + below;
-                            T w = weight[c];
-                            for (int i = 0; i < width; i++) acc[i] += w * cell[width * c + i];
-                        }
-                    }
                     for (int i = 0; i < width; i++) node[width * n + i] = s * acc[i];
                 }
             }
