@@ -99,6 +99,15 @@ public sealed class Tape : IDisposable
         return IsRecording(inputs[index]);
     }
 
+    /// <summary>The gradients of a VJP that reaches inputs[<paramref name="index"/>] alone: <paramref name="gradient"/>
+    /// there, null for the other <paramref name="inputs"/> − 1 inputs (the fast paths of <see cref="IsRecordingOnly"/>).</summary>
+    public static NTensor?[] GradientOfOnly(int inputs, int index, NTensor gradient)
+    {
+        var grads = new NTensor?[inputs];
+        grads[index] = gradient;
+        return grads;
+    }
+
     /// <summary>Remembers that this tape's computation read a tensor of <paramref name="other"/> if that tape encloses it.</summary>
     private void NoteForeign(Tape other)
     {

@@ -500,7 +500,7 @@ internal sealed class DemagOperator
             var invMass = NTensor.FromArray(wt.InvMass, _geo.Nodes.Append(1).ToArray(), a[0].DType, _state.Device);
             _deviceAdjoint = adj = new DeviceAdjoint(wt.W, op, invMass);
         }
-        return Tape.Record(h, a, g => new NTensor?[] { adj.Operator.Apply(g * adj.InvMass), null, null });
+        return Tape.Record(h, a, g => Tape.GradientOfOnly(a.Length, 0, adj.Operator.Apply(g * adj.InvMass)));
     }
 
     private sealed record DeviceAdjoint(double[] Weights, DeviceDemagConvolution Operator, NTensor InvMass);

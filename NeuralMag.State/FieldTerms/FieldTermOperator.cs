@@ -584,59 +584,42 @@ internal sealed class FieldTermOperator
         var h = d.Operator.Apply(a[0]);
         if (!recording) return h;
         // h = S(Km + b) with S = diag(-1/(mu0 M)) and K symmetric: the VJP in m is K(S g) = ∇E(S g) − ∇E(0).
-        var gradient = DeviceGradient(op, rho, a[0].DType);
-        return Tape.Record(h, a, g => Only(a.Length, gradient.Operator.Apply(g * d.Scale) - gradient.AtZero));
-    }
-
-    /// <summary>The gradients of a VJP that reaches m alone (every other input has none).</summary>
-    private static NTensor?[] Only(int inputs, NTensor gm)
-    {
-        var grads = new NTensor?[inputs];
-        grads[0] = gm;
-        return grads;
+        var energy = DeviceEnergy(op, rho, a[0].DType);
+        return Tape.Record(h, a, g => Tape.GradientOfOnly(a.Length, 0, energy.FieldVjp(g, d.Scale)));
     }
 
     private DeviceCache? _device;
 
     /// <summary>
-    /// E on an ILGPU device when the density has element operators, m is nodal and nothing but m records; null
-    /// otherwise (the host path then copies m there). A quadratic energy E(m) = ½ mᵀKm + bᵀm + E₀ has ∇E = Km + b and
-    /// ∇E(0) = b, so E = ½ m·(∇E(m) + ∇E(0)) + E₀: one application of the element operator with unit node scale (the
-    /// raw gradient, <see cref="DeviceGradient"/>), a dot product reduced on the device, and the constants ∇E(0) and
-    /// E₀ = Σ_c ρ_c e₀V made once per operator. The result stays on the device; its VJP in m is g ∇E(m).
+    /// E on an ILGPU device when the density has element operators, m is nodal and nothing but m records
+    /// (<see cref="DeviceQuadraticEnergy"/>: ½ m·(∇E(m) + ∇E(0)) + E₀ reduced there); null otherwise (the host path
+    /// then copies m there).
     /// </summary>
     private NTensor? OnDeviceEnergy(NTensor[] a)
     {
         if (_state.Device.IsCpu || _fic || !_useOperators) return null;
-        bool recording = Tape.IsRecording(a);
-        if (recording && !Tape.IsRecordingOnly(a, 0)) return null;
+        if (Tape.IsRecording(a) && !Tape.IsRecordingOnly(a, 0)) return null;
         if (!Shapes.Equal(a[0].GetShape(), MShape) || a[0].Device != _state.Device) return null;
         if (Parameters(a).Op is not { } op) return null;
-        var d = DeviceGradient(op, Cached(ref _rho, a[_rhoIndex], "rho"), a[0].DType);
-        var m = a[0].DType == d.AtZero.DType ? a[0] : a[0].Cast(d.AtZero.DType);
-        var gm = d.Operator.Apply(m);
-        var e = (m * (gm + d.AtZero)).Sum() * 0.5 + d.E0;
-        return recording ? Tape.Record(e, a, g => Only(a.Length, gm * g)) : e;
+        return DeviceEnergy(op, Cached(ref _rho, a[_rhoIndex], "rho"), a[0].DType).Energy(a);
     }
 
-    /// <summary>
-    /// The element operator with unit node scale on the device (∇E at the nodes), ∇E(0) and E₀ for the operator and rho,
-    /// made once per (operator, rho).
-    /// </summary>
-    private DeviceGradientCache DeviceGradient(QuadraticElementOperator op, double[] rho, DType dtype)
+    /// <summary>The energy on the device from the element operator with unit node scale (∇E at the nodes), made once
+    /// per (operator, rho, dtype).</summary>
+    private DeviceQuadraticEnergy DeviceEnergy(QuadraticElementOperator op, double[] rho, DType dtype)
     {
-        if (_deviceGradient is { } d && d.Op == op && d.Rho == rho && d.AtZero.DType == dtype) return d;
-        _deviceGradient?.Operator.Dispose();
+        if (_deviceEnergy is { } d && d.Op == op && d.Rho == rho && d.Energy.DType == dtype) return d.Energy;
+        _deviceEnergy?.Energy.Dispose();
         _state.CountPreparedBuild(_term + ".device-gradient");
         var unit = new double[Geo.NumNodes];
         Array.Fill(unit, 1.0);
-        var gradient = new DeviceElementOperator(op, Geo, rho, unit, _state.Device);
-        var atZero = gradient.Apply(NTensor.Zeros(MShape, dtype, _state.Device));
-        return _deviceGradient = new DeviceGradientCache(op, rho, gradient, atZero, op.ConstantEnergy(rho));
+        var energy = new DeviceQuadraticEnergy(new DeviceElementOperator(op, Geo, rho, unit, _state.Device), MShape, dtype, _state.Device, op.ConstantEnergy(rho));
+        _deviceEnergy = new DeviceEnergyCache(op, rho, energy);
+        return energy;
     }
 
-    private sealed record DeviceGradientCache(QuadraticElementOperator Op, double[] Rho, DeviceElementOperator Operator, NTensor AtZero, double E0);
-    private DeviceGradientCache? _deviceGradient;
+    private sealed record DeviceEnergyCache(QuadraticElementOperator Op, double[] Rho, DeviceQuadraticEnergy Energy);
+    private DeviceEnergyCache? _deviceEnergy;
 
     /// <summary>
     /// What the element-operator paths (device, float32) read besides m: the density's parameters with their element
@@ -689,9 +672,7 @@ internal sealed class FieldTermOperator
                 _asm.AssembleQuadratic(op, new float[sg.Length], rs.Values, b, null);
                 for (int i = 0; i < k.Length; i++) k[i] -= b[i];
             }
-            var grads = new NTensor?[a.Length];
-            grads[0] = new NTensor(new CpuStorage(k), MShape);
-            return grads;
+            return Tape.GradientOfOnly(a.Length, 0, new NTensor(new CpuStorage(k), MShape));
         });
     }
 

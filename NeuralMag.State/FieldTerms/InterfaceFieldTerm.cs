@@ -116,11 +116,7 @@ internal sealed class InterfaceOperator
     {
         if (DeviceUsable(a))
         {
-            // E = ½ m·(∇E(m) + ∇E(0)) + E₀ for the quadratic density, reduced on the device; its VJP in m is g ∇E(m).
-            var u = UnitGradient(a);
-            var gm = u.Operator.Apply(a[0]);
-            var e = (a[0] * (gm + u.AtZero)).Sum() * 0.5 + u.Operator.ConstantEnergy;
-            return Tape.IsRecording(a) ? Tape.Record(e, a, g => OnlyM(a.Length, gm * g)) : e;
+            return DeviceEnergy(a).Energy(a);
         }
         var m = NodeValues(a[0]);
         var p = FaceValues(a);
@@ -144,9 +140,7 @@ internal sealed class InterfaceOperator
         var p = FaceValues(a);
         var ms = CellValues(a[1 + _np], "material__Ms");
         var rho = CellValues(a[2 + _np], "rho");
-        var weight = new double[ms.Length];
-        for (int c = 0; c < ms.Length; c++) weight[c] = ms[c] * rho[c];
-        var mass = _volume.LumpedMass(weight);
+        var mass = Mass(ms, rho);
         var dEdm = _asm.Assemble(_density, m, p, true, false).DEdm!;
         var h = new double[dEdm.Length];
         for (int i = 0; i < h.Length; i++) h[i] = -dEdm[i] * ElementAssembler.InverseMass(mass[i / 3]) / Constants.Mu0;
@@ -192,9 +186,17 @@ internal sealed class InterfaceOperator
         && (!Tape.IsRecording(a) || Tape.IsRecordingOnly(a, 0));
 
     private sealed record DeviceFieldCache(Storage[] Keys, DeviceInterfaceOperator Operator, NTensor Scale);
-    private sealed record UnitGradientCache(Storage[] Keys, DeviceInterfaceOperator Operator, NTensor AtZero);
+    private sealed record DeviceEnergyCache(Storage[] Keys, DeviceQuadraticEnergy Energy);
     private DeviceFieldCache? _deviceField;
-    private UnitGradientCache? _unitGradient;
+    private DeviceEnergyCache? _deviceEnergy;
+
+    /// <summary>The volume-lumped node mass M_i = Σ_c Ms_c ρ_c V/8 of the field's scale.</summary>
+    private double[] Mass(double[] ms, double[] rho)
+    {
+        var weight = new double[ms.Length];
+        for (int c = 0; c < ms.Length; c++) weight[c] = ms[c] * rho[c];
+        return _volume.LumpedMass(weight);
+    }
 
     private static Storage[] Keys(NTensor[] a, int count) => a.Skip(1).Take(count).Select(t => t.Storage).ToArray();
 
@@ -209,11 +211,7 @@ internal sealed class InterfaceOperator
         {
             _deviceField?.Operator.Dispose();
             _state.CountPreparedBuild(_term + ".device");
-            var ms = CellValues(a[1 + _np], "material__Ms");
-            var rho = CellValues(a[2 + _np], "rho");
-            var weight = new double[ms.Length];
-            for (int c = 0; c < ms.Length; c++) weight[c] = ms[c] * rho[c];
-            var mass = _volume.LumpedMass(weight);
+            var mass = Mass(CellValues(a[1 + _np], "material__Ms"), CellValues(a[2 + _np], "rho"));
             var scale = mass.Select(v => -ElementAssembler.InverseMass(v) / Constants.Mu0).ToArray();
             var op = new DeviceInterfaceOperator(_density, _state.Mesh.Geometry, _asm.Layer1, _asm.Layer2, FaceValues(a), scale, _state.Device);
             var scaleTensor = NTensor.FromArray(scale, _state.Mesh.NodeCounts.Append(1).ToArray(), a[0].DType, _state.Device);
@@ -221,28 +219,23 @@ internal sealed class InterfaceOperator
         }
         var h = d.Operator.Apply(a[0]);
         if (!Tape.IsRecording(a)) return h;
-        var u = UnitGradient(a);
-        return Tape.Record(h, a, g => OnlyM(a.Length, u.Operator.Apply(g * d.Scale) - u.AtZero));
+        var energy = DeviceEnergy(a);
+        return Tape.Record(h, a, g => Tape.GradientOfOnly(a.Length, 0, energy.FieldVjp(g, d.Scale)));
     }
 
-    /// <summary>The interface operator with unit node scale (∇E) and ∇E(0), built once per face parameters.</summary>
-    private UnitGradientCache UnitGradient(NTensor[] a)
+    /// <summary>The energy on the device from the interface operator with unit node scale (∇E), built once per face
+    /// parameters and dtype.</summary>
+    private DeviceQuadraticEnergy DeviceEnergy(NTensor[] a)
     {
         var keys = Keys(a, _np);
-        if (_unitGradient is { } u && Same(u.Keys, keys) && u.AtZero.DType == a[0].DType) return u;
-        _unitGradient?.Operator.Dispose();
+        if (_deviceEnergy is { } u && Same(u.Keys, keys) && u.Energy.DType == a[0].DType) return u.Energy;
+        _deviceEnergy?.Energy.Dispose();
         _state.CountPreparedBuild(_term + ".device-gradient");
         var unit = Enumerable.Repeat(1.0, _state.Mesh.NumNodes).ToArray();
         var op = new DeviceInterfaceOperator(_density, _state.Mesh.Geometry, _asm.Layer1, _asm.Layer2, FaceValues(a), unit, _state.Device);
-        var atZero = op.Apply(NTensor.Zeros(a[0].GetShape(), a[0].DType, _state.Device));
-        return _unitGradient = new UnitGradientCache(keys, op, atZero);
-    }
-
-    private static NTensor?[] OnlyM(int inputs, NTensor gm)
-    {
-        var grads = new NTensor?[inputs];
-        grads[0] = gm;
-        return grads;
+        var energy = new DeviceQuadraticEnergy(op, a[0].GetShape(), a[0].DType, _state.Device, op.ConstantEnergy);
+        _deviceEnergy = new DeviceEnergyCache(keys, energy);
+        return energy;
     }
 
     private double[] NodeValues(NTensor m)
