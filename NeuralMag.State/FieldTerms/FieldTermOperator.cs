@@ -598,11 +598,41 @@ internal sealed class FieldTermOperator
     private NTensor? OnDeviceEnergy(NTensor[] a)
     {
         if (_state.Device.IsCpu || _fic || !_useOperators) return null;
-        if (Tape.IsRecording(a) && !Tape.IsRecordingOnly(a, 0)) return null;
         if (!Shapes.Equal(a[0].GetShape(), MShape) || a[0].Device != _state.Device) return null;
+        if (_nNodal == 1) return OnDeviceBilinearEnergy(a);
+        if (Tape.IsRecording(a) && !Tape.IsRecordingOnly(a, 0)) return null;
         if (Parameters(a).Op is not { } op) return null;
         return DeviceEnergy(op, Cached(ref _rho, a[_rhoIndex], "rho"), a[0].DType).Energy(a);
     }
+
+    /// <summary>
+    /// E on an ILGPU device for a density bilinear and symmetric in m and its one nodal field (Zeeman, demag):
+    /// ½ m·(K n) with K from <see cref="BilinearElementOperator"/>, when m and the field are nodal on the device and
+    /// nothing but they record; null otherwise, and for densities without that form (the host path then runs).
+    /// </summary>
+    private NTensor? OnDeviceBilinearEnergy(NTensor[] a)
+    {
+        int field = 1 + _nParams;
+        for (int i = 1; i < a.Length; i++)
+            if (i != field && Tape.IsRecording(a[i])) return null;
+        if (!Shapes.Equal(a[field].GetShape(), MShape) || a[field].Device != _state.Device || a[field].DType != a[0].DType) return null;
+        var values = Parameters(a).Values;
+        var rho = Cached(ref _rho, a[_rhoIndex], "rho");
+        if (_bilinear is not { } b || b.Values != values || b.Rho != rho)
+        {
+            _bilinear?.Energy?.Dispose();
+            _state.CountPreparedBuild(_term + ".device-bilinear");
+            var k = BilinearElementOperator.TryBuild(_asm, _density, values, rho);
+            var unit = new double[Geo.NumNodes];
+            Array.Fill(unit, 1.0);
+            _bilinear = b = new BilinearCache(values, rho, k == null ? null : new DeviceBilinearEnergy(new DeviceElementOperator(k, Geo, rho, unit, _state.Device)));
+        }
+        return b.Energy?.Energy(a, field);
+    }
+
+    /// <summary>The bilinear device energy for (parameters, rho); Energy is null when the density has not that form.</summary>
+    private sealed record BilinearCache(double[][] Values, double[] Rho, DeviceBilinearEnergy? Energy);
+    private BilinearCache? _bilinear;
 
     /// <summary>The energy on the device from the element operator with unit node scale (∇E at the nodes), made once
     /// per (operator, rho, dtype).</summary>

@@ -213,15 +213,16 @@ public sealed class DeviceResidencyTests
     }
 
     [TestMethod]
-    public void ElementOperatorEnergiesStayOnTheDevice()
+    public void EnergiesStayOnTheDevice()
     {
-        // E_exchange and E_uaniso: one gradient application and a device reduction; after the first evaluation (which
-        // builds the energy operator) nothing field-sized crosses, and the value is read as one scalar.
+        // E_exchange and E_uaniso: one gradient application and a device reduction; E_demag and E_external: ½ m·(K h) with
+        // K the operator of E(u, u) (BilinearElementOperator). After the first evaluation (which builds the energy
+        // operators) nothing field-sized crosses, and the value is read as one scalar.
         var device = Own.Value;
         var gpu = NewState(device);
         var cpu = NewState(Device.Cpu);
         var counters = Devices.Transfers(device);
-        foreach (var term in new[] { "E_exchange", "E_uaniso" })
+        foreach (var term in new[] { "E_exchange", "E_uaniso", "E_demag", "E_external", "E" })
         {
             var onDevice = gpu.Resolve(term, new[] { "m" });
             var onCpu = cpu.Resolve(term, new[] { "m" });
@@ -242,6 +243,9 @@ public sealed class DeviceResidencyTests
         var builds = Builds(gpu);
         Assert.AreEqual(1L, builds.GetValueOrDefault("ExchangeField.device-gradient"), Format(builds));
         Assert.AreEqual(1L, builds.GetValueOrDefault("UniaxialAnisotropyField.device-gradient"), Format(builds));
+        // Zeeman and demag are bilinear in (m, h): ½ m·(K h), one operator each, made once.
+        Assert.AreEqual(1L, builds.GetValueOrDefault("DemagField.device-bilinear"), Format(builds));
+        Assert.AreEqual(1L, builds.GetValueOrDefault("ExternalField.device-bilinear"), Format(builds));
     }
 
     [TestMethod]
@@ -258,7 +262,7 @@ public sealed class DeviceResidencyTests
         var shape = gpu.Mesh.NodeCounts.Append(3).ToArray();
         var mValues = Enumerable.Range(0, 3 * nodes).Select(i => Math.Sin(0.45 * i)).ToArray();
         var wValues = Enumerable.Range(0, 3 * nodes).Select(i => Math.Cos(0.2 * i + 1)).ToArray();
-        foreach (var (attribute, isField) in new[] { ("h_exchange", true), ("h_uaniso", true), ("h_demag", true), ("h", true), ("E_exchange", false), ("E_uaniso", false) })
+        foreach (var (attribute, isField) in new[] { ("h_exchange", true), ("h_uaniso", true), ("h_demag", true), ("h", true), ("E_exchange", false), ("E_uaniso", false), ("E_demag", false), ("E_external", false), ("E", false) })
         {
             var onDevice = gpu.Resolve(attribute, new[] { "m" });
             var onCpu = cpu.Resolve(attribute, new[] { "m" });
