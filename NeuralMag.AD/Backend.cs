@@ -204,4 +204,11 @@ public interface IBackend
     /// (length count) or one per component (length 3·count).
     /// </summary>
     Storage CrossPair(Storage a, Storage b, Storage p, Storage q, int count);
+
+    /// <summary>
+    /// Per member (equal contiguous blocks b of the storages): Σ_i <see cref="StepError.Term"/>(e_i, y_i, y1_i, a_i,
+    /// rtol) in float64, a_i = atol or <paramref name="atolVector"/>_i when given, each member summed in the fixed
+    /// chunks of <see cref="StepError.Chunks"/> combined in order. Returns the members' sums on the host.
+    /// </summary>
+    double[] StepErrorSums(Storage error, Storage y, Storage y1, Storage? atolVector, double rtol, double atol, int members);
 }

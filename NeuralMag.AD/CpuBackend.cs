@@ -691,4 +691,39 @@ public sealed class CpuBackend : IBackend
         }, ParallelThreshold / 3);
         return o;
     }
+
+    /// <inheritdoc/>
+    public double[] StepErrorSums(Storage error, Storage y, Storage y1, Storage? atolVector, double rtol, double atol, int members)
+    {
+        var (e, a, b, v) = (Cpu(error), Cpu(y), Cpu(y1), atolVector is null ? null : Cpu(atolVector));
+        return e.F64 != null
+            ? StepErrorLoop(e.F64, a.F64!, b.F64!, v?.F64, rtol, atol, members)
+            : StepErrorLoop(e.F32!, a.F32!, b.F32!, v?.F32, rtol, atol, members);
+    }
+
+    private static double[] StepErrorLoop<T>(T[] e, T[] y, T[] y1, T[]? atolVector, double rtol, double atol, int members) where T : struct, INumberBase<T>
+    {
+        int n = e.Length / members, chunks = StepError.Chunks(n);
+        var partial = new double[members * chunks];
+        void Chunk(int index)
+        {
+            int b = index / chunks, c = index % chunks;
+            int lo = b * n + (int)((long)n * c / chunks), hi = b * n + (int)((long)n * (c + 1) / chunks);
+            double acc = 0;
+            for (int i = lo; i < hi; i++)
+                acc += StepError.Term(double.CreateTruncating(e[i]), double.CreateTruncating(y[i]), double.CreateTruncating(y1[i]),
+                    atolVector is null ? atol : double.CreateTruncating(atolVector[i]), rtol);
+            partial[index] = acc;
+        }
+        if (partial.Length == 1 || (long)n * members <= ParallelThreshold) for (int i = 0; i < partial.Length; i++) Chunk(i);
+        else Parallel.For(0, partial.Length, Chunk);
+        var sums = new double[members];
+        for (int b = 0; b < members; b++)
+        {
+            double acc = partial[b * chunks];
+            for (int c = 1; c < chunks; c++) acc += partial[b * chunks + c];
+            sums[b] = acc;
+        }
+        return sums;
+    }
 }

@@ -337,6 +337,28 @@ public sealed class IlgpuBackend : IBackend
         return o;
     }
 
+    /// <inheritdoc/>
+    public double[] StepErrorSums(Storage error, Storage y, Storage y1, Storage? atolVector, double rtol, double atol, int members)
+    {
+        var (e, a, b) = (Dev(error), Dev(y), Dev(y1));
+        var v = atolVector is null ? null : Dev(atolVector);
+        int n = e.Length / members, chunks = StepError.Chunks(n);
+        using var partial = Accelerator.Allocate1D<double>(members * chunks);
+        using var sums = Accelerator.Allocate1D<double>(members);
+        if (e.DType == DType.Float64)
+            Kernel<Action<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, int, double, double, int, int, ArrayView<double>>>(IlgpuKernels.StepErrorChunksF64)(
+                members * chunks, e.F64, a.F64, b.F64, (v ?? e).F64, v is null ? 0 : 1, atol, rtol, n, chunks, partial.View);
+        else
+            Kernel<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, double, double, int, int, ArrayView<double>>>(IlgpuKernels.StepErrorChunksF32)(
+                members * chunks, e.F32, a.F32, b.F32, (v ?? e).F32, v is null ? 0 : 1, atol, rtol, n, chunks, partial.View);
+        Kernel<Action<Index1D, ArrayView<double>, int, ArrayView<double>>>(IlgpuKernels.StepErrorCombine)(members, partial.View, chunks, sums.View);
+        Accelerator.Synchronize();
+        var host = new double[members];
+        sums.View.CopyToCPU(host);
+        Transfers.CountToHost(8L * members);
+        return host;
+    }
+
     // ---------------------------------------------------------------- data movement
 
     /// <inheritdoc/>

@@ -159,6 +159,35 @@ internal static class IlgpuKernels
         partial[c] = acc;
     }
 
+    /// <summary>The step error, stage 1 (thread = member · chunks + chunk): Σ StepError.Term over the chunk, in float64.</summary>
+    public static void StepErrorChunksF64(Index1D index, ArrayView<double> e, ArrayView<double> y, ArrayView<double> y1, ArrayView<double> atolVector,
+        int perEntry, double atol, double rtol, int n, int chunks, ArrayView<double> partial)
+    {
+        int b = index / chunks, c = index % chunks;
+        int lo = b * n + (int)((long)n * c / chunks), hi = b * n + (int)((long)n * (c + 1) / chunks);
+        double acc = 0;
+        for (int i = lo; i < hi; i++) acc += StepError.Term(e[i], y[i], y1[i], perEntry != 0 ? atolVector[i] : atol, rtol);
+        partial[index] = acc;
+    }
+
+    public static void StepErrorChunksF32(Index1D index, ArrayView<float> e, ArrayView<float> y, ArrayView<float> y1, ArrayView<float> atolVector,
+        int perEntry, double atol, double rtol, int n, int chunks, ArrayView<double> partial)
+    {
+        int b = index / chunks, c = index % chunks;
+        int lo = b * n + (int)((long)n * c / chunks), hi = b * n + (int)((long)n * (c + 1) / chunks);
+        double acc = 0;
+        for (int i = lo; i < hi; i++) acc += StepError.Term(e[i], y[i], y1[i], perEntry != 0 ? atolVector[i] : atol, rtol);
+        partial[index] = acc;
+    }
+
+    /// <summary>The step error, stage 2 (thread = member): the member's chunk sums combined in order.</summary>
+    public static void StepErrorCombine(Index1D b, ArrayView<double> partial, int chunks, ArrayView<double> sums)
+    {
+        double acc = partial[b * chunks];
+        for (int c = 1; c < chunks; c++) acc += partial[b * chunks + c];
+        sums[b] = acc;
+    }
+
     /// <summary>Full reduction, stage 2 (one thread): combines the partials in order.</summary>
     public static void CombineChunksF64(Index1D t, ArrayView<double> partial, ArrayView<double> o, int op, int chunks)
     {

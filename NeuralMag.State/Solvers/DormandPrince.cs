@@ -402,9 +402,18 @@ public sealed class DormandPrince : IStepIntegrator
         var err = members
             ? NTensor.LinearCombination(k, h.Select(hb => (IReadOnlyList<double>)difference.Select(d => hb * d).ToArray()).ToArray())
             : NTensor.LinearCombination(k, difference.Select(d => h[0] * d).ToArray());
-        var scaleMax = NTensor.Maximum(y.Abs(), y1.Abs()) * RTol;
-        var tol = _atolVector is null ? scaleMax + ATol : scaleMax + _atolVector;
-        return (y1, k[6], members ? Ratios(err / tol) : new[] { StepControl.Rms(err / tol) });
+        return (y1, k[6], StepError.Ratios(err, y, y1, RTol, ATol, AtolLike(y), members ? Members : 1));
+    }
+
+    private NTensor? _atolExpanded;
+
+    /// <summary>The per-entry absolute tolerance broadcast to y's shape (expanded once per shape), or null.</summary>
+    private NTensor? AtolLike(NTensor y)
+    {
+        if (_atolVector is null) return null;
+        if (_atolVector.DType == y.DType && _atolVector.Device == y.Device && Shapes.Equal(_atolVector.GetShape(), y.GetShape())) return _atolVector;
+        if (_atolExpanded is { } e && Shapes.Equal(e.GetShape(), y.GetShape()) && e.DType == y.DType && e.Device == y.Device) return e;
+        return _atolExpanded = Tape.NoGrad(() => _atolVector.Cast(y.DType).To(y.Device).Expand(y.GetShape()));
     }
 
     /// <summary>Hairer's starting step per member (one value without a batch), members that failed left at 0.</summary>

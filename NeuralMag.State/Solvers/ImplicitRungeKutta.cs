@@ -291,8 +291,7 @@ public sealed class ImplicitRungeKutta : IStepIntegrator
         {
             var used = Enumerable.Range(0, s).Where(j => tab.B[j] != tab.BHat[j]).ToArray();
             var err = NTensor.LinearCombination(used.Select(j => k[j]!).ToArray(), used.Select(j => h * (tab.B[j] - tab.BHat[j])).ToArray());
-            var tol = NTensor.Maximum(y.Abs(), y1.Abs()) * RTol + ATol;
-            return StepControl.Rms(err / tol);
+            return StepError.Ratios(err, y, y1, RTol, ATol, null, 1)[0];
         });
         return (y1, kE[s - 1], kI[s - 1], ratio);
 
