@@ -387,7 +387,7 @@ public static unsafe class DemagConvolution
     }
 
     /// <summary>
-    /// The product of <see cref="MultiplyInPlace{T}(DemagKernel, int[], DemagWorkspace{T})"/> for
+    /// The product of <see cref="MultiplyInPlace{T}(DemagKernel, IRealFft{T}, DemagWorkspace{T})"/> for
     /// <paramref name="members"/> members with the shared kernel spectra: member b's three spectra at x, y, z +
     /// b·<paramref name="memberStride"/> (in T).
     /// </summary>

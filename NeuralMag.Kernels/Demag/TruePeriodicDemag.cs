@@ -27,6 +27,8 @@ internal static unsafe class TruePeriodicDemag
         double points = axes.Aggregate(1.0, (p, k) => p * cells[k]);
         var a = new double[6 * count];
         var index = new int[r];
+        Span<double> re = stackalloc double[3];
+        Span<double> im = stackalloc double[3];
         for (long f = 0; f < count; f++)
         {
             long rest = f;
@@ -35,8 +37,6 @@ internal static unsafe class TruePeriodicDemag
                 index[t] = (int)(rest % spectrumShape[t]);
                 rest /= spectrumShape[t];
             }
-            Span<double> re = stackalloc double[3];
-            Span<double> im = stackalloc double[3];
             re.Clear();
             im.Clear();
             double norm2 = 0;
