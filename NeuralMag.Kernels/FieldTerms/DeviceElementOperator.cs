@@ -15,7 +15,7 @@ namespace NeuralMag.Kernels.FieldTerms;
 /// is one launch of B x nodes threads, each member computed as it would be alone. The kernel runs in m's precision:
 /// float32 tensors read tables rounded once from the float64 operator and compute in float32.
 /// </summary>
-public sealed class DeviceElementOperator : IDeviceGradient
+public sealed class DeviceElementOperator : INodalGradient
 {
     /// <summary>Grid constants passed by value to the kernel (3 axes; unused axes have 1 cell and 1 node).</summary>
     public struct GridConstants

@@ -14,7 +14,7 @@ namespace NeuralMag.Kernels.FieldTerms;
 /// the same E, gradient and quadrature as the host assembler. Nodes off the two layers get 0. With unit scale s the
 /// result is ∇E; the operator tables live on the device in each precision they are asked in.
 /// </summary>
-public sealed class DeviceInterfaceOperator : IDeviceGradient
+public sealed class DeviceInterfaceOperator : INodalGradient
 {
     /// <summary>Grid constants passed by value to the kernel.</summary>
     public struct GridConstants

@@ -5,7 +5,7 @@ namespace NeuralMag;
 
 /// <summary>
 /// A quadratic energy E(m) = ½ mᵀKm + bᵀm + E₀ (K symmetric, J) on an ILGPU device, from an operator giving the raw
-/// gradient ∇E = Km + b at the nodes (<see cref="IDeviceGradient"/> with unit node scale):
+/// gradient ∇E = Km + b at the nodes (<see cref="INodalGradient"/> with unit node scale):
 /// <list type="bullet">
 /// <item>E = ½ m·(∇E(m) + ∇E(0)) + E₀, one operator application and a device reduction, ∇E(0) = b made once;</item>
 /// <item>dE/dm = ∇E(m);</item>
@@ -15,14 +15,14 @@ namespace NeuralMag;
 /// </summary>
 internal sealed class DeviceQuadraticEnergy : IDisposable
 {
-    private readonly IDeviceGradient _gradient;
+    private readonly INodalGradient _gradient;
 
     /// <param name="gradient">The unit-scale gradient operator (owned: disposed with this).</param>
     /// <param name="mShape">Shape of nodal m (nodes x 3).</param>
     /// <param name="dtype">The precision m comes in.</param>
     /// <param name="device">The operator's device.</param>
     /// <param name="e0">E₀ = E(0) in J.</param>
-    public DeviceQuadraticEnergy(IDeviceGradient gradient, int[] mShape, DType dtype, Device device, double e0)
+    public DeviceQuadraticEnergy(INodalGradient gradient, int[] mShape, DType dtype, Device device, double e0)
     {
         _gradient = gradient;
         AtZero = gradient.Apply(NTensor.Zeros(mShape, dtype, device));

@@ -418,7 +418,7 @@ internal sealed class FieldTermOperator
 
     private NTensor MemberEnergy(NTensor[] a)
     {
-        if (OnDeviceEnergy(a) is { } onDevice) return onDevice;
+        if (OperatorEnergy(a) is { } prepared) return prepared;
         var x = Inputs(a);
         var r = Run(x, x.MNode, ElementAssembler.Mode.Energy);
         var e = NTensor.Scalar(r.Energy, _state.DType, _state.Device);
@@ -591,26 +591,29 @@ internal sealed class FieldTermOperator
     private DeviceCache? _device;
 
     /// <summary>
-    /// E on an ILGPU device when the density has element operators, m is nodal and nothing but m records
-    /// (<see cref="DeviceQuadraticEnergy"/>: ½ m·(∇E(m) + ∇E(0)) + E₀ reduced there); null otherwise (the host path
-    /// then copies m there).
+    /// E through prepared operators: for a density bilinear in m and one nodal field on every device
+    /// (<see cref="BilinearEnergyOf"/>); on an ILGPU device when the density has element operators, m is nodal and
+    /// nothing but m records (<see cref="DeviceQuadraticEnergy"/>: ½ m·(∇E(m) + ∇E(0)) + E₀ reduced there); null
+    /// otherwise (the generic host assembly then runs, copying m there from a device).
     /// </summary>
-    private NTensor? OnDeviceEnergy(NTensor[] a)
+    private NTensor? OperatorEnergy(NTensor[] a)
     {
-        if (_state.Device.IsCpu || _fic || !_useOperators) return null;
+        if (_fic || !_useOperators) return null;
         if (!Shapes.Equal(a[0].GetShape(), MShape) || a[0].Device != _state.Device) return null;
-        if (_nNodal == 1) return OnDeviceBilinearEnergy(a);
+        if (_nNodal == 1) return BilinearEnergyOf(a);
+        if (_state.Device.IsCpu) return null;
         if (Tape.IsRecording(a) && !Tape.IsRecordingOnly(a, 0)) return null;
         if (Parameters(a).Op is not { } op) return null;
         return DeviceEnergy(op, Cached(ref _rho, a[_rhoIndex], "rho"), a[0].DType).Energy(a);
     }
 
     /// <summary>
-    /// E on an ILGPU device for a density bilinear and symmetric in m and its one nodal field (Zeeman, demag):
-    /// ½ m·(K n) with K from <see cref="BilinearElementOperator"/>, when m and the field are nodal on the device and
-    /// nothing but they record; null otherwise, and for densities without that form (the host path then runs).
+    /// E on the state's device (CPU or ILGPU) for a density bilinear and symmetric in m and its one nodal field (Zeeman,
+    /// demag): ½ m·(K n) with K from <see cref="BilinearElementOperator"/> (on the CPU through the same element-operator
+    /// loop as the quadratic terms), when m and the field are nodal on the device and nothing but they record; null
+    /// otherwise, and for densities without that form (the generic assembly then runs, e.g. for gradients in Ms or rho).
     /// </summary>
-    private NTensor? OnDeviceBilinearEnergy(NTensor[] a)
+    private NTensor? BilinearEnergyOf(NTensor[] a)
     {
         int field = 1 + _nParams;
         for (int i = 1; i < a.Length; i++)
@@ -618,20 +621,33 @@ internal sealed class FieldTermOperator
         if (!Shapes.Equal(a[field].GetShape(), MShape) || a[field].Device != _state.Device || a[field].DType != a[0].DType) return null;
         var values = Parameters(a).Values;
         var rho = Cached(ref _rho, a[_rhoIndex], "rho");
-        if (_bilinear is not { } b || b.Values != values || b.Rho != rho)
-        {
-            _bilinear?.Energy?.Dispose();
-            _state.CountPreparedBuild(_term + ".device-bilinear");
-            var k = BilinearElementOperator.TryBuild(_asm, _density, values, rho);
-            var unit = new double[Geo.NumNodes];
-            Array.Fill(unit, 1.0);
-            _bilinear = b = new BilinearCache(values, rho, k == null ? null : new DeviceBilinearEnergy(new DeviceElementOperator(k, Geo, rho, unit, _state.Device)));
-        }
+        var b = Volatile.Read(ref _bilinear);
+        if (b == null || b.Values != values || b.Rho != rho)
+            lock (_buildLock) // members of a batch may ask at once: one of them builds
+            {
+                b = _bilinear;
+                if (b == null || b.Values != values || b.Rho != rho)
+                {
+                    b?.Energy?.Dispose();
+                    _state.CountPreparedBuild(_term + ".bilinear");
+                    var k = BilinearElementOperator.TryBuild(_asm, _density, values, rho);
+                    Volatile.Write(ref _bilinear, b = new BilinearCache(values, rho, k == null ? null : new BilinearEnergy(NodalGradient(k, rho))));
+                }
+            }
         return b.Energy?.Energy(a, field);
     }
 
-    /// <summary>The bilinear device energy for (parameters, rho); Energy is null when the density has not that form.</summary>
-    private sealed record BilinearCache(double[][] Values, double[] Rho, DeviceBilinearEnergy? Energy);
+    /// <summary>The unit-scale gradient operator u ↦ Ku + b of element operators on the state's device.</summary>
+    private INodalGradient NodalGradient(QuadraticElementOperator op, double[] rho)
+    {
+        if (_state.Device.IsCpu) return new CpuElementGradient(_asm, op, rho);
+        var unit = new double[Geo.NumNodes];
+        Array.Fill(unit, 1.0);
+        return new DeviceElementOperator(op, Geo, rho, unit, _state.Device);
+    }
+
+    /// <summary>The bilinear energy for (parameters, rho); Energy is null when the density has not that form.</summary>
+    private sealed record BilinearCache(double[][] Values, double[] Rho, BilinearEnergy? Energy);
     private BilinearCache? _bilinear;
 
     /// <summary>The energy on the device from the element operator with unit node scale (∇E at the nodes), made once
@@ -641,9 +657,7 @@ internal sealed class FieldTermOperator
         if (_deviceEnergy is { } d && d.Op == op && d.Rho == rho && d.Energy.DType == dtype) return d.Energy;
         _deviceEnergy?.Energy.Dispose();
         _state.CountPreparedBuild(_term + ".device-gradient");
-        var unit = new double[Geo.NumNodes];
-        Array.Fill(unit, 1.0);
-        var energy = new DeviceQuadraticEnergy(new DeviceElementOperator(op, Geo, rho, unit, _state.Device), MShape, dtype, _state.Device, op.ConstantEnergy(rho));
+        var energy = new DeviceQuadraticEnergy(NodalGradient(op, rho), MShape, dtype, _state.Device, op.ConstantEnergy(rho));
         _deviceEnergy = new DeviceEnergyCache(op, rho, energy);
         return energy;
     }

@@ -1,3 +1,4 @@
+using NeuralMag.AD;
 using NeuralMag.Kernels.FieldTerms;
 
 namespace NeuralMag.Tests.FieldTerms;
@@ -67,6 +68,50 @@ public sealed class BilinearElementOperatorTests
         Assert.IsNull(BilinearElementOperator.TryBuild(asm, new Custom((in QuadPoint q) => Vec3.Dot(q.M, q.Nodal(0)), fields: 2), p, rho));
         // The accepted form, written by hand: Ms m·n (symmetric, bilinear).
         Assert.IsNotNull(BilinearElementOperator.TryBuild(asm, new Custom((in QuadPoint q) => q.Param(0) * Vec3.Dot(q.M, q.Nodal(0))), p, rho));
+    }
+
+    private static NeuralMag.State NewState(bool elementOperators, DType dtype)
+    {
+        var state = new NeuralMag.State(new Mesh(new[] { 5, 4, 2 }, new[] { 2e-9, 3e-9, 2.5e-9 }), Device.Cpu, dtype);
+        int cells = 5 * 4 * 2;
+        state.Material["Ms"] = new CellFunction(state, tensor: state.Tensor(Enumerable.Range(0, cells).Select(c => c % 3 == 0 ? 6e5 : 8e5).ToArray(), new[] { 5, 4, 2 }));
+        var raw = state.Tensor(Random(6 * 5 * 3 * 3, 5), new[] { 6, 5, 3, 3 });
+        state["m"] = new VectorFunction(state, raw / raw.Norm(-1).Unsqueeze(-1));
+        new DemagField { ElementOperators = elementOperators }.Register(state, "demag");
+        new ExternalField(new[] { 2e4, -1e4, 5e3 }) { ElementOperators = elementOperators }.Register(state, "external");
+        return state;
+    }
+
+    [TestMethod]
+    [DataRow("float64")]
+    [DataRow("float32")]
+    public void OnTheCpuTheEnergiesAndTheirMGradientsEqualTheDualPath(string dtypeName)
+    {
+        // E_demag and E_external through ½ m·(K h) (default) against the dual-number assembly (ElementOperators = false),
+        // through Resolve as a user calls them; gradients in m and in Ms (the latter by the dual path in both).
+        var dtype = dtypeName == "float64" ? DType.Float64 : DType.Float32;
+        double tol = dtype == DType.Float64 ? 1e-12 : 1e-5;
+        var fast = NewState(true, dtype);
+        var dual = NewState(false, dtype);
+        foreach (var name in new[] { "E_demag", "E_external" })
+        {
+            foreach (var wrt in new[] { "m", "material__Ms" })
+            {
+                var (ef, gf) = Autodiff.ValueAndGrad(x => fast.Resolve(name, new[] { wrt }).Invoke(x))(fast.Tensor(wrt));
+                var (ed, gd) = Autodiff.ValueAndGrad(x => dual.Resolve(name, new[] { wrt }).Invoke(x))(dual.Tensor(wrt));
+                Assert.AreEqual(ed.Item(), ef.Item(), tol * Math.Abs(ed.Item()), $"{name} ({wrt} recorded)");
+                var (a, b) = (gf.ToArray(), gd.ToArray());
+                double scale = b.Max(Math.Abs);
+                Assert.IsTrue(scale > 0, $"d{name}/d{wrt}");
+                for (int i = 0; i < a.Length; i++) Assert.AreEqual(b[i], a[i], tol * scale, $"d{name}/d{wrt} element {i}");
+            }
+            Assert.AreEqual(dual.Resolve(name, new[] { "m" }).Invoke(dual.Tensor("m")).Item(), fast.Resolve(name, new[] { "m" }).Invoke(fast.Tensor("m")).Item(),
+                tol * Math.Abs(dual.Tensor(name).Item()), $"{name} off the tape");
+        }
+        var builds = fast.PreparedBuilds;
+        Assert.AreEqual(1L, builds.GetValueOrDefault("DemagField.bilinear"), string.Join(", ", builds));
+        Assert.AreEqual(1L, builds.GetValueOrDefault("ExternalField.bilinear"), string.Join(", ", builds));
+        Assert.IsFalse(dual.PreparedBuilds.ContainsKey("DemagField.bilinear"));
     }
 
     private delegate Dual Body(in QuadPoint q);

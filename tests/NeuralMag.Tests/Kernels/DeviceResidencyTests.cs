@@ -244,8 +244,8 @@ public sealed class DeviceResidencyTests
         Assert.AreEqual(1L, builds.GetValueOrDefault("ExchangeField.device-gradient"), Format(builds));
         Assert.AreEqual(1L, builds.GetValueOrDefault("UniaxialAnisotropyField.device-gradient"), Format(builds));
         // Zeeman and demag are bilinear in (m, h): ½ m·(K h), one operator each, made once.
-        Assert.AreEqual(1L, builds.GetValueOrDefault("DemagField.device-bilinear"), Format(builds));
-        Assert.AreEqual(1L, builds.GetValueOrDefault("ExternalField.device-bilinear"), Format(builds));
+        Assert.AreEqual(1L, builds.GetValueOrDefault("DemagField.bilinear"), Format(builds));
+        Assert.AreEqual(1L, builds.GetValueOrDefault("ExternalField.bilinear"), Format(builds));
     }
 
     [TestMethod]

@@ -5,17 +5,17 @@ namespace NeuralMag;
 
 /// <summary>
 /// An energy bilinear and symmetric in m and one nodal field n (Zeeman: E = −μ0 ∫ Ms m·h dV, demag: −½ μ0 ∫ Ms m·h_demag dV)
-/// on an ILGPU device, from the element operator K of Q(u) = E(u, u) (<see cref="BilinearElementOperator"/>) applied
-/// with unit node scale:
+/// on the state's device, from the element operator K of Q(u) = E(u, u) (<see cref="BilinearElementOperator"/>) applied
+/// with unit node scale (<see cref="CpuElementGradient"/> on the CPU, <see cref="DeviceElementOperator"/> on ILGPU devices):
 /// <code>E(m, n) = ½ m·(K n),   dE/dm = ½ K n,   dE/dn = ½ K m.</code>
-/// One operator application and a device reduction per energy; nothing is copied to the host.
+/// One operator application and a reduction per energy; on a device nothing is copied to the host.
 /// </summary>
-internal sealed class DeviceBilinearEnergy : IDisposable
+internal sealed class BilinearEnergy : IDisposable
 {
-    private readonly IDeviceGradient _k;
+    private readonly INodalGradient _k;
 
     /// <param name="k">The unit-scale operator u ↦ K u (owned: disposed with this).</param>
-    public DeviceBilinearEnergy(IDeviceGradient k) => _k = k;
+    public BilinearEnergy(INodalGradient k) => _k = k;
 
     /// <summary>E(a[0], a[<paramref name="field"/>]), recorded with its VJPs in m and n when either is on the tape (the
     /// caller checks that no other input records).</summary>
