@@ -697,12 +697,13 @@ public sealed class CpuBackend : IBackend
     {
         var (e, a, b, v) = (Cpu(error), Cpu(y), Cpu(y1), atolVector is null ? null : Cpu(atolVector));
         return e.F64 != null
-            ? StepErrorLoop(e.F64, a.F64!, b.F64!, v?.F64, rtol, atol, members)
-            : StepErrorLoop(e.F32!, a.F32!, b.F32!, v?.F32, rtol, atol, members);
+            ? StepErrorLoop<double, WidenF64>(e.F64, a.F64!, b.F64!, v?.F64, rtol, atol, members)
+            : StepErrorLoop<float, WidenF32>(e.F32!, a.F32!, b.F32!, v?.F32, rtol, atol, members);
     }
 
-    private static double[] StepErrorLoop<T>(T[] e, T[] y, T[] y1, T[]? atolVector, double rtol, double atol, int members) where T : struct, INumberBase<T>
+    private static double[] StepErrorLoop<T, TWiden>(T[] e, T[] y, T[] y1, T[]? atolVector, double rtol, double atol, int members) where TWiden : struct, IWiden<T>
     {
+        var w = default(TWiden);
         int n = e.Length / members, chunks = StepError.Chunks(n);
         var partial = new double[members * chunks];
         void Chunk(int index)
@@ -711,8 +712,7 @@ public sealed class CpuBackend : IBackend
             int lo = b * n + (int)((long)n * c / chunks), hi = b * n + (int)((long)n * (c + 1) / chunks);
             double acc = 0;
             for (int i = lo; i < hi; i++)
-                acc += StepError.Term(double.CreateTruncating(e[i]), double.CreateTruncating(y[i]), double.CreateTruncating(y1[i]),
-                    atolVector is null ? atol : double.CreateTruncating(atolVector[i]), rtol);
+                acc += StepError.Term(w.Of(e[i]), w.Of(y[i]), w.Of(y1[i]), atolVector is null ? atol : w.Of(atolVector[i]), rtol);
             partial[index] = acc;
         }
         if (partial.Length == 1 || (long)n * members <= ParallelThreshold) for (int i = 0; i < partial.Length; i++) Chunk(i);

@@ -49,3 +49,25 @@ public static class StepError
         return ratios;
     }
 }
+
+/// <summary>Widening of an element to float64 inside generic loops and kernels (double or float).</summary>
+/// <typeparam name="T">double or float.</typeparam>
+public interface IWiden<T>
+{
+    /// <summary>x as a double.</summary>
+    double Of(T x);
+}
+
+/// <summary>double as it is.</summary>
+public struct WidenF64 : IWiden<double>
+{
+    /// <inheritdoc/>
+    public readonly double Of(double x) => x;
+}
+
+/// <summary>float widened to double (exact).</summary>
+public struct WidenF32 : IWiden<float>
+{
+    /// <inheritdoc/>
+    public readonly double Of(float x) => x;
+}

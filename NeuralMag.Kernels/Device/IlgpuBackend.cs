@@ -346,10 +346,10 @@ public sealed class IlgpuBackend : IBackend
         using var partial = Accelerator.Allocate1D<double>(members * chunks);
         using var sums = Accelerator.Allocate1D<double>(members);
         if (e.DType == DType.Float64)
-            Kernel<Action<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, int, double, double, int, int, ArrayView<double>>>(IlgpuKernels.StepErrorChunksF64)(
+            Kernel<Action<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<double>, ArrayView<double>, int, double, double, int, int, ArrayView<double>>>(IlgpuKernels.StepErrorChunks<double, WidenF64>)(
                 members * chunks, e.F64, a.F64, b.F64, (v ?? e).F64, v is null ? 0 : 1, atol, rtol, n, chunks, partial.View);
         else
-            Kernel<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, double, double, int, int, ArrayView<double>>>(IlgpuKernels.StepErrorChunksF32)(
+            Kernel<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, double, double, int, int, ArrayView<double>>>(IlgpuKernels.StepErrorChunks<float, WidenF32>)(
                 members * chunks, e.F32, a.F32, b.F32, (v ?? e).F32, v is null ? 0 : 1, atol, rtol, n, chunks, partial.View);
         Kernel<Action<Index1D, ArrayView<double>, int, ArrayView<double>>>(IlgpuKernels.StepErrorCombine)(members, partial.View, chunks, sums.View);
         Accelerator.Synchronize();

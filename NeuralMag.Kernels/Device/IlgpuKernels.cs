@@ -160,23 +160,14 @@ internal static class IlgpuKernels
     }
 
     /// <summary>The step error, stage 1 (thread = member · chunks + chunk): Σ StepError.Term over the chunk, in float64.</summary>
-    public static void StepErrorChunksF64(Index1D index, ArrayView<double> e, ArrayView<double> y, ArrayView<double> y1, ArrayView<double> atolVector,
-        int perEntry, double atol, double rtol, int n, int chunks, ArrayView<double> partial)
+    public static void StepErrorChunks<T, TWiden>(Index1D index, ArrayView<T> e, ArrayView<T> y, ArrayView<T> y1, ArrayView<T> atolVector,
+        int perEntry, double atol, double rtol, int n, int chunks, ArrayView<double> partial) where T : unmanaged where TWiden : struct, IWiden<T>
     {
+        var w = default(TWiden);
         int b = index / chunks, c = index % chunks;
         int lo = b * n + (int)((long)n * c / chunks), hi = b * n + (int)((long)n * (c + 1) / chunks);
         double acc = 0;
-        for (int i = lo; i < hi; i++) acc += StepError.Term(e[i], y[i], y1[i], perEntry != 0 ? atolVector[i] : atol, rtol);
-        partial[index] = acc;
-    }
-
-    public static void StepErrorChunksF32(Index1D index, ArrayView<float> e, ArrayView<float> y, ArrayView<float> y1, ArrayView<float> atolVector,
-        int perEntry, double atol, double rtol, int n, int chunks, ArrayView<double> partial)
-    {
-        int b = index / chunks, c = index % chunks;
-        int lo = b * n + (int)((long)n * c / chunks), hi = b * n + (int)((long)n * (c + 1) / chunks);
-        double acc = 0;
-        for (int i = lo; i < hi; i++) acc += StepError.Term(e[i], y[i], y1[i], perEntry != 0 ? atolVector[i] : atol, rtol);
+        for (int i = lo; i < hi; i++) acc += StepError.Term(w.Of(e[i]), w.Of(y[i]), w.Of(y1[i]), perEntry != 0 ? w.Of(atolVector[i]) : atol, rtol);
         partial[index] = acc;
     }
 
