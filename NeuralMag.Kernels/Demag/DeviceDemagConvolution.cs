@@ -45,34 +45,27 @@ public sealed class DeviceDemagConvolution : IDisposable
     private readonly int[] _shape;
     private readonly int[] _twiddleOffset = new int[3];
     // Host copies (float64) of what the kernels read: spectra or projector, twiddles, w/2^d, wn, 1/W.
-    private readonly double[] _spectraHost, _twiddlesHost, _wHost, _wnHost, _invMassHost;
-    private Buffers<double>? _double;
-    private Buffers<float>? _single;
+    // The spectra, twiddles, scatter and gather weights, inverse node mass, then the FFT scratch and three component
+    // grids, in m's precision.
+    private readonly PrecisionTables _tables;
     private bool _disposed;
 
-    /// <summary>The tables and work grids on the device in one precision.</summary>
-    private sealed class Buffers<T> : IDisposable where T : unmanaged
+    /// <summary>The tables and grids of one precision by name (views of <see cref="_tables"/>' buffers, freed with them).</summary>
+    private readonly struct Buffers<T> where T : unmanaged
     {
-        public required MemoryBuffer1D<T, Stride1D.Dense> Spectra, Twiddles, W, Wn, InvMass, Scratch;
-        public required MemoryBuffer1D<T, Stride1D.Dense>[] Grids;
-
-        public void Dispose()
+        public Buffers(MemoryBuffer1D<T, Stride1D.Dense>[] all)
         {
-            foreach (var b in new[] { Spectra, Twiddles, W, Wn, InvMass, Scratch }.Concat(Grids)) b.Dispose();
+            (Spectra, Twiddles, W, Wn, InvMass, Scratch) = (all[0], all[1], all[2], all[3], all[4], all[5]);
+            Grids = all[6..9];
         }
-    }
 
-    private Buffers<T> Make<T>(Func<double, T> round) where T : unmanaged
-    {
-        T[] R(double[] v) => Array.ConvertAll(v, x => round(x));
-        var acc = _backend.Accelerator;
-        return new Buffers<T>
-        {
-            Spectra = _backend.Upload(R(_spectraHost)), Twiddles = _backend.Upload(R(_twiddlesHost)),
-            W = _backend.Upload(R(_wHost)), Wn = _backend.Upload(R(_wnHost)), InvMass = _backend.Upload(R(_invMassHost)),
-            Scratch = acc.Allocate1D<T>(2L * _points),
-            Grids = new[] { acc.Allocate1D<T>(2L * _points), acc.Allocate1D<T>(2L * _points), acc.Allocate1D<T>(2L * _points) },
-        };
+        public MemoryBuffer1D<T, Stride1D.Dense> Spectra { get; }
+        public MemoryBuffer1D<T, Stride1D.Dense> Twiddles { get; }
+        public MemoryBuffer1D<T, Stride1D.Dense> W { get; }
+        public MemoryBuffer1D<T, Stride1D.Dense> Wn { get; }
+        public MemoryBuffer1D<T, Stride1D.Dense> InvMass { get; }
+        public MemoryBuffer1D<T, Stride1D.Dense> Scratch { get; }
+        public MemoryBuffer1D<T, Stride1D.Dense>[] Grids { get; }
     }
 
     /// <summary>True when this kernel and grid can run on the device (power-of-two padded lengths, more than one cell).</summary>
@@ -114,12 +107,9 @@ public sealed class DeviceDemagConvolution : IDisposable
             }
         }
         if (tw.Count == 0) tw.Add(0);
-        _spectraHost = spectra;
-        _twiddlesHost = tw.ToArray();
         // The cell mean's factor w/2^d, formed once in float64.
-        _wHost = CellMeanWeights(cellWeight, g.Corners);
-        _wnHost = (double[])gatherWeight.Clone();
-        _invMassHost = (double[])invNodeMass.Clone();
+        long grid = 2L * _points;
+        _tables = new PrecisionTables(_backend, new[] { spectra, tw.ToArray(), CellMeanWeights(cellWeight, g.Corners), gatherWeight, invNodeMass }, grid, grid, grid, grid);
     }
 
     /// <summary>The scatter kernel's per-cell factor: the cell weight over the 2^d corners it averages.</summary>
@@ -150,10 +140,7 @@ public sealed class DeviceDemagConvolution : IDisposable
     }
 
     /// <summary>Device bytes held: kernel spectra, grids and weights.</summary>
-    public long Bytes => (_double == null ? 0 : 8L * Elements) + (_single == null ? 0 : 4L * Elements);
-
-    /// <summary>Elements of the tables and grids of one precision.</summary>
-    private long Elements => _spectraHost.Length + _twiddlesHost.Length + 2L * _wHost.Length + _invMassHost.Length + 4 * 2L * _points;
+    public long Bytes => _tables.Bytes;
 
     /// <summary>The nodal field for nodal m on this device (float64 or float32, computed in m's precision).</summary>
     public NTensor Apply(NTensor m)
@@ -163,8 +150,8 @@ public sealed class DeviceDemagConvolution : IDisposable
         if (m.Size != 3 * _nodes) throw new ArgumentException($"m has {m.Size} values, expected {3 * _nodes} (nodes x 3).");
         var storage = (IlgpuStorage)m.Storage;
         var output = (IlgpuStorage)_backend.Full(m.DType, m.Size, 0);
-        if (m.DType == DType.Float32) Run(_single ??= Make(v => (float)v), storage.F32, output.F32);
-        else Run(_double ??= Make(v => v), storage.F64, output.F64);
+        if (m.DType == DType.Float32) Run(new Buffers<float>(_tables.Get<float>()), storage.F32, output.F32);
+        else Run(new Buffers<double>(_tables.Get<double>()), storage.F64, output.F64);
         return new NTensor(output, m.GetShape());
     }
 
@@ -351,9 +338,6 @@ public sealed class DeviceDemagConvolution : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        _double?.Dispose();
-        _single?.Dispose();
-        _double = null;
-        _single = null;
+        _tables.Dispose();
     }
 }

@@ -31,33 +31,11 @@ public sealed class DeviceElementOperator : INodalGradient
     private readonly IlgpuBackend _backend;
     private readonly GridConstants _grid;
     private readonly int _nodes;
-    private readonly double[] _kHost, _bHost, _rhoHost, _scaleHost;
-    private Tables<double>? _double;
-    private Tables<float>? _single;
+    // K, b, rho and the node scale, in the precision of the m they are applied to.
+    private readonly PrecisionTables _tables;
+    private const int K = 0, B = 1, Rho = 2, Scale = 3;
     private MemoryBuffer1D<int, Stride1D.Dense>? _cellOp;
     private bool _disposed;
-
-    /// <summary>The operator, rho and the node scale on the device in one precision.</summary>
-    private sealed class Tables<T> : IDisposable where T : unmanaged
-    {
-        public required MemoryBuffer1D<T, Stride1D.Dense> K, B, Rho, Scale;
-
-        public void Dispose()
-        {
-            K.Dispose();
-            B.Dispose();
-            Rho.Dispose();
-            Scale.Dispose();
-        }
-    }
-
-    private Tables<T> Upload<T>(Func<double, T> round) where T : unmanaged => new()
-    {
-        K = _backend.Upload(Array.ConvertAll(_kHost, v => round(v))),
-        B = _backend.Upload(Array.ConvertAll(_bHost, v => round(v))),
-        Rho = _backend.Upload(Array.ConvertAll(_rhoHost, v => round(v))),
-        Scale = _backend.Upload(Array.ConvertAll(_scaleHost, v => round(v))),
-    };
 
     /// <param name="op">The element operators.</param>
     /// <param name="geometry">The grid they were built for.</param>
@@ -81,12 +59,8 @@ public sealed class DeviceElementOperator : INodalGradient
             Px = Periodic(0), Py = Periodic(1), Pz = Periodic(2), Nodes = geometry.NumNodes,
         };
         _nodes = geometry.NumNodes;
-        _kHost = op.K.SelectMany(k => k).ToArray();
-        _bHost = op.B.SelectMany(b => b).ToArray();
-        _rhoHost = (double[])rho.Clone();
-        _scaleHost = (double[])scale.Clone();
+        _tables = new PrecisionTables(_backend, new[] { op.K.SelectMany(k => k).ToArray(), op.B.SelectMany(b => b).ToArray(), rho, scale });
         _cellOp = _backend.Upload(op.CellOperator ?? new int[1]);
-        _double = Upload(v => v);
     }
 
     /// <summary>
@@ -103,18 +77,19 @@ public sealed class DeviceElementOperator : INodalGradient
         if (m.DType == DType.Float32)
         {
             var output = (IlgpuStorage)_backend.Full(DType.Float32, m.Size, 0);
-            Launch(m.Size / 3, _single ??= Upload(v => (float)v), storage.F32, output.F32);
+            Launch(m.Size / 3, storage.F32, output.F32);
             return new NTensor(output, m.GetShape());
         }
         var result = (IlgpuStorage)_backend.Full(DType.Float64, m.Size, 0);
-        Launch(m.Size / 3, _double!, storage.F64, result.F64);
+        Launch(m.Size / 3, storage.F64, result.F64);
         return new NTensor(result, m.GetShape());
     }
 
-    private void Launch<T>(int threads, Tables<T> t, ArrayView<T> m, ArrayView<T> h) where T : unmanaged, IFloatingPointIeee754<T>
+    private void Launch<T>(int threads, ArrayView<T> m, ArrayView<T> h) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        var t = _tables.Get<T>();
         var kernel = _backend.Kernel<Action<Index1D, GridConstants, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<int>, ArrayView<T>, ArrayView<T>, ArrayView<T>>>(NodeKernel);
-        kernel(threads, _grid, m, t.K.View, t.B.View, _cellOp!.View, t.Rho.View, t.Scale.View, h);
+        kernel(threads, _grid, m, t[K].View, t[B].View, _cellOp!.View, t[Rho].View, t[Scale].View, h);
     }
 
     private static void NodeKernel<T>(Index1D index, GridConstants g, ArrayView<T> m, ArrayView<T> k, ArrayView<T> b,
@@ -168,11 +143,8 @@ public sealed class DeviceElementOperator : INodalGradient
     {
         if (_disposed) return;
         _disposed = true;
-        _double?.Dispose();
-        _single?.Dispose();
+        _tables.Dispose();
         _cellOp?.Dispose();
-        _double = null;
-        _single = null;
         _cellOp = null;
     }
 }

@@ -25,22 +25,10 @@ public sealed class DeviceInterfaceOperator : INodalGradient
 
     private readonly IlgpuBackend _backend;
     private readonly GridConstants _grid;
-    private readonly double[] _qc, _rule, _scaleHost;
-    private Tables<double>? _double;
-    private Tables<float>? _single;
+    // Q and c per face, the Gauss rule (weights, shape values) and the node scale, in m's precision.
+    private readonly PrecisionTables _tables;
+    private const int QC = 0, Rule = 1, Scale = 2;
     private bool _disposed;
-
-    private sealed class Tables<T> : IDisposable where T : unmanaged
-    {
-        public required MemoryBuffer1D<T, Stride1D.Dense> QC, Rule, Scale;
-
-        public void Dispose()
-        {
-            QC.Dispose();
-            Rule.Dispose();
-            Scale.Dispose();
-        }
-    }
 
     /// <summary>Values per face in the table: Q (6 x 6) then c (6).</summary>
     private const int PerFace = 42;
@@ -74,8 +62,7 @@ public sealed class DeviceInterfaceOperator : INodalGradient
             Px = geometry.Periodic[0] ? 1 : 0, Py = geometry.Periodic[1] ? 1 : 0, Layer1 = layer1, Layer2 = layer2, Nodes = geometry.NumNodes,
         };
         var (weights, shape) = asm.Rule();
-        _rule = weights.Concat(shape).ToArray();
-        _qc = new double[cx * cy * PerFace];
+        var qc = new double[cx * cy * PerFace];
         var p2 = new double[2 * np];
         double e0Sum = 0, weightSum = weights.Sum();
         for (int f = 0; f < cx * cy; f++)
@@ -85,11 +72,10 @@ public sealed class DeviceInterfaceOperator : INodalGradient
                 p2[2 * p] = parameters[p][f * nz + layer1];
                 p2[2 * p + 1] = parameters[p][f * nz + layer2];
             }
-            e0Sum += weightSum * Probe(density, p2, _qc.AsSpan(f * PerFace, PerFace), f);
+            e0Sum += weightSum * Probe(density, p2, qc.AsSpan(f * PerFace, PerFace), f);
         }
         ConstantEnergy = e0Sum;
-        _scaleHost = (double[])scale.Clone();
-        _double = Upload(v => v);
+        _tables = new PrecisionTables(_backend, new[] { qc, weights.Concat(shape).ToArray(), scale });
     }
 
     /// <summary>Q, c and e0 of the density on one face (its parameters on both sides), with a check that e is quadratic.</summary>
@@ -136,13 +122,6 @@ public sealed class DeviceInterfaceOperator : INodalGradient
         return at0.V;
     }
 
-    private Tables<T> Upload<T>(Func<double, T> round) where T : unmanaged => new()
-    {
-        QC = _backend.Upload(Array.ConvertAll(_qc, v => round(v))),
-        Rule = _backend.Upload(Array.ConvertAll(_rule, v => round(v))),
-        Scale = _backend.Upload(Array.ConvertAll(_scaleHost, v => round(v))),
-    };
-
     /// <summary>s ⊙ ∇E at every node for nodal m on this device (nodes x 3; float64 or float32, in m's precision).</summary>
     public NTensor Apply(NTensor m)
     {
@@ -151,15 +130,16 @@ public sealed class DeviceInterfaceOperator : INodalGradient
         if (m.Size != 3 * _grid.Nodes) throw new ArgumentException($"m has {m.Size} values, expected {3 * _grid.Nodes} (nodes x 3).", nameof(m));
         var storage = (IlgpuStorage)m.Storage;
         var output = (IlgpuStorage)_backend.Full(m.DType, m.Size, 0);
-        if (m.DType == DType.Float32) Launch(_single ??= Upload(v => (float)v), storage.F32, output.F32);
-        else Launch(_double!, storage.F64, output.F64);
+        if (m.DType == DType.Float32) Launch(storage.F32, output.F32);
+        else Launch(storage.F64, output.F64);
         return new NTensor(output, m.GetShape());
     }
 
-    private void Launch<T>(Tables<T> t, ArrayView<T> m, ArrayView<T> h) where T : unmanaged, IFloatingPointIeee754<T>
+    private void Launch<T>(ArrayView<T> m, ArrayView<T> h) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        var t = _tables.Get<T>();
         var kernel = _backend.Kernel<Action<Index1D, GridConstants, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>>>(NodeKernel);
-        kernel(_grid.Nodes, _grid, m, t.QC.View, t.Rule.View, t.Scale.View, h);
+        kernel(_grid.Nodes, _grid, m, t[QC].View, t[Rule].View, t[Scale].View, h);
     }
 
     /// <summary>Node n: s_n times its share of ∇E over the faces it is a corner of, on each layer it lies on.</summary>
@@ -226,9 +206,6 @@ public sealed class DeviceInterfaceOperator : INodalGradient
     {
         if (_disposed) return;
         _disposed = true;
-        _double?.Dispose();
-        _single?.Dispose();
-        _double = null;
-        _single = null;
+        _tables.Dispose();
     }
 }
