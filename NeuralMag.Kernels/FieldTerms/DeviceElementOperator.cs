@@ -33,7 +33,8 @@ public sealed class DeviceElementOperator : INodalGradient
     private readonly int _nodes;
     // K, b, rho and the node scale, in the precision of the m they are applied to.
     private readonly PrecisionTables _tables;
-    private const int K = 0, B = 1, Rho = 2, Scale = 3;
+    private const int K = 0, B = 1, Rho = 2, Scale = 3, E0V = 4;
+    private readonly int _cells;
     private MemoryBuffer1D<int, Stride1D.Dense>? _cellOp;
     private bool _disposed;
 
@@ -59,7 +60,8 @@ public sealed class DeviceElementOperator : INodalGradient
             Px = Periodic(0), Py = Periodic(1), Pz = Periodic(2), Nodes = geometry.NumNodes,
         };
         _nodes = geometry.NumNodes;
-        _tables = new PrecisionTables(_backend, new[] { op.K.SelectMany(k => k).ToArray(), op.B.SelectMany(b => b).ToArray(), rho, scale });
+        _cells = geometry.NumCells;
+        _tables = new PrecisionTables(_backend, new[] { op.K.SelectMany(k => k).ToArray(), op.B.SelectMany(b => b).ToArray(), rho, scale, op.E0V });
         _cellOp = _backend.Upload(op.CellOperator ?? new int[1]);
     }
 
@@ -83,6 +85,63 @@ public sealed class DeviceElementOperator : INodalGradient
         var result = (IlgpuStorage)_backend.Full(DType.Float64, m.Size, 0);
         Launch(m.Size / 3, storage.F64, result.F64);
         return new NTensor(result, m.GetShape());
+    }
+
+    /// <summary>
+    /// Each cell's energy per unit rho, ½ m_cᵀ K m_c + bᵀ m_c + e0 V (J), for nodal m on this device (nodes x 3, float64
+    /// or float32): dE/d rho_c of E = Σ_c rho_c (…), also where rho_c = 0. The result has the cells' count, in m's dtype.
+    /// </summary>
+    public NTensor CellEnergiesPerUnitRho(NTensor m)
+    {
+        if (_disposed) throw new ObjectDisposedException(nameof(DeviceElementOperator));
+        if (m.Device != _backend.Device) throw new ArgumentException($"m is on '{m.Device}', the operator on '{_backend.Device}'.");
+        if (m.Size != 3 * _nodes) throw new ArgumentException($"m has {m.Size} values, expected {3 * _nodes} (nodes x 3).", nameof(m));
+        var storage = (IlgpuStorage)m.Storage;
+        var output = (IlgpuStorage)_backend.Full(m.DType, _cells, 0);
+        if (m.DType == DType.Float32) LaunchCells(storage.F32, output.F32);
+        else LaunchCells(storage.F64, output.F64);
+        return new NTensor(output, new[] { _cells });
+    }
+
+    private void LaunchCells<T>(ArrayView<T> m, ArrayView<T> energy) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var t = _tables.Get<T>();
+        var kernel = _backend.Kernel<Action<Index1D, GridConstants, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<int>, ArrayView<T>>>(CellKernel);
+        kernel(_cells, _grid, m, t[K].View, t[B].View, t[E0V].View, _cellOp!.View, energy);
+    }
+
+    /// <summary>One thread per cell: u = the cell's nodal m (component-major, u[i·C + a]), E_c = uᵀ(½ K u + b) + e0 V.</summary>
+    private static void CellKernel<T>(Index1D cell, GridConstants g, ArrayView<T> m, ArrayView<T> k, ArrayView<T> b, ArrayView<T> e0v,
+        ArrayView<int> cellOp, ArrayView<T> energy) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int corners = g.Corners, n = g.N;
+        int cz = cell % g.Cz, cy = cell / g.Cz % g.Cy, cx = cell / (g.Cz * g.Cy);
+        int o = g.Uniform == 1 ? 0 : cellOp[cell];
+        int kBase = o * n * n, bBase = o * n;
+        T half = T.One / (T.One + T.One), sum = T.Zero;
+        for (int r = 0; r < n; r++)
+        {
+            T kr = T.Zero;
+            for (int c = 0; c < corners; c++)
+            {
+                int mb = CornerBase(g, cx, cy, cz, c);
+                int row = kBase + r * n;
+                kr += k[row + c] * m[mb] + k[row + corners + c] * m[mb + 1] + k[row + 2 * corners + c] * m[mb + 2];
+            }
+            T ur = m[CornerBase(g, cx, cy, cz, r % corners) + r / corners];
+            sum += ur * (half * kr + b[bBase + r]);
+        }
+        energy[cell] = sum + e0v[o];
+    }
+
+    /// <summary>Index of m's first component at corner c (bits x, y, z) of cell (cx, cy, cz), periodic axes wrapped.</summary>
+    private static int CornerBase(GridConstants g, int cx, int cy, int cz, int c)
+    {
+        int nx = cx + (c & 1), ny = cy + ((c >> 1) & 1), nz = cz + ((c >> 2) & 1);
+        if (nx == g.Nx) nx = 0;
+        if (ny == g.Ny) ny = 0;
+        if (nz == g.Nz) nz = 0;
+        return ((nx * g.Ny + ny) * g.Nz + nz) * 3;
     }
 
     private void Launch<T>(int threads, ArrayView<T> m, ArrayView<T> h) where T : unmanaged, IFloatingPointIeee754<T>
@@ -116,11 +175,7 @@ public sealed class DeviceElementOperator : INodalGradient
             T s0 = b[bBase + a], s1 = b[bBase + corners + a], s2 = b[bBase + 2 * corners + a];
             for (int c = 0; c < corners; c++)
             {
-                int nx = cx + (c & 1), ny = cy + ((c >> 1) & 1), nz = cz + ((c >> 2) & 1);
-                if (nx == g.Nx) nx = 0;
-                if (ny == g.Ny) ny = 0;
-                if (nz == g.Nz) nz = 0;
-                int mb = first + ((nx * g.Ny + ny) * g.Nz + nz) * 3;
+                int mb = first + CornerBase(g, cx, cy, cz, c);
                 T m0 = m[mb], m1 = m[mb + 1], m2 = m[mb + 2];
                 int r0 = kBase + a * n, r1 = kBase + (corners + a) * n, r2 = kBase + (2 * corners + a) * n;
                 s0 += k[r0 + c] * m0 + k[r0 + corners + c] * m1 + k[r0 + 2 * corners + c] * m2;

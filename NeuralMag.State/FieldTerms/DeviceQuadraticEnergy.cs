@@ -38,13 +38,26 @@ internal sealed class DeviceQuadraticEnergy : IDisposable
     /// <summary>The precision the constants were made in.</summary>
     public DType DType => AtZero.DType;
 
-    /// <summary>E(m) for a[0] = m, recorded with its VJP g ∇E(m) when m (and only m) is on the tape.</summary>
-    public NTensor Energy(NTensor[] a)
+    /// <summary>
+    /// E(m) for a[0] = m, recorded with its VJP g ∇E(m) when m is on the tape and, when a[<paramref name="rhoIndex"/>]
+    /// (rho, cells) is, g dE/d rho_c = g E_c / rho_c from <paramref name="perUnitRho"/>(m) (the cells' energies per unit
+    /// rho); the caller checks that no other input records.
+    /// </summary>
+    public NTensor Energy(NTensor[] a, int rhoIndex = -1, Func<NTensor, NTensor>? perUnitRho = null)
     {
         var m = a[0];
         var gm = _gradient.Apply(m);
         var e = (m * (gm + AtZero)).Sum() * 0.5 + E0;
-        return Tape.IsRecording(a) ? Tape.Record(e, a, g => Tape.GradientOfOnly(a.Length, 0, gm * g)) : e;
+        if (!Tape.IsRecording(a)) return e;
+        bool dm = Tape.IsRecording(m), drho = rhoIndex >= 0 && Tape.IsRecording(a[rhoIndex]);
+        if (drho && perUnitRho == null) throw new ArgumentNullException(nameof(perUnitRho), "rho records: the cells' energies per unit rho are needed.");
+        return Tape.Record(e, a, g =>
+        {
+            var grads = new NTensor?[a.Length];
+            if (dm) grads[0] = gm * g;
+            if (drho) grads[rhoIndex] = (perUnitRho!(m) * g).Reshape(a[rhoIndex].GetShape()).Cast(a[rhoIndex].DType);
+            return grads;
+        });
     }
 
     /// <summary>The VJP in m of h = S ∇E(m) for the output gradient g and the node scale S (nodes x 1).</summary>

@@ -584,7 +584,7 @@ internal sealed class FieldTermOperator
         var h = d.Operator.Apply(a[0]);
         if (!recording) return h;
         // h = S(Km + b) with S = diag(-1/(mu0 M)) and K symmetric: the VJP in m is K(S g) = ∇E(S g) − ∇E(0).
-        var energy = DeviceEnergy(op, rho, a[0].DType);
+        var (energy, _) = DeviceEnergy(op, rho, a[0].DType);
         return Tape.Record(h, a, g => Tape.GradientOfOnly(a.Length, 0, energy.FieldVjp(g, d.Scale)));
     }
 
@@ -602,9 +602,14 @@ internal sealed class FieldTermOperator
         if (!Shapes.Equal(a[0].GetShape(), MShape) || a[0].Device != _state.Device) return null;
         if (_nNodal == 1) return BilinearEnergyOf(a);
         if (_state.Device.IsCpu) return null;
-        if (Tape.IsRecording(a) && !Tape.IsRecordingOnly(a, 0)) return null;
+        // m and rho (a cell function on the device) may record; gradients in parameters or Ms take the host path.
+        for (int i = 1; i < a.Length; i++)
+            if (i != _rhoIndex && Tape.IsRecording(a[i])) return null;
+        var rhoTensor = a[_rhoIndex];
+        if (Tape.IsRecording(rhoTensor) && (!Shapes.Equal(rhoTensor.GetShape(), Geo.Cells) || rhoTensor.Device != _state.Device)) return null;
         if (Parameters(a).Op is not { } op) return null;
-        return DeviceEnergy(op, Cached(ref _rho, a[_rhoIndex], "rho"), a[0].DType).Energy(a);
+        var (energy, unit) = DeviceEnergy(op, Cached(ref _rho, rhoTensor, "rho"), a[0].DType);
+        return energy.Energy(a, _rhoIndex, unit.CellEnergiesPerUnitRho);
     }
 
     /// <summary>
@@ -652,17 +657,18 @@ internal sealed class FieldTermOperator
 
     /// <summary>The energy on the device from the element operator with unit node scale (∇E at the nodes), made once
     /// per (operator, rho, dtype).</summary>
-    private DeviceQuadraticEnergy DeviceEnergy(QuadraticElementOperator op, double[] rho, DType dtype)
+    private (DeviceQuadraticEnergy Energy, DeviceElementOperator Unit) DeviceEnergy(QuadraticElementOperator op, double[] rho, DType dtype)
     {
-        if (_deviceEnergy is { } d && d.Op == op && d.Rho == rho && d.Energy.DType == dtype) return d.Energy;
+        if (_deviceEnergy is { } d && d.Op == op && d.Rho == rho && d.Energy.DType == dtype) return (d.Energy, d.Unit);
         _deviceEnergy?.Energy.Dispose();
         _state.CountPreparedBuild(_term + ".device-gradient");
-        var energy = new DeviceQuadraticEnergy(NodalGradient(op, rho), MShape, dtype, _state.Device, op.ConstantEnergy(rho));
-        _deviceEnergy = new DeviceEnergyCache(op, rho, energy);
-        return energy;
+        var unit = (DeviceElementOperator)NodalGradient(op, rho);
+        var energy = new DeviceQuadraticEnergy(unit, MShape, dtype, _state.Device, op.ConstantEnergy(rho));
+        _deviceEnergy = new DeviceEnergyCache(op, rho, energy, unit);
+        return (energy, unit);
     }
 
-    private sealed record DeviceEnergyCache(QuadraticElementOperator Op, double[] Rho, DeviceQuadraticEnergy Energy);
+    private sealed record DeviceEnergyCache(QuadraticElementOperator Op, double[] Rho, DeviceQuadraticEnergy Energy, DeviceElementOperator Unit);
     private DeviceEnergyCache? _deviceEnergy;
 
     /// <summary>

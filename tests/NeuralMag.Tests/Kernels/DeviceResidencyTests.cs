@@ -249,6 +249,46 @@ public sealed class DeviceResidencyTests
     }
 
     [TestMethod]
+    public void EnergyGradientsWithRespectToMAndRhoStayOnTheDevice()
+    {
+        // dE/d rho_c of an element-operator term is the cell's energy per unit rho, ½ m_cᵀK m_c + bᵀm_c + e0 V (one thread
+        // per cell on the device), also in a cell with rho = 0; dE/dm as before. Same values as the CPU's dual-number
+        // passes, and nothing field- or cell-sized crosses after the first evaluation.
+        var device = Own.Value;
+        var gpu = NewState(device);
+        var cpu = NewState(Device.Cpu);
+        var counters = Devices.Transfers(device);
+        int nodes = gpu.Mesh.NumNodes, cells = gpu.Mesh.NumCells;
+        var shape = gpu.Mesh.NodeCounts.Append(3).ToArray();
+        var mValues = Enumerable.Range(0, 3 * nodes).Select(i => Math.Sin(0.45 * i + 0.3)).ToArray();
+        var rhoValues = Enumerable.Range(0, cells).Select(c => c == 2 ? 0.0 : 0.5 + 0.1 * (c % 5)).ToArray();
+        foreach (var term in new[] { "E_exchange", "E_uaniso" })
+        {
+            var onDevice = gpu.Resolve(term, new[] { "m", "rho" });
+            var onCpu = cpu.Resolve(term, new[] { "m", "rho" });
+            var expected = Autodiff.Grads(x => onCpu.Invoke(x))(new[] { cpu.Tensor(mValues, shape), cpu.Tensor(rhoValues, gpu.Mesh.N) });
+            var inputs = new[] { gpu.Tensor(mValues, shape), gpu.Tensor(rhoValues, gpu.Mesh.N) };
+            NTensor[] actual = null!;
+            for (int k = 0; k < 2; k++)
+            {
+                var before = counters.Snapshot();
+                actual = Autodiff.Grads(x => onDevice.Invoke(x))(inputs);
+                var copies = counters.Snapshot() - before;
+                if (k > 0) Assert.AreEqual(0L, copies.FieldSized, $"d{term}/d(m, rho), evaluation {k}: {copies}");
+            }
+            for (int j = 0; j < 2; j++)
+            {
+                Assert.AreEqual(device, actual[j].Device, $"d{term}/d{(j == 0 ? "m" : "rho")} stays on the device");
+                var (a, e) = (actual[j].ToArray(), expected[j].ToArray());
+                CollectionAssert.AreEqual(expected[j].GetShape(), actual[j].GetShape());
+                double scale = e.Max(Math.Abs);
+                Assert.IsTrue(scale > 0, term);
+                for (int i = 0; i < a.Length; i++) Assert.AreEqual(e[i], a[i], 1e-12 * scale, $"d{term}/d{(j == 0 ? "m" : "rho")} element {i}");
+            }
+        }
+    }
+
+    [TestMethod]
     public void GradientsWithRespectToMStayOnTheDevice()
     {
         // d(w·h)/dm and dE/dm through Resolve and the tape: the element-operator terms' VJPs apply the unit-scale operator

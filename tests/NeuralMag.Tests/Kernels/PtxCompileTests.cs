@@ -43,6 +43,10 @@ public sealed class PtxCompileTests
         new InterlayerExchangeField(0, 2).Register(state, "iexchange");
         new TotalField("exchange", "aniso", "dmi", "demag", "external", "iexchange").Register(state);
         new LLGSolver(state).Step(1e-13);
+        // Energies on the device: the bilinear demag/Zeeman energy and the cells' energies per unit rho of dE/d rho.
+        _ = state.Tensor("E").Item();
+        var exchangeEnergy = state.Resolve("E_exchange", new[] { "m", "rho" });
+        _ = Autodiff.Grads(x => exchangeEnergy.Invoke(x))(new[] { state.M.Tensor, state.Tensor("rho") });
         // True-PBC demag: the projector's spectral product.
         var periodic = new State(new Mesh(new[] { 4, 4, 2 }, new[] { 2e-9, 2e-9, 2e-9 }, pbc: new Pbc[] { true, true, true }), device, dtype);
         periodic.Material["Ms"] = 8e5;
