@@ -98,7 +98,13 @@ public abstract unsafe class RealFft3D
     private static int _noticeShown;
 
     /// <summary>The transform of <paramref name="shape"/> with the given (or default) backend.</summary>
-    public static RealFft3D Create(int[] shape, FftBackend backend = FftBackend.Auto)
+    public static RealFft3D Create(int[] shape, FftBackend backend = FftBackend.Auto) =>
+        Resolve(backend) == FftBackend.Fftw ? FftwRealFft3D.Get(shape) : new ManagedRealFft3D(shape);
+
+    /// <summary>The implementation <paramref name="backend"/> stands for here: <see cref="FftBackend.Fftw"/> or
+    /// <see cref="FftBackend.Managed"/> (Auto: the default, then FFTW when it loads).</summary>
+    /// <exception cref="InvalidOperationException">FFTW was requested and does not load.</exception>
+    public static FftBackend Resolve(FftBackend backend)
     {
         if (backend == FftBackend.Auto) backend = DefaultBackend;
         if (backend == FftBackend.Fftw && !FftwNative.Available)
@@ -113,7 +119,7 @@ public abstract unsafe class RealFft3D
                     Config.Notice($"libfftw3 not found ({FftwNative.LoadError}); using the managed FFT (slower). Debian/Ubuntu: apt-get install libfftw3-double3.");
             }
         }
-        return backend == FftBackend.Fftw ? FftwRealFft3D.Get(shape) : new ManagedRealFft3D(shape);
+        return backend;
     }
 }
 

@@ -98,7 +98,9 @@ internal sealed class DemagOperator
         _geo = new GridGeometry(mesh.N, mesh.Pbc.Take(mesh.Dim).Select(b => b.IsPeriodic).ToArray(), mesh.Dx);
         _cells3 = Enumerable.Range(0, 3).Select(i => i < mesh.Dim ? mesh.N[i] : 1).ToArray();
         var images = Enumerable.Range(0, 3).Select(i => i < mesh.Dim ? mesh.Pbc[i].ImageCount : 0).ToArray();
-        _kernel = truePbc ? KernelCache.GetTruePeriodic(_cells3, mesh.Dx) : KernelCache.Get(_cells3, mesh.Dx, images, p);
+        // ILGPU devices transform with the radix-2 Stockham kernel (power-of-two lengths); the CPU with FFTW's fast lengths.
+        var padding = state.Device.IsCpu ? DemagPadding.Auto : DemagPadding.PowerOfTwo;
+        _kernel = truePbc ? KernelCache.GetTruePeriodic(_cells3, mesh.Dx) : KernelCache.Get(_cells3, mesh.Dx, images, p, padding);
     }
 
     private double[] Convolve(double[] magnetization) => DemagConvolution.Apply(_kernel!, magnetization);
@@ -820,12 +822,12 @@ internal static class KernelCache
         }
     }
 
-    public static DemagKernel Get(int[] cells, double[] dx, int[] images, double p)
+    public static DemagKernel Get(int[] cells, double[] dx, int[] images, double p, DemagPadding padding)
     {
-        var key = $"{string.Join(",", cells)}|{string.Join(",", dx.Select(d => d.ToString("R")))}|{string.Join(",", images)}|{p:R}";
+        var key = $"{string.Join(",", cells)}|{string.Join(",", dx.Select(d => d.ToString("R")))}|{string.Join(",", images)}|{p:R}|{padding}";
         lock (Cache)
         {
-            if (!Cache.TryGetValue(key, out var k)) Cache[key] = k = new DemagKernel(cells, dx, images, p);
+            if (!Cache.TryGetValue(key, out var k)) Cache[key] = k = new DemagKernel(cells, dx, images, p, padding: padding);
             return k;
         }
     }
