@@ -6,8 +6,6 @@ namespace NeuralMag.Sweep.Tests;
 [TestClass]
 public sealed class BatchedSweepTests
 {
-    private static string TempFile() => Path.Combine(Path.GetTempPath(), $"nm-sweep-{Guid.NewGuid():N}", "store.csv");
-
     private static IReadOnlyList<SweepPoint> Points(int n) =>
         SweepSpace.Grid(new[] { SweepAxis.Linear("x", 0, n - 1, n) }, Array.Empty<string>());
 
@@ -21,7 +19,7 @@ public sealed class BatchedSweepTests
             groups.Add(ps.Count);
             return ps.Select(p => SweepPointResult.Ok(new[] { new KeyValuePair<string, double>("x2", p["x"] * p["x"]) })).ToList();
         };
-        var path = TempFile();
+        var path = TempPaths.StoreFile();
         using (var store = new CsvSweepStore(path))
         {
             var summary = await NeuralMag.Sweeps.Sweep.RunAsync("sq", points, square, 4, store);
@@ -51,7 +49,7 @@ public sealed class BatchedSweepTests
             if (ps.Any(p => p["x"] == 4)) throw new InvalidOperationException("x = 4 blows up");
             return ps.Select(p => p["x"] == 1 ? SweepPointResult.Fail("member 1 did not converge") : SweepPointResult.Ok(new[] { new KeyValuePair<string, double>("y", p["x"]) })).ToList();
         };
-        using var store = new CsvSweepStore(TempFile());
+        using var store = new CsvSweepStore(TempPaths.StoreFile());
         var summary = await NeuralMag.Sweeps.Sweep.RunAsync("f", points, f, 3, store);
         Assert.AreEqual(6, summary.Rows.Count);
         Assert.AreEqual(2, summary.Failed);

@@ -132,12 +132,12 @@ public sealed class ClusterFaultTests
             Assert.AreEqual(0, again.Ran);
             Assert.AreEqual(60, (await store.ReadAllAsync("fault")).Count);
             // The command line's cluster mode on the same cluster: every point is done, the table lists them all.
-            var json = Path.Combine(Path.GetTempPath(), $"nm-sweep-{Guid.NewGuid():N}.json");
+            var json = TempPaths.New("fault.json");
             File.WriteAllText(json, """
                 { "name": "fault", "model": "trivial", "settings": { "sleepMs": 250, "failWhen": { "a": 7 } },
                   "grid": { "a": { "from": 1, "to": 12, "count": 12 }, "b": [1, 2, 3, 4, 5] } }
                 """);
-            var outDir = Path.Combine(Path.GetTempPath(), $"nm-sweep-out-{Guid.NewGuid():N}");
+            var outDir = TempPaths.New("out");
             NeuralMag.AD.Config.SweepDatabase = limited;
             try
             {

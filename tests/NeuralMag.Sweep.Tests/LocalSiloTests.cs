@@ -14,7 +14,7 @@ public sealed class LocalSiloTests
             { "name": "local", "model": "trivial", "settings": { "failWhen": { "b": 1 } },
               "grid": { "a": [1, 2, 3, 4], "b": { "from": 0, "to": 1, "count": 2 } } }
             """, quick: false);
-        var path = Path.Combine(Path.GetTempPath(), $"nm-sweep-{Guid.NewGuid():N}", "store.csv");
+        var path = TempPaths.StoreFile();
         using var store = new CsvSweepStore(path);
         var summary = await SweepCommand.RunOnLocalSilo(file, DemoSweepModels.Catalog(), store, parallel: 3, progress: null);
         Assert.AreEqual(8, summary.Rows.Count);
@@ -49,7 +49,7 @@ public sealed class LocalSiloTests
               "grid": { "a": [1, 2, 3, 4, 5], "b": [0, 1] } }
             """, quick: false);
         Assert.AreEqual(3, file.Batch);
-        var path = Path.Combine(Path.GetTempPath(), $"nm-sweep-{Guid.NewGuid():N}", "store.csv");
+        var path = TempPaths.StoreFile();
         using var store = new CsvSweepStore(path);
         var summary = await SweepCommand.RunOnLocalSilo(file, DemoSweepModels.Catalog(), store, parallel: 2, progress: null);
         Assert.AreEqual(10, summary.Rows.Count);
@@ -68,7 +68,7 @@ public sealed class LocalSiloTests
     [TestMethod]
     public async Task RepeatedAndConcurrentGrainCallsWriteOneRow()
     {
-        var path = Path.Combine(Path.GetTempPath(), $"nm-sweep-{Guid.NewGuid():N}", "store.csv");
+        var path = TempPaths.StoreFile();
         using var store = new CsvSweepStore(path);
         using var silo = await SweepHosts.StartLocalSiloAsync(store, DemoSweepModels.Catalog());
         var grains = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<IGrainFactory>(silo.Services);
@@ -87,7 +87,7 @@ public sealed class LocalSiloTests
     [TestMethod]
     public void SweepCommandRunsAFileAndReportsBadOnes()
     {
-        var dir = Path.Combine(Path.GetTempPath(), $"nm-sweep-{Guid.NewGuid():N}");
+        var dir = TempPaths.New("cli");
         Directory.CreateDirectory(dir);
         var json = Path.Combine(dir, "s.json");
         File.WriteAllText(json, """{ "name": "cli", "model": "trivial", "grid": { "a": [1, 2] }, "points": [ { "a": 5 } ] }""");

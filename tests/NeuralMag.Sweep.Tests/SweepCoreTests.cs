@@ -5,8 +5,6 @@ namespace NeuralMag.Sweep.Tests;
 [TestClass]
 public sealed class SweepCoreTests
 {
-    private static string TempFile() => Path.Combine(Path.GetTempPath(), $"nm-sweep-{Guid.NewGuid():N}", "store.csv");
-
     private static readonly SweepPointFunction Sum = (p, _) => new[] { new KeyValuePair<string, double>("sum", p.Parameters.Sum(q => q.Value)) };
 
     [TestMethod]
@@ -31,7 +29,7 @@ public sealed class SweepCoreTests
     [TestMethod]
     public async Task FailedPointIsRecordedWithItsMessageAndTheSweepGoesOn()
     {
-        var path = TempFile();
+        var path = TempPaths.StoreFile();
         var points = SweepSpace.Grid(new[] { new SweepAxis("a", new[] { 1.0, 2, 3, 4 }) });
         SweepPointFunction f = (p, ct) => p["a"] == 2 ? throw new InvalidOperationException("demag diverged at a = 2") : Sum(p, ct);
         using var store = new CsvSweepStore(path);
@@ -49,7 +47,7 @@ public sealed class SweepCoreTests
     [TestMethod]
     public async Task RerunSkipsDonePointsAcrossReopenedStores()
     {
-        var path = TempFile();
+        var path = TempPaths.StoreFile();
         var points = SweepSpace.Grid(new[] { new SweepAxis("a", new[] { 1.0, 2, 3, 4, 5 }) });
         int calls = 0;
         using var cts = new CancellationTokenSource();
@@ -87,7 +85,7 @@ public sealed class SweepCoreTests
     [TestMethod]
     public async Task StoreWritesARowOnce()
     {
-        using var store = new CsvSweepStore(TempFile());
+        using var store = new CsvSweepStore(TempPaths.StoreFile());
         var first = new SweepRow("s", "a=1", SweepStatus.Ok, new[] { new KeyValuePair<string, double>("x", 1) }, 0.5, null, "w1", DateTime.UtcNow);
         Assert.IsTrue(await store.TryWriteAsync(first));
         Assert.IsFalse(await store.TryWriteAsync(first with { Outputs = new[] { new KeyValuePair<string, double>("x", 2) }, Worker = "w2" }));
