@@ -314,40 +314,41 @@ public sealed partial class ElementAssembler
                 int o = cellOp == null ? 0 : cellOp[cell];
                 var rows = rowTables[o];
                 T r2 = rho[cell];
-                var rv = Vector256.Create(r2);
-                for (int i = 0; i < 3; i++)
-                {
-                    var (sources, kt) = rows[i];
-                    var y0 = Vector256<T>.Zero;
-                    var y1 = Vector256<T>.Zero;
-                    ref T k0 = ref MemoryMarshal.GetArrayDataReference(kt);
-                    for (int s = 0; s < sources.Length; s++)
+                if (p.Tables.Diagonal[o]) DiagonalProduct(rows, ref m0, at, y);
+                else
+                    for (int i = 0; i < 3; i++)
                     {
-                        int j = sources[s];
-                        ref T kb = ref Unsafe.Add(ref k0, s * 64);
-                        for (int b = 0; b < 8; b++)
+                        var (sources, kt) = rows[i];
+                        var y0 = Vector256<T>.Zero;
+                        var y1 = Vector256<T>.Zero;
+                        ref T k0 = ref MemoryMarshal.GetArrayDataReference(kt);
+                        for (int s = 0; s < sources.Length; s++)
                         {
-                            var xb = Vector256.Create(Unsafe.Add(ref m0, at[b] + j));
-                            y0 += Vector256.LoadUnsafe(ref kb, (nuint)(b * 8)) * xb;
-                            if (w == 4) y1 += Vector256.LoadUnsafe(ref kb, (nuint)(b * 8 + 4)) * xb;
+                            int j = sources[s];
+                            ref T kb = ref Unsafe.Add(ref k0, s * 64);
+                            for (int b = 0; b < 8; b++)
+                            {
+                                var xb = Vector256.Create(Unsafe.Add(ref m0, at[b] + j));
+                                y0 += Vector256.LoadUnsafe(ref kb, (nuint)(b * 8)) * xb;
+                                if (w == 4) y1 += Vector256.LoadUnsafe(ref kb, (nuint)(b * 8 + 4)) * xb;
+                            }
                         }
+                        ref T yi = ref MemoryMarshal.GetReference(y.Slice(i * 8, 8));
+                        y0.StoreUnsafe(ref yi);
+                        if (w == 4) y1.StoreUnsafe(ref yi, 4);
                     }
-                    ref T yi = ref MemoryMarshal.GetReference(y.Slice(i * 8, 8));
-                    if (scaled)
+                if (scaled)
+                {
+                    // dE/dm_i += rho y_i at the corners, for the components with nonzero blocks.
+                    if (dEdm == null) continue;
+                    ref T g0 = ref MemoryMarshal.GetArrayDataReference(dEdm);
+                    for (int i = 0; i < 3; i++)
                     {
-                        if (sources.Length == 0) continue;
-                        y0 *= rv;
-                        y1 *= rv;
+                        if (rows[i].Sources.Length == 0) continue;
+                        for (int a = 0; a < 8; a++) Unsafe.Add(ref g0, at[a] + i) += r2 * y[i * 8 + a];
                     }
-                    y0.StoreUnsafe(ref yi);
-                    if (w == 4) y1.StoreUnsafe(ref yi, 4);
-                    if (scaled && dEdm != null)
-                    {
-                        ref T g0 = ref MemoryMarshal.GetArrayDataReference(dEdm);
-                        for (int a = 0; a < 8; a++) Unsafe.Add(ref g0, at[a] + i) += Unsafe.Add(ref yi, a);
-                    }
+                    continue;
                 }
-                if (scaled) continue;
                 var lin = p.Tables.B[o];
                 if (cellEnergy != null)
                 {
@@ -365,6 +366,48 @@ public sealed partial class ElementAssembler
                         Unsafe.Add(ref g, at[a] + i) += r2 * v;
                     }
             }
+        }
+    }
+
+    /// <summary>
+    /// y_i = K_ii m_i (i = 0, 1, 2) at the 8 corners for an operator of diagonal component blocks: the corners b in
+    /// the outer loop, each corner's three components read once, six independent accumulators; each y_i sums over b in
+    /// the same order as the general row loop, so the result is the same to the bit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void DiagonalProduct<T>((int[] Sources, T[] Kt)[] rows, ref T m0, Span<int> at, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = Vector256<T>.Count;
+        ref T kx = ref MemoryMarshal.GetArrayDataReference(rows[0].Kt);
+        ref T ky = ref MemoryMarshal.GetArrayDataReference(rows[1].Kt);
+        ref T kz = ref MemoryMarshal.GetArrayDataReference(rows[2].Kt);
+        Vector256<T> x0 = Vector256<T>.Zero, x1 = x0, y0 = x0, y1 = x0, z0 = x0, z1 = x0;
+        for (int b = 0; b < 8; b++)
+        {
+            ref T mb = ref Unsafe.Add(ref m0, at[b]);
+            var mx = Vector256.Create(mb);
+            var my = Vector256.Create(Unsafe.Add(ref mb, 1));
+            var mz = Vector256.Create(Unsafe.Add(ref mb, 2));
+            nuint k = (nuint)(b * 8);
+            x0 += Vector256.LoadUnsafe(ref kx, k) * mx;
+            y0 += Vector256.LoadUnsafe(ref ky, k) * my;
+            z0 += Vector256.LoadUnsafe(ref kz, k) * mz;
+            if (w == 4)
+            {
+                x1 += Vector256.LoadUnsafe(ref kx, k + 4) * mx;
+                y1 += Vector256.LoadUnsafe(ref ky, k + 4) * my;
+                z1 += Vector256.LoadUnsafe(ref kz, k + 4) * mz;
+            }
+        }
+        ref T yr = ref MemoryMarshal.GetReference(y);
+        x0.StoreUnsafe(ref yr);
+        y0.StoreUnsafe(ref yr, 8);
+        z0.StoreUnsafe(ref yr, 16);
+        if (w == 4)
+        {
+            x1.StoreUnsafe(ref yr, 4);
+            y1.StoreUnsafe(ref yr, 12);
+            z1.StoreUnsafe(ref yr, 20);
         }
     }
 

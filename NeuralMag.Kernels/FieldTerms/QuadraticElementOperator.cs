@@ -237,6 +237,10 @@ internal sealed record QuadraticTables<T>(T[][][] BlocksTransposed, T[][] B, T[]
     /// </summary>
     internal (int[] Sources, T[] Kt)[][] Rows { get; private init; } = null!;
 
+    /// <summary>Per operator: true when K has exactly the three diagonal component blocks (i, i), as exchange does
+    /// (y_i = K_ii m_i: the brick loop then reads each corner's m once for all three components).</summary>
+    internal bool[] Diagonal { get; private init; } = null!;
+
     internal static QuadraticTables<T> Create(QuadraticElementOperator op, T[][][] blocksTransposed, T[][] b, T[] e0v)
     {
         var rows = new (int[] Sources, T[] Kt)[op.Blocks.Length][];
@@ -249,6 +253,7 @@ internal sealed record QuadraticTables<T>(T[][][] BlocksTransposed, T[][] B, T[]
                 rows[o][i] = (mine.Select(k => op.Blocks[o][k].J).ToArray(), mine.SelectMany(k => blocksTransposed[o][k]).ToArray());
             }
         }
-        return new QuadraticTables<T>(blocksTransposed, b, e0v) { Rows = rows };
+        var diagonal = rows.Select(r => Enumerable.Range(0, 3).All(i => r[i].Sources is [var j] && j == i)).ToArray();
+        return new QuadraticTables<T>(blocksTransposed, b, e0v) { Rows = rows, Diagonal = diagonal };
     }
 }
