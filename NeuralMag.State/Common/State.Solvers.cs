@@ -1,3 +1,5 @@
+using NeuralMag.AD;
+
 namespace NeuralMag;
 
 public sealed partial class State
@@ -20,6 +22,13 @@ public sealed partial class State
         _advancedBy = $"{operation} (thread {Environment.CurrentManagedThreadId})";
         return new AdvanceHandle(this);
     }
+
+    /// <summary>
+    /// The m tensor a solver integrated and wrote last (an LLG step or relaxation), or null. Runge–Kutta steps do not
+    /// conserve |m|, so that m is off unit length by the integrator's error alone; the next solver of this state, the
+    /// same or a new one, normalizes it without the notice meant for an m the user set.
+    /// </summary>
+    internal NTensor? IntegratedM { get; set; }
 
     private sealed class AdvanceHandle(State state) : IDisposable
     {

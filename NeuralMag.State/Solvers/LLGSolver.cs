@@ -18,8 +18,6 @@ public sealed class LLGSolver
     private NTensor[] _paramValues = Array.Empty<NTensor>();
     private double _carriedStep;
     private bool _normalizedNotice;
-    // The m this solver last wrote to the state (see CheckedMagnetization).
-    private NTensor? _written;
     private long _relaxEvaluations;
     // The call in progress, for progress reports: operation, start/end in integrator units, counters at its start.
     private (string Operation, double TauStart, double TauEnd, long Evaluations, long Steps) _call;
@@ -177,7 +175,7 @@ public sealed class LLGSolver
         var m1 = _integrator.Integrate(m, t0 / ScaleT, (t0 + dt) / ScaleT, ref step, cancellationToken);
         NoticeFailedMembers(op);
         _carriedStep = step;
-        _state.M.Tensor = _written = m1;
+        _state.M.Tensor = _state.IntegratedM = m1;
         _state.T = t0 + dt;
         ReportIntegration((t0 + dt) / ScaleT);
     }
@@ -634,7 +632,7 @@ public sealed class LLGSolver
                 double tau = _state.T / ScaleT;
                 integrator.Frozen = members == 0 ? null : done;
                 mCur = integrator.Integrate(mCur, tau, tau + dt / ScaleT, ref step, cancellationToken);
-                _state.M.Tensor = _written = mCur;
+                _state.M.Tensor = _state.IntegratedM = mCur;
                 intervals++;
                 rates = MaxRate(mCur);
                 for (int b = 0; b < n; b++)
@@ -724,15 +722,16 @@ public sealed class LLGSolver
     }
 
     /// <summary>
-    /// m checked and normalized where its length is off (<see cref="SolverInputs.UnitMagnetization"/>). The m this
-    /// solver wrote last (a Step's or Relax's result) has drifted from unit length by the integrator's error alone
-    /// (Runge–Kutta steps do not conserve |m|; ~2e-6 after relaxing sp4 at the default tolerances): it is normalized
-    /// the same way, without the notice meant for an m the user set.
+    /// m checked and normalized where its length is off (<see cref="SolverInputs.UnitMagnetization"/>). The m an LLG
+    /// solver of this state wrote last (<see cref="State.IntegratedM"/>: a Step's or Relax's result, by this solver or
+    /// another) has drifted from unit length by the integrator's error alone (Runge–Kutta steps do not conserve |m|;
+    /// ~2e-6 after relaxing sp4 at the default tolerances): it is normalized the same way, without the notice meant
+    /// for an m the user set.
     /// </summary>
     private NTensor CheckedMagnetization(NTensor m, string op, bool normalize = true)
     {
         bool silenced = true;
-        ref bool notified = ref ReferenceEquals(m, _written) ? ref silenced : ref _normalizedNotice;
+        ref bool notified = ref ReferenceEquals(m, _state.IntegratedM) ? ref silenced : ref _normalizedNotice;
         return SolverInputs.UnitMagnetization(_state, m, op, ref notified, normalize);
     }
 

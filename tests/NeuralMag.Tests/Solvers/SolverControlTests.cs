@@ -89,6 +89,11 @@ public sealed class SolverControlTests
             // The next call started from the normalized m: one tiny step keeps it within the integrator's error of 1.
             double after = state.M.Tensor.Norm(-1).ToArray().Max(l => Math.Abs(l - 1));
             Assert.IsTrue(after < drift / 10, $"m normalized at the second call's start (|m| - 1 now {after:g3}, was {drift:g3})");
+            // A new solver of the same state (relax with one, switch with another, as the sp4 demo does) is silent too.
+            llg.Step(2e-10);
+            Assert.IsTrue(state.M.Tensor.Norm(-1).ToArray().Max(l => Math.Abs(l - 1)) > 1e-5, "drifted again");
+            new LLGSolver(state).Step(1e-13);
+            Assert.AreEqual("", notices.ToString(), "no notice for another solver's result");
             // An m the user sets is still reported.
             state.M.Tensor = state.M.Tensor * 1.01;
             llg.Step(1e-13);
