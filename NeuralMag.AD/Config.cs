@@ -6,7 +6,8 @@ namespace NeuralMag.AD;
 /// opencl | ilgpu-cpu, default cpu) and <c>NM_DTYPE</c> (float64 | float32, default float64) choose where and in which
 /// precision tensors live; <c>NM_FFT</c>, <c>NM_FFTW_LIBRARY</c>, <c>NM_FFTW_PLANNER</c>, <c>NM_FFTW_THREADS</c> and
 /// <c>NM_CUFFT</c> steer the demag transforms; <c>NM_REFERENCE_DATA</c> names an extra reference-data folder and
-/// <c>NM_FULL</c> asks tests and demos for their long variants; <c>NM_SWEEP_DB</c> and <c>NM_SWEEP_ADDRESS</c> tell sweep silos and
+/// <c>NM_FULL</c> asks tests and demos for their long variants, <c>NM_TEST_DEVICE</c> names the accelerator the device tests
+/// run on; <c>NM_SWEEP_DB</c> and <c>NM_SWEEP_ADDRESS</c> tell sweep silos and
 /// clients their database and address. A value outside its allowed set is an error naming
 /// the variable. <see cref="Notices"/> is where the library writes its
 /// one-line notices (e.g. a solver that normalized m). This is the only global state of the library.
@@ -101,6 +102,19 @@ public static class Config
     {
         get => _full ??= Choice("NM_FULL", "0", "0", "1") == "1";
         set => _full = value;
+    }
+
+    private static string? _testDevice;
+
+    /// <summary>
+    /// The ILGPU device the device tests run on (NM_TEST_DEVICE): "ilgpu-cpu" (default, every machine), "cuda" or
+    /// "opencl", so that on a GPU machine the same tests (residency and transfer counts, float32 kernels, batches)
+    /// run on the GPU.
+    /// </summary>
+    public static string TestDevice
+    {
+        get => _testDevice ??= Choice("NM_TEST_DEVICE", "ilgpu-cpu", "ilgpu-cpu", "cuda", "opencl");
+        set => _testDevice = value is "ilgpu-cpu" or "cuda" or "opencl" ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "Config.TestDevice must be ilgpu-cpu, cuda or opencl.");
     }
 
     private static string? _sweepDatabase, _sweepAddress;

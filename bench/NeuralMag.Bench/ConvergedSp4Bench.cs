@@ -28,23 +28,17 @@ public sealed class ConvergedSp4Bench : IBenchSuite
 
     private static Result Measure(int[] cells, double[] dx, double simulated, bool quick)
     {
-        var state = new State(new Mesh(cells, dx), Device.Cpu, DType.Float64);
-        state.Material["Ms"] = 8e5;
-        state.Material["A"] = 1.3e-11;
-        state.Material["alpha"] = 1.0;
         double norm = Math.Sqrt(1 + 0.25 * 0.25 + 0.1 * 0.1);
-        state["m"] = new VectorFunction(state, name: "m").Fill(new[] { 1 / norm, 0.25 / norm, 0.1 / norm });
-        new ExchangeField().Register(state, "exchange");
-        new DemagField().Register(state, "demag");
-        new ExternalField(new double[3]).Register(state, "external");
-        new TotalField("exchange", "demag", "external").Register(state);
+        var state = StandardProblem4.Film(cells, dx, DType.Float64, new double[3],
+            s => (VectorFunction)new VectorFunction(s, name: "m").Fill(new[] { 1 / norm, 0.25 / norm, 0.1 / norm }));
+        state.Material["alpha"] = 1.0;
         var clock = Stopwatch.StartNew();
         var relax = new LLGSolver(state);
         relax.Relax(tol: quick ? 2e9 * Math.PI : 2e7 * Math.PI);
         double relaxSeconds = clock.Elapsed.TotalSeconds;
         long relaxEvals = relax.Evaluations;
         state.T = 0;
-        state["h_external"] = new VectorFunction(state, name: "h_external").Fill(new[] { -19576.05800030313, 3421.8312764757497, 0.0 });
+        state["h_external"] = new VectorFunction(state, name: "h_external").Fill(StandardProblem4.H1);
         state.Material["alpha"] = 0.02;
         clock.Restart();
         var llg = new LLGSolver(state);

@@ -14,7 +14,7 @@ using State = NeuralMag.State;
 [TestClass]
 public sealed class DeviceInterfaceFieldTests
 {
-    private static readonly Lazy<Device> Own = new(() => Devices.Create(DeviceKind.IlgpuCpu));
+    private static readonly Lazy<Device> Own = new(() => Devices.Create(TestDevices.TestKind));
 
     /// <summary>−Ks m_z² on one node layer (e per area, J/m²).</summary>
     private sealed class SurfaceAnisotropy(int layer) : InterfaceFieldTerm(layer, layer)

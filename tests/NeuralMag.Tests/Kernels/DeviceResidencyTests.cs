@@ -17,7 +17,7 @@ public sealed class DeviceResidencyTests
     private static readonly int[] Cells = { 4, 4, 1 };
 
     // An accelerator of its own, so that the copies counted are this class's alone while other classes run in parallel.
-    private static readonly Lazy<Device> Own = new(() => Devices.Create(DeviceKind.IlgpuCpu));
+    private static readonly Lazy<Device> Own = new(() => Devices.Create(TestDevices.TestKind));
 
     private static State NewState(Device device)
     {
